@@ -1,0 +1,81 @@
+"""realtime-events: typed, ordered event handling for the OpenAI Realtime API.
+
+A :class:`Session` owns the WebSocket connection, parses every server event into
+a typed model, and runs the handlers registered for it, in order::
+
+    session = Session(model="gpt-realtime", instructions="Be brief.")
+
+    @session.on("response.output_audio.delta")
+    async def play(event):
+        speaker.write(event.audio)
+
+    async with session:
+        await session.send_text("Hello!")
+        await session.wait_for("response.done", timeout=30)
+
+It runs on asyncio and trio (anyio), speaks the GA and beta dialects, and ships
+a local Realtime server for tests in :mod:`realtime_events.testing`.
+"""
+
+from . import events, signals
+from .connection import WebSocket, connect
+from .conversation import Conversation
+from .dispatch import EventStream
+from .errors import (
+    AuthenticationError,
+    ConnectionClosedError,
+    ConnectionFailedError,
+    HandshakeRejectedError,
+    InvalidEventError,
+    InvalidFrameError,
+    RealtimeError,
+    ServerError,
+    SessionClosedError,
+)
+from .events import (
+    ClientEvent,
+    Event,
+    ServerEvent,
+    UnknownServerEvent,
+    parse_client_event,
+    parse_server_event,
+)
+from .events._base import PluginEvent
+from .plugins import Plugin, PluginNotFoundError
+from .responses import ResponseRequest, Responses
+from .session import ReconnectPolicy, Session, SessionState
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationError",
+    "ClientEvent",
+    "ConnectionClosedError",
+    "ConnectionFailedError",
+    "Conversation",
+    "Event",
+    "EventStream",
+    "HandshakeRejectedError",
+    "InvalidEventError",
+    "InvalidFrameError",
+    "Plugin",
+    "PluginEvent",
+    "PluginNotFoundError",
+    "RealtimeError",
+    "ReconnectPolicy",
+    "ResponseRequest",
+    "Responses",
+    "ServerError",
+    "ServerEvent",
+    "Session",
+    "SessionClosedError",
+    "SessionState",
+    "UnknownServerEvent",
+    "WebSocket",
+    "__version__",
+    "connect",
+    "events",
+    "parse_client_event",
+    "parse_server_event",
+    "signals",
+]

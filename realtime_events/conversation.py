@@ -1,0 +1,255 @@
+"""A mirror of the server's conversation: its items in order, kept current from events.
+
+The server holds the conversation; the client only sees events about it. The
+mirror rebuilds it from those events (``previous_item_id`` decides position), so
+plugins can ask what an item says, how much of its audio arrived, and whether it
+was truncated, and so a reconnect can replay it into a new server session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .audio import PCM16, AudioFormat
+from .events import (
+    ClientEvent,
+    ContentPart,
+    ConversationItem,
+    ConversationItemCreateEvent,
+    ConversationItemDeletedEvent,
+    ConversationItemInputAudioTranscriptionCompletedEvent,
+    ConversationItemTruncatedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseOutputAudioDeltaEvent,
+    ResponseOutputAudioTranscriptDeltaEvent,
+    ResponseOutputTextDeltaEvent,
+    ServerEvent,
+)
+from .resources import ConversationItemResource
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["Conversation"]
+
+logger = logging.getLogger("realtime_events.conversation")
+
+
+class Conversation:
+    """``session.conversation``: the mirrored items, and ``.item`` to change them.
+
+    Read-only for users: it changes only when the server reports a change.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._items: dict[str, ConversationItem] = {}
+        self._order: list[str] = []
+        # Base64 characters of audio received per (item, content index): cheaper to
+        # count than to decode, and enough to know the audio's length.
+        self._audio_chars: dict[tuple[str, int], int] = {}
+        self._truncated: dict[str, int] = {}
+        self.output_format: AudioFormat = PCM16
+        self.item = ConversationItemResource(session.send)
+        on = session.on
+        for name in (
+            "conversation.item.created",
+            "conversation.item.added",
+            "conversation.item.done",
+            "conversation.item.retrieved",
+        ):
+            on(name, self._on_item)
+        on("response.output_item.added", self._on_output_item)
+        on("response.output_item.done", self._on_output_item)
+        on("response.content_part.added", self._on_part_added)
+        on("response.output_text.delta", self._on_text_delta)
+        on("response.output_audio_transcript.delta", self._on_transcript_delta)
+        on("response.output_audio.delta", self._on_audio_delta)
+        on("conversation.item.deleted", self._on_deleted)
+        on("conversation.item.truncated", self._on_truncated)
+        on("conversation.item.input_audio_transcription.completed", self._on_transcription)
+        on("session.created", self._on_session)
+        on("session.updated", self._on_session)
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def items(self) -> list[ConversationItem]:
+        """The items in conversation order (copies are not made: don't modify them)."""
+        return [self._items[item_id] for item_id in self._order]
+
+    def __iter__(self) -> Iterator[ConversationItem]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._items
+
+    def get(self, item_id: str) -> ConversationItem | None:
+        """Return the item with this id, if the conversation has it."""
+        return self._items.get(item_id)
+
+    def previous_id(self, item_id: str) -> str | None:
+        """Return the id of the item before ``item_id`` (None for the first)."""
+        index = self._order.index(item_id)
+        return self._order[index - 1] if index else None
+
+    def audio_received_ms(self, item_id: str, content_index: int = 0) -> float:
+        """Milliseconds of audio received so far for an assistant item's content part."""
+        chars = self._audio_chars.get((item_id, content_index), 0)
+        return self.output_format.duration_ms(chars * 3 // 4)
+
+    def truncated_at(self, item_id: str) -> int | None:
+        """Where an item's audio was truncated (``audio_end_ms``), or None."""
+        return self._truncated.get(item_id)
+
+    # -- keeping current ---------------------------------------------------
+
+    def _place(self, item: ConversationItem, previous_item_id: str | None) -> None:
+        item_id = item.id
+        if item_id is None:
+            return
+        known = self._items.get(item_id)
+        if known is not None:
+            # Later events (added -> done) carry fuller content: keep the newest,
+            # but never lose text gathered from deltas that the newer copy omits.
+            if not item.content and known.content:
+                item.content = known.content
+            self._items[item_id] = item
+            return
+        self._items[item_id] = item
+        if previous_item_id is None or previous_item_id not in self._items:
+            self._order.append(item_id)
+        else:
+            self._order.insert(self._order.index(previous_item_id) + 1, item_id)
+
+    def _on_item(self, event: Any) -> None:
+        self._place(event.item.model_copy(deep=True), getattr(event, "previous_item_id", None))
+
+    def _on_output_item(self, event: Any) -> None:
+        item: ConversationItem = event.item
+        known = self._items.get(item.id or "")
+        if known is None:
+            self._place(item.model_copy(deep=True), self._order[-1] if self._order else None)
+        else:
+            known.status = item.status or known.status
+            if item.content:
+                # The done copy is complete; merge it over what deltas built.
+                self._place(item.model_copy(deep=True), None)
+
+    def _part(self, item_id: str, index: int) -> ContentPart | None:
+        item = self._items.get(item_id)
+        if item is None:
+            return None
+        content = item.content
+        if content is None:
+            content = item.content = []
+        while len(content) <= index:
+            content.append(ContentPart())
+        return content[index]
+
+    def _on_part_added(self, event: ResponseContentPartAddedEvent) -> None:
+        part = self._part(event.item_id, event.content_index)
+        if part is not None and event.part is not None:
+            part.type = part.type or event.part.type
+
+    def _on_text_delta(self, event: ResponseOutputTextDeltaEvent) -> None:
+        part = self._part(event.item_id, event.content_index)
+        if part is not None:
+            part.text = (part.text or "") + event.delta
+
+    def _on_transcript_delta(self, event: ResponseOutputAudioTranscriptDeltaEvent) -> None:
+        part = self._part(event.item_id, event.content_index)
+        if part is not None:
+            part.transcript = (part.transcript or "") + event.delta
+
+    def _on_audio_delta(self, event: ResponseOutputAudioDeltaEvent) -> None:
+        key = (event.item_id, event.content_index)
+        chars = self._audio_chars
+        chars[key] = chars.get(key, 0) + len(event.delta)
+
+    def _on_deleted(self, event: ConversationItemDeletedEvent) -> None:
+        if self._items.pop(event.item_id, None) is not None:
+            self._order.remove(event.item_id)
+        self._truncated.pop(event.item_id, None)
+
+    def _on_truncated(self, event: ConversationItemTruncatedEvent) -> None:
+        self._truncated[event.item_id] = event.audio_end_ms
+
+    def _on_transcription(
+        self, event: ConversationItemInputAudioTranscriptionCompletedEvent
+    ) -> None:
+        part = self._part(event.item_id, event.content_index)
+        if part is not None:
+            part.transcript = event.transcript
+
+    def _on_session(self, event: ServerEvent) -> None:
+        session: Any = getattr(event, "session", None)
+        data = session.model_dump() if hasattr(session, "model_dump") else dict(session or {})
+        wire = data.get("output_audio_format") or (
+            ((data.get("audio") or {}).get("output") or {}).get("format")
+        )
+        if wire:
+            try:
+                self.output_format = AudioFormat.from_wire(wire)
+            except (ValueError, TypeError, KeyError):
+                logger.debug("unknown output audio format %r; assuming pcm16", wire)
+
+    # -- reconnecting ------------------------------------------------------
+
+    def replayable(self) -> list[dict[str, Any]]:
+        """The items as ``conversation.item.create`` payloads for a new server session.
+
+        Audio can't be re-sent as the model heard it, so audio content becomes
+        its transcript (trimmed where it was truncated is up to the server's
+        own transcript: the mirror keeps what was received).
+        """
+        replay: list[dict[str, Any]] = []
+        for item in self.items:
+            payload = _replay_item(item, self._session.dialect)
+            if payload is not None:
+                replay.append(payload)
+        return replay
+
+    async def restore(self, write: Callable[[ClientEvent], Awaitable[None]]) -> None:
+        """Replay the mirrored items into a fresh server session, keeping their ids.
+
+        ``write`` sends without waiting for the reconnect to finish: this *is* the
+        reconnect.
+        """
+        for payload in self.replayable():
+            await write(ConversationItemCreateEvent(item=payload))
+
+
+def _replay_item(item: ConversationItem, dialect: str) -> dict[str, Any] | None:
+    kind = item.type
+    if kind == "function_call":
+        return {
+            "id": item.id,
+            "type": kind,
+            "call_id": item.call_id,
+            "name": item.name,
+            "arguments": item.arguments or "{}",
+        }
+    if kind == "function_call_output":
+        return {"id": item.id, "type": kind, "call_id": item.call_id, "output": item.output or ""}
+    if kind != "message":
+        return None
+    role = item.role or "user"
+    text = item.text
+    if not text:
+        return None
+    if role == "assistant":
+        part_type = "output_text" if dialect == "ga" else "text"
+    else:
+        part_type = "input_text"
+    return {
+        "id": item.id,
+        "type": "message",
+        "role": role,
+        "content": [{"type": part_type, "text": text}],
+    }

@@ -1,0 +1,359 @@
+"""Handler registry and invocation: which handlers an event reaches, and in what order.
+
+A :class:`Dispatcher` runs the handlers of one event at a time, in registration
+order: every handler of event N has finished before any handler of event N+1
+starts. Sync handlers run inline, async ones are awaited, and ``concurrent=True``
+handlers are started as tasks and don't hold the order. A handler that raises is
+reported and the rest still run.
+
+Matching is precomputed per event class: the first event of a class pays for
+scanning the registrations, the next ones a dict lookup. ``on``/``off`` clear the
+cache.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .errors import SessionClosedError
+from .events._base import Event
+from .events.names import canonical, spellings
+
+__all__ = ["Dispatcher", "EventStream", "Handler", "Pattern", "Registration"]
+
+logger = logging.getLogger("realtime_events.dispatch")
+
+Handler: TypeAlias = Callable[[Any], Awaitable[Any] | Any]
+Pattern: TypeAlias = str | type[Event]
+Overflow: TypeAlias = Literal["block", "drop_oldest"]
+
+# The dispatcher whose task is running, so emit() from inside a handler can queue
+# its event right behind the current one instead of behind the whole backlog.
+current_dispatcher: ContextVar[Dispatcher | None] = ContextVar("current_dispatcher", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """Decides whether an event matches a pattern, in any spelling of its name."""
+
+    pattern: Pattern
+    names: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    everything: bool = False
+    cls: type[Event] | None = None
+
+    @classmethod
+    def parse(cls, pattern: Pattern) -> Matcher:
+        """Build a matcher from an event name, a ``prefix.*`` pattern, ``"*"`` or a class."""
+        if isinstance(pattern, type):
+            if not issubclass(pattern, Event):
+                raise TypeError(f"{pattern!r} is not an event class")
+            return cls(pattern, cls=pattern)
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"expected an event name, a pattern or an event class, not {pattern!r}")
+        if pattern == "*":
+            return cls(pattern, everything=True)
+        if pattern.endswith(".*"):
+            # matches() tries every spelling of the event's name, so a beta prefix
+            # ("response.audio.*") matches GA events too, and the other way round.
+            return cls(pattern, prefixes=(pattern[:-1],))
+        if "*" in pattern:
+            raise ValueError(f"only a trailing '.*' or '*' alone is supported, not {pattern!r}")
+        return cls(pattern, names=spellings(pattern))
+
+    def matches(self, cls: type[Event], name: str) -> bool:
+        """Tell whether an event of class ``cls`` named ``name`` (GA spelling) matches."""
+        if self.everything:
+            return True
+        if self.cls is not None:
+            return issubclass(cls, self.cls)
+        names = spellings(name)
+        if self.names:
+            return names[0] in self.names
+        return any(n.startswith(p) for n in names for p in self.prefixes)
+
+
+@dataclass(eq=False, slots=True)
+class Registration:
+    """One handler registered for one pattern."""
+
+    matcher: Matcher
+    handler: Handler
+    once: bool = False
+    concurrent: bool = False
+    active: bool = True
+
+
+@dataclass(eq=False, slots=True)
+class Tap:
+    """A waiter or a stream: receives matching events after their handlers ran."""
+
+    matcher: Matcher
+    where: Callable[[Any], bool] | None
+    send: MemoryObjectSendStream[Any]
+    once: bool
+    overflow: Overflow = "block"
+    receive: MemoryObjectReceiveStream[Any] | None = field(default=None)
+
+
+def event_key(event: Event) -> Any:
+    """Return the cache key of an event: its class, plus its name when the class has many."""
+    cls = type(event)
+    if getattr(cls, "canonical_type", ""):
+        return cls
+    return (cls, canonical(event.type))
+
+
+class Dispatcher:
+    """Registry of handlers and taps, and the loop body that runs them for one event."""
+
+    def __init__(
+        self,
+        *,
+        spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+        on_error: Callable[[Event, Handler, Exception], None],
+    ) -> None:
+        self._registrations: list[Registration] = []
+        self._taps: list[Tap] = []
+        self._cache: dict[Any, tuple[Registration, ...]] = {}
+        self._spawn = spawn
+        self._on_error = on_error
+        self.pending: deque[Event] = deque()
+        self.closed_reason: BaseException | None = None
+        self.closed = False
+
+    # -- registry ----------------------------------------------------------
+
+    def add(
+        self, pattern: Pattern, handler: Handler, *, once: bool = False, concurrent: bool = False
+    ) -> Registration:
+        """Register ``handler`` for ``pattern``; it runs after the ones registered before it."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {handler!r}")
+        registration = Registration(Matcher.parse(pattern), handler, once, concurrent)
+        self._registrations.append(registration)
+        self._cache.clear()
+        return registration
+
+    def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
+        """Unregister ``handler`` (for ``pattern`` only, if given); tell whether it was found."""
+        found = False
+        for registration in self._registrations:
+            if registration.handler == handler and (
+                pattern is None or registration.matcher.pattern == pattern
+            ):
+                registration.active = False
+                found = True
+        if found:
+            self._registrations = [r for r in self._registrations if r.active]
+            self._cache.clear()
+        return found
+
+    def handlers_for(self, event: Event) -> tuple[Registration, ...]:
+        """Return the registrations ``event`` reaches, in order."""
+        key = event_key(event)
+        cached = self._cache.get(key)
+        if cached is None:
+            cls = type(event)
+            name = getattr(cls, "canonical_type", "") or canonical(event.type)
+            cached = tuple(r for r in self._registrations if r.matcher.matches(cls, name))
+            self._cache[key] = cached
+        return cached
+
+    # -- dispatch ----------------------------------------------------------
+
+    async def dispatch(self, event: Event) -> None:
+        """Run every handler of ``event`` in order, then the events they emitted."""
+        await self._dispatch_one(event)
+        pending = self.pending
+        while pending:
+            await self._dispatch_one(pending.popleft())
+
+    async def _dispatch_one(self, event: Event) -> None:
+        key = event_key(event)
+        registrations = self._cache.get(key)
+        if registrations is None:
+            registrations = self.handlers_for(event)
+        for registration in registrations:
+            if not registration.active:
+                continue
+            if registration.once:
+                registration.active = False
+                self.remove(registration.handler, registration.matcher.pattern)
+            handler = registration.handler
+            if registration.concurrent:
+                self._spawn(self._concurrent_call(handler, event))
+                continue
+            try:
+                result = handler(event)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self._on_error(event, handler, exc)
+        if self._taps:
+            await self._feed_taps(event)
+
+    def _concurrent_call(
+        self, handler: Handler, event: Event
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def call() -> None:
+            # This task is not the dispatcher, whatever context it was copied from.
+            current_dispatcher.set(None)
+            try:
+                result = handler(event)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self._on_error(event, handler, exc)
+
+        return call
+
+    # -- taps: wait_for and streams ----------------------------------------
+
+    async def _feed_taps(self, event: Event) -> None:
+        cls = type(event)
+        name = getattr(cls, "canonical_type", "") or canonical(event.type)
+        for tap in list(self._taps):
+            if not tap.matcher.matches(cls, name):
+                continue
+            if tap.where is not None:
+                try:
+                    if not tap.where(event):
+                        continue
+                except Exception as exc:
+                    self._on_error(event, tap.where, exc)
+                    continue
+            if tap.once:
+                self._taps.remove(tap)
+                tap.send.send_nowait(event)
+                tap.send.close()
+            elif tap.overflow == "block":
+                try:
+                    await tap.send.send(event)
+                except anyio.BrokenResourceError:
+                    self._discard_tap(tap)
+            else:
+                self._offer_dropping_oldest(tap, event)
+
+    def _offer_dropping_oldest(self, tap: Tap, event: Event) -> None:
+        try:
+            tap.send.send_nowait(event)
+        except anyio.WouldBlock:
+            assert tap.receive is not None
+            tap.receive.receive_nowait()
+            tap.send.send_nowait(event)
+        except anyio.BrokenResourceError:
+            self._discard_tap(tap)
+
+    def _discard_tap(self, tap: Tap) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+        tap.send.close()
+
+    async def wait_for(
+        self,
+        pattern: Pattern,
+        *,
+        where: Callable[[Any], bool] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Return the next event matching ``pattern`` (and ``where``)."""
+        self._check_open()
+        send, receive = anyio.create_memory_object_stream[Any](1)
+        tap = Tap(Matcher.parse(pattern), where, send, once=True)
+        self._taps.append(tap)
+        try:
+            with receive, anyio.fail_after(timeout if timeout is not None else math.inf):
+                try:
+                    return await receive.receive()
+                except anyio.EndOfStream:
+                    raise self._closed_error() from self.closed_reason
+        finally:
+            self._discard_tap(tap)
+
+    def open_stream(
+        self,
+        pattern: Pattern,
+        *,
+        where: Callable[[Any], bool] | None = None,
+        buffer: int = 256,
+        overflow: Overflow = "block",
+    ) -> EventStream:
+        """Start collecting events matching ``pattern`` into a bounded buffer."""
+        self._check_open()
+        if buffer < 1:
+            raise ValueError("buffer must be at least 1")
+        send, receive = anyio.create_memory_object_stream[Any](buffer)
+        tap = Tap(Matcher.parse(pattern), where, send, once=False, overflow=overflow)
+        if overflow == "drop_oldest":
+            tap.receive = receive.clone()
+        self._taps.append(tap)
+        return EventStream(self, tap, receive)
+
+    def close(self, reason: BaseException | None = None) -> None:
+        """End every waiter and stream: the session is over (``reason`` is why, if it failed)."""
+        self.closed = True
+        self.closed_reason = reason
+        for tap in self._taps:
+            tap.send.close()
+            if tap.receive is not None:
+                tap.receive.close()
+        self._taps.clear()
+
+    def reopen(self) -> None:
+        """Accept waiters again: the session is starting (again)."""
+        self.closed = False
+        self.closed_reason = None
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise self._closed_error()
+
+    def _closed_error(self) -> SessionClosedError:
+        if self.closed_reason is not None:
+            return SessionClosedError(f"the session ended: {self.closed_reason}")
+        return SessionClosedError("the session is closed")
+
+
+class EventStream:
+    """An async iterator over the events of a :meth:`Session.stream`.
+
+    Iteration ends when the session closes normally and raises
+    :class:`SessionClosedError` when it fails.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, tap: Tap, receive: MemoryObjectReceiveStream[Any]):
+        self._dispatcher = dispatcher
+        self._tap = tap
+        self._receive = receive
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            if self._dispatcher.closed_reason is not None:
+                raise self._dispatcher._closed_error() from self._dispatcher.closed_reason
+            raise StopAsyncIteration from None
+
+    async def receive(self, timeout: float | None = None) -> Any:
+        """Return the next event, waiting at most ``timeout`` seconds."""
+        with anyio.fail_after(timeout if timeout is not None else math.inf):
+            return await self.__anext__()
+
+    def close(self) -> None:
+        """Stop collecting events."""
+        self._dispatcher._discard_tap(self._tap)
+        self._receive.close()

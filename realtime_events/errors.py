@@ -1,0 +1,89 @@
+"""Exceptions raised by realtime-events.
+
+Every exception derives from :class:`RealtimeError`, so ``except RealtimeError``
+catches anything the library raises on purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RealtimeError(Exception):
+    """Base class of every exception raised by realtime-events."""
+
+
+class InvalidFrameError(RealtimeError):
+    """A frame from the server could not be read as an event.
+
+    ``frame`` keeps the raw data, so nothing is lost: a binary frame, text that is
+    not JSON, a JSON value that is not an object, or an object without ``type``.
+    """
+
+    def __init__(self, message: str, frame: bytes | str) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+class InvalidEventError(RealtimeError, ValueError):
+    """A client event failed validation before it was sent."""
+
+
+class ConnectionFailedError(RealtimeError):
+    """The connection could not be opened (DNS, TCP, TLS, or the WebSocket handshake)."""
+
+
+class HandshakeRejectedError(ConnectionFailedError):
+    """The server answered the WebSocket handshake with an HTTP error.
+
+    ``status`` and ``body`` are the server's answer; the body usually explains why.
+    """
+
+    def __init__(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
+        detail = f": {body.strip()[:500]}" if body.strip() else ""
+        super().__init__(f"server refused the WebSocket handshake with HTTP {status}{detail}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class AuthenticationError(HandshakeRejectedError):
+    """The server refused the credentials (HTTP 401 or 403): check the API key."""
+
+
+class ConnectionClosedError(RealtimeError):
+    """The WebSocket connection is closed.
+
+    ``code`` and ``reason`` come from the close frame; ``code`` is 1006 when the
+    connection dropped without one.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        text = f"connection closed with code {code}"
+        super().__init__(f"{text} ({reason})" if reason else text)
+        self.code = code
+        self.reason = reason
+
+    @property
+    def clean(self) -> bool:
+        """True for a normal close (1000), which ends a session instead of reconnecting."""
+        return self.code == 1000
+
+
+class SessionClosedError(RealtimeError):
+    """The session is not running: it was never started, or it has ended.
+
+    Raised by ``send`` outside a running session, and by ``wait_for`` and streams
+    when the session ends while they wait; ``__cause__`` holds the reason, if any.
+    """
+
+
+class ServerError(RealtimeError):
+    """An ``error`` event from the server, raised where a caller awaits an outcome."""
+
+    def __init__(self, error: Any) -> None:
+        message = getattr(error, "message", None) or str(error)
+        code = getattr(error, "code", None)
+        super().__init__(f"{code}: {message}" if code else message)
+        self.error = error
+        self.code: str | None = code

@@ -1,0 +1,78 @@
+"""The plugin protocol, and discovery of installed plugins by entry point.
+
+A plugin is any object with a ``name`` and an ``attach(session)`` method. It
+registers ordinary handlers with ``session.on`` and announces what it does with
+``session.emit("<name>.<event>", ...)``. Two optional hooks:
+
+- ``session_config() -> Mapping``: fields it adds to the session configuration
+  (the tools plugin adds ``tools``); re-sent on every connect and on
+  ``session.update()``.
+- ``async run(session)``: a background task in the session's task group, started
+  when the session starts and cancelled when it ends.
+
+Installed distributions advertise plugins in the entry-point group
+``realtime_events.plugins``; ``Session(plugins=["transcript"])`` loads them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .errors import RealtimeError
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginNotFoundError", "available", "load"]
+
+ENTRY_POINT_GROUP = "realtime_events.plugins"
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    """What :meth:`Session.use` needs of a plugin."""
+
+    name: str
+
+    def attach(self, session: Session) -> None:
+        """Register the plugin's handlers on ``session``."""
+
+
+class PluginNotFoundError(RealtimeError, LookupError):
+    """No installed distribution provides a plugin of that name."""
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> dict[str, str]:
+    """Return the installed plugins: name -> ``module:attribute`` of its factory."""
+    return {name: ep.value for name, ep in sorted(_entry_points().items())}
+
+
+def load(name: str, **options: Any) -> Plugin:
+    """Create the installed plugin called ``name``, passing ``options`` to its factory.
+
+    Safe to call from any thread: it only reads package metadata.
+    """
+    found = _entry_points().get(name)
+    if found is None:
+        installed = ", ".join(available()) or "none"
+        raise PluginNotFoundError(
+            f"no plugin named {name!r} is installed (installed: {installed}); "
+            f"install the distribution 'realtime-events-{name}'"
+        )
+    factory = found.load()
+    plugin = factory(**options)
+    if not isinstance(plugin, Plugin):
+        raise TypeError(f"entry point {found.value!r} did not produce a plugin")
+    return plugin
+
+
+def session_config_of(plugin: object) -> Mapping[str, Any]:
+    """Return the configuration fields ``plugin`` contributes (none if it has no hook)."""
+    hook = getattr(plugin, "session_config", None)
+    return hook() if callable(hook) else {}

@@ -1,0 +1,260 @@
+"""``session.response``: the one-active-response rule, owned by the client.
+
+The server runs one response per conversation at a time and rejects a
+``response.create`` made while one is active. The sequencer sends a request at
+once when nothing is active, and otherwise queues it until ``response.done``;
+queued requests with the same overrides coalesce into one. Cancelling targets a
+response id and, outside handlers, returns once the server confirms.
+``conversation_already_has_active_response`` and ``response_cancel_not_active``
+are expected states here, not failures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from . import signals
+from .dispatch import current_dispatcher
+from .errors import ServerError, SessionClosedError
+from .events import (
+    ErrorEvent,
+    Response,
+    ResponseCancelEvent,
+    ResponseCreatedEvent,
+    ResponseCreateEvent,
+    ResponseDoneEvent,
+)
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["ResponseRequest", "Responses"]
+
+logger = logging.getLogger("realtime_events.responses")
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class ResponseRequest:
+    """A ``response.create`` the sequencer accepted: sent now, or queued.
+
+    Await :meth:`created` or :meth:`done` from outside handlers to follow it.
+    """
+
+    overrides: dict[str, Any]
+    event_id: str = field(default_factory=lambda: f"evt_re_create_{next(_ids)}")
+    response_id: str | None = None
+    result: ResponseDoneEvent | None = None
+    error: BaseException | None = None
+    _created: anyio.Event = field(default_factory=anyio.Event)
+    _done: anyio.Event = field(default_factory=anyio.Event)
+
+    async def created(self) -> str:
+        """Wait until the server created the response; return its id."""
+        await self._created.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.response_id is not None
+        return self.response_id
+
+    async def done(self) -> ResponseDoneEvent:
+        """Wait until the response finished; return its ``response.done`` event."""
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def _fail(self, error: BaseException) -> None:
+        self.error = error
+        self._created.set()
+        self._done.set()
+
+
+class Responses:
+    """Creates and cancels responses without ever breaking the one-active rule."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        #: The response in progress (from ``response.created``), or None.
+        self.current: Response | None = None
+        self._requested: ResponseRequest | None = None
+        self._running: ResponseRequest | None = None
+        self._queue: list[ResponseRequest] = []
+        self._finished: OrderedDict[str, ResponseDoneEvent] = OrderedDict()
+        self._cancel_waiters: dict[str, list[anyio.Event]] = {}
+        self._cancel_event_ids: dict[str, str] = {}
+        session.on("response.created", self._on_created)
+        session.on("response.done", self._on_done)
+        session.on("error", self._on_error)
+        signals.closed.connect(self._on_closed, sender=session, weak=False)
+        signals.disconnected.connect(self._on_disconnected, sender=session, weak=False)
+
+    @property
+    def active(self) -> bool:
+        """True while a response runs, or a request for one awaits the server."""
+        return self.current is not None or self._requested is not None
+
+    @property
+    def active_id(self) -> str | None:
+        """The id of the response in progress, if any."""
+        return self.current.id if self.current is not None else None
+
+    @property
+    def pending(self) -> int:
+        """How many requests wait for the active response to finish."""
+        return len(self._queue)
+
+    async def create(self, **overrides: Any) -> ResponseRequest:
+        """Ask for a response now, or as soon as the active one is done.
+
+        Never waits for the server, so it is safe inside handlers. Requests made
+        while one is active coalesce when their overrides are equal; an
+        out-of-band response (``conversation="none"``) is sent at once.
+        """
+        request = ResponseRequest(self._session.response_overrides(overrides))
+        if overrides.get("conversation") == "none":
+            await self._send(request, track=False)
+            return request
+        if self.active or self._queue:
+            for queued in self._queue:
+                if queued.overrides == request.overrides:
+                    return queued
+            self._queue.append(request)
+            return request
+        await self._send(request)
+        return request
+
+    async def _send(self, request: ResponseRequest, *, track: bool = True) -> None:
+        if track:
+            self._requested = request
+        event = ResponseCreateEvent(event_id=request.event_id)
+        if request.overrides:
+            event = ResponseCreateEvent(event_id=request.event_id, response=request.overrides)
+        try:
+            await self._session.send(event)
+        except BaseException as exc:
+            if self._requested is request:
+                self._requested = None
+            request._fail(exc)
+            raise
+
+    async def cancel(
+        self, response_id: str | None = None, *, wait: bool | None = None
+    ) -> ResponseDoneEvent | None:
+        """Cancel a response (the active one by default) and return its ``response.done``.
+
+        Returns at once, with None, when there is nothing to cancel; with the
+        recorded ``response.done`` when that response already finished. Inside a
+        handler (``wait=None``) it only sends the cancel: waiting there would
+        block the very dispatcher that delivers the confirmation.
+        """
+        target = response_id or self.active_id
+        if target is None:
+            return None
+        if target in self._finished:
+            return self._finished[target]
+        confirmed = anyio.Event()
+        self._cancel_waiters.setdefault(target, []).append(confirmed)
+        event_id = f"evt_re_cancel_{next(_ids)}"
+        self._cancel_event_ids[event_id] = target
+        await self._session.send(ResponseCancelEvent(response_id=target, event_id=event_id))
+        if wait is None:
+            wait = current_dispatcher.get() is None
+        if not wait:
+            return None
+        await confirmed.wait()
+        return self._finished.get(target)
+
+    # -- keeping track -----------------------------------------------------
+
+    def _on_created(self, event: ResponseCreatedEvent) -> None:
+        response = event.response
+        if (response.conversation_id or "") == "none":
+            return
+        self.current = response
+        request, self._requested = self._requested, None
+        if request is not None:
+            request.response_id = response.id
+            request._created.set()
+        self._running = request
+
+    async def _on_done(self, event: ResponseDoneEvent) -> None:
+        response_id = event.response.id
+        if response_id is not None:
+            self._finished[response_id] = event
+            while len(self._finished) > 64:
+                self._finished.popitem(last=False)
+            for waiter in self._cancel_waiters.pop(response_id, []):
+                waiter.set()
+        if self.current is not None and self.current.id == response_id:
+            self.current = None
+            request, self._running = self._running, None
+            if request is not None:
+                request.result = event
+                request._done.set()
+        await self._next()
+
+    async def _next(self) -> None:
+        if not self.active and self._queue:
+            await self._send(self._queue.pop(0))
+
+    async def _on_error(self, event: ErrorEvent) -> None:
+        error = event.error
+        code = error.code
+        source = error.event_id
+        if code == "conversation_already_has_active_response":
+            request = self._requested
+            if request is not None and (source is None or source == request.event_id):
+                # The server was busy with a response we hadn't seen yet (server
+                # VAD often starts one): queue ours behind it.
+                self._requested = None
+                self._queue.insert(0, request)
+                logger.debug("response.create deferred: a response is already active")
+        elif code == "response_cancel_not_active":
+            target = self._cancel_event_ids.pop(source or "", None)
+            targets = [target] if target else list(self._cancel_waiters)
+            for response_id in targets:
+                for waiter in self._cancel_waiters.pop(response_id, []):
+                    waiter.set()
+        elif self._requested is not None and source == self._requested.event_id:
+            request, self._requested = self._requested, None
+            request._fail(ServerError(error))
+            await self._next()
+
+    def _on_disconnected(self, session: Any, *, error: BaseException, **_: Any) -> None:
+        # The server session is gone, and its response with it: nothing will
+        # answer the running or requested response. Queued ones survive a reconnect.
+        for request in (self._requested, self._running):
+            if request is not None and not request._done.is_set():
+                request._fail(error)
+        self._requested = self._running = None
+        self.current = None
+        for waiters in self._cancel_waiters.values():
+            for waiter in waiters:
+                waiter.set()
+        self._cancel_waiters.clear()
+
+    async def resume(self) -> None:
+        """Send the first queued request, if nothing is active (after a reconnect)."""
+        await self._next()
+
+    def _on_closed(self, session: Any, **_: Any) -> None:
+        closed = SessionClosedError("the session ended before the response finished")
+        for request in (self._requested, self._running, *self._queue):
+            if request is not None and not request._done.is_set():
+                request._fail(closed)
+        self._requested = self._running = None
+        self._queue.clear()
+        self.current = None
+        for waiters in self._cancel_waiters.values():
+            for waiter in waiters:
+                waiter.set()
+        self._cancel_waiters.clear()

@@ -1,0 +1,731 @@
+"""The Session: one long-lived Realtime conversation and the tasks that serve it.
+
+A running session owns a task group with three kinds of task:
+
+- the *reader* (one per connection) receives frames, parses each into a typed
+  event, and hands batches to the dispatcher through a memory stream whose
+  depth is bounded by a semaphore, so a slow dispatcher pushes back onto the
+  socket instead of growing memory;
+- the *dispatcher* (one per session, surviving reconnects) runs handlers one
+  event at a time, in registration order;
+- the *supervisor* owns the connection: keepalive, and reconnecting after an
+  abnormal close.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar, overload
+from urllib.parse import urlencode, urlsplit
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from . import signals
+from .audio import MAX_APPEND_BYTES
+from .config import response_to_wire, to_wire
+from .connection import WebSocket, connect
+from .conversation import Conversation
+from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
+from .errors import (
+    ConnectionClosedError,
+    ConnectionFailedError,
+    HandshakeRejectedError,
+    InvalidFrameError,
+    RealtimeError,
+    ServerError,
+    SessionClosedError,
+)
+from .events import (
+    ClientEvent,
+    ErrorEvent,
+    Event,
+    ServerEvent,
+    SessionUpdateEvent,
+    UnknownServerEvent,
+    parse_client_event,
+    parse_server_event,
+)
+from .events._base import PluginEvent
+from .events.names import Dialect
+from .plugins import Plugin, load, session_config_of
+from .recording import Recorder
+from .resources import InputAudioBufferResource, OutputAudioBufferResource
+from .responses import Responses
+
+__all__ = ["ReconnectPolicy", "Session", "SessionState"]
+
+logger = logging.getLogger("realtime_events.session")
+
+OPENAI_URL = "wss://api.openai.com/v1/realtime"
+
+H = TypeVar("H", bound=Handler)
+P = TypeVar("P")
+SessionState = Literal["idle", "connecting", "open", "reconnecting", "closing", "closed"]
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """How to reconnect after an unexpected close: exponential backoff with jitter.
+
+    The delay before attempt *n* is ``min(initial_delay * 2**(n-1), max_delay)``
+    times a random factor in ``[1 - jitter, 1]``. ``max_attempts=None`` retries
+    forever. A handshake refused with 401/403 is never retried.
+    """
+
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_attempts: int | None = 8
+    jitter: float = 0.25
+    #: Close codes that end the session instead of reconnecting (1000 always does).
+    final_codes: frozenset[int] = frozenset({1000, 1008})
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before reconnect attempt ``attempt`` (1-based)."""
+        base = min(math.ldexp(self.initial_delay, attempt - 1), self.max_delay)
+        return base * random.uniform(1 - self.jitter, 1)
+
+
+class Session:
+    """A Realtime session: connection, typed events, and ordered handlers.
+
+    The constructor never connects. ``async with session`` connects, sends the
+    session configuration, and serves events in the background until the block
+    exits; ``await session.run()`` does the same in the foreground until the
+    session is closed.
+    """
+
+    def __init__(
+        self,
+        model: str | None = "gpt-realtime",
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        dialect: Dialect = "ga",
+        instructions: str | None = None,
+        voice: str | None = None,
+        output_modalities: Iterable[str] | None = None,
+        turn_detection: Mapping[str, Any] | None = _UNSET,
+        input_audio_transcription: Mapping[str, Any] | None = _UNSET,
+        input_audio_format: Any = None,
+        output_audio_format: Any = None,
+        config: Mapping[str, Any] | None = None,
+        plugins: Iterable[Plugin | str] = (),
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        azure_endpoint: str | None = None,
+        azure_deployment: str | None = None,
+        api_version: str | None = None,
+        call_id: str | None = None,
+        reconnect: bool | ReconnectPolicy = True,
+        record: str | os.PathLike[str] | None = None,
+        open_timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        max_pending_batches: int = 64,
+    ) -> None:
+        if dialect not in ("ga", "beta"):
+            raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
+        self.model = model
+        self.dialect: Dialect = dialect
+        self._api_key = api_key
+        self._url = url
+        self._headers = dict(headers or {})
+        self._query = dict(query or {})
+        self._azure = (azure_endpoint, azure_deployment, api_version)
+        self._call_id = call_id
+        self.reconnect_policy: ReconnectPolicy | None = (
+            ReconnectPolicy() if reconnect is True else (reconnect or None)
+        )
+        self._record_path = record
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self._ping = (ping_interval, ping_timeout)
+        self._max_pending_batches = max_pending_batches
+
+        self.config: dict[str, Any] = {}
+        for name, value in (
+            ("instructions", instructions),
+            ("voice", voice),
+            ("output_modalities", list(output_modalities) if output_modalities else None),
+            ("input_audio_format", input_audio_format),
+            ("output_audio_format", output_audio_format),
+        ):
+            if value is not None:
+                self.config[name] = value
+        if turn_detection is not _UNSET:
+            self.config["turn_detection"] = turn_detection
+        if input_audio_transcription is not _UNSET:
+            self.config["input_audio_transcription"] = input_audio_transcription
+        self.config.update(config or {})
+
+        self.state: SessionState = "idle"
+        self.plugins: dict[str, Plugin] = {}
+        self._dispatcher = Dispatcher(spawn=self._spawn, on_error=self._handler_failed)
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._ws: WebSocket | None = None
+        self._event_send: MemoryObjectSendStream[Event | list[ServerEvent]] | None = None
+        self._window: anyio.Semaphore | None = None
+        self._finished: anyio.Event | None = None
+        self._closing = False
+        self._failure: BaseException | None = None
+        self._recorder: Recorder | None = None
+        self._reconnected = anyio.Event()
+
+        # Core state first: handlers run in registration order, so the conversation
+        # mirror and the response tracker are current before any user handler runs.
+        self.conversation = Conversation(self)
+        self.response = Responses(self)
+        self.input_audio_buffer = InputAudioBufferResource(self.send)
+        self.output_audio_buffer = OutputAudioBufferResource(self.send)
+        self.on("session.created", self._on_session_created)
+
+        for plugin in plugins:
+            self.use(plugin)
+
+    def __repr__(self) -> str:
+        return f"<Session {self.url!r} model={self.model!r} dialect={self.dialect} {self.state}>"
+
+    # -- where to connect --------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL this session connects to (without credentials)."""
+        endpoint, deployment, api_version = self._azure
+        query: dict[str, str] = {}
+        if endpoint:
+            parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+            scheme = "ws" if parts.scheme in ("http", "ws") else "wss"
+            base = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/openai/realtime"
+            query["api-version"] = api_version or os.environ.get("OPENAI_API_VERSION", "")
+            query["deployment"] = deployment or self.model or ""
+        else:
+            base = self._url or OPENAI_URL
+            if self.model and "model=" not in base:
+                query["model"] = self.model
+        if self._call_id:
+            query["call_id"] = self._call_id
+        query.update(self._query)
+        query = {k: v for k, v in query.items() if v}
+        if not query:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
+
+    def _auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if self._azure[0]:
+            key = self._api_key or os.environ.get("AZURE_OPENAI_API_KEY")
+            if key:
+                headers["api-key"] = key
+        else:
+            key = self._api_key or os.environ.get("OPENAI_API_KEY")
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
+            elif self._url is None:
+                raise ConnectionFailedError(
+                    "no API key: pass api_key=... or set OPENAI_API_KEY "
+                    "(a local server given by url= needs none)"
+                )
+        if self.dialect == "beta":
+            headers["OpenAI-Beta"] = "realtime=v1"
+        headers.update(self._headers)
+        return headers
+
+    # -- handlers ----------------------------------------------------------
+
+    @overload
+    def on(
+        self, name: Pattern, handler: None = None, *, once: bool = False, concurrent: bool = False
+    ) -> Callable[[H], H]: ...
+
+    @overload
+    def on(
+        self, name: Pattern, handler: H, *, once: bool = False, concurrent: bool = False
+    ) -> H: ...
+
+    def on(
+        self,
+        name: Pattern,
+        handler: H | None = None,
+        *,
+        once: bool = False,
+        concurrent: bool = False,
+    ) -> H | Callable[[H], H]:
+        """Register a handler for an event name, a ``"prefix.*"`` pattern, ``"*"`` or a class.
+
+        Works as a decorator and as a call, and returns the handler unchanged, so
+        one function can be registered for several events. Either spelling of a
+        renamed event matches it on either dialect. Handlers run in registration
+        order, one event at a time; ``concurrent=True`` starts the handler as a
+        task instead, and ``once=True`` removes it after its first event.
+        """
+        if handler is None:
+
+            def decorator(fn: H) -> H:
+                self._dispatcher.add(name, fn, once=once, concurrent=concurrent)
+                return fn
+
+            return decorator
+        self._dispatcher.add(name, handler, once=once, concurrent=concurrent)
+        return handler
+
+    def once(self, name: Pattern, handler: H | None = None) -> Any:
+        """Register a handler that runs for the first matching event only."""
+        return self.on(name, handler, once=True)
+
+    def off(self, handler: Handler, name: Pattern | None = None) -> bool:
+        """Remove a handler (from ``name`` only, if given); tell whether it was registered."""
+        return self._dispatcher.remove(handler, name)
+
+    async def wait_for(
+        self,
+        name: Pattern,
+        *,
+        where: Callable[[Any], bool] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Wait for the next event matching ``name`` (and ``where``) and return it.
+
+        Raises :class:`TimeoutError` after ``timeout`` seconds, and
+        :class:`SessionClosedError` if the session ends first. Don't await this
+        inside a handler: the dispatcher would be waiting for itself.
+        """
+        return await self._dispatcher.wait_for(name, where=where, timeout=timeout)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        name: Pattern = "*",
+        *,
+        where: Callable[[Any], bool] | None = None,
+        buffer: int = 256,
+        overflow: Overflow = "block",
+    ) -> AsyncIterator[EventStream]:
+        """Collect matching events for ``async for`` while the block runs.
+
+        The buffer holds ``buffer`` events; when it is full, ``"block"`` makes the
+        dispatcher wait for the reader (nothing is lost) and ``"drop_oldest"``
+        discards the oldest event instead.
+        """
+        events = self._dispatcher.open_stream(name, where=where, buffer=buffer, overflow=overflow)
+        try:
+            yield events
+        finally:
+            events.close()
+
+    def emit(self, name: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> Event:
+        """Publish a plugin event (``"<plugin>.<event>"``) to this session's handlers.
+
+        Inside a handler the event is dispatched right after the current one;
+        elsewhere it joins the queue of incoming events.
+        """
+        event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
+        if current_dispatcher.get() is self._dispatcher:
+            self._dispatcher.pending.append(event)
+        elif self._event_send is not None:
+            self._event_send.send_nowait(event)
+        else:
+            raise SessionClosedError(f"cannot emit {name!r}: the session is not running")
+        return event
+
+    def use(self, plugin: P | str, **options: Any) -> P:
+        """Attach a plugin (an object, or the name of an installed one) and return it."""
+        loaded: Any = load(plugin, **options) if isinstance(plugin, str) else plugin
+        name = getattr(loaded, "name", None)
+        if not isinstance(name, str) or not callable(getattr(loaded, "attach", None)):
+            raise TypeError(f"{loaded!r} is not a plugin: it needs a name and attach(session)")
+        if name in self.plugins:
+            raise ValueError(f"a plugin named {name!r} is already attached")
+        self.plugins[name] = loaded
+        loaded.attach(self)
+        if self._task_group is not None:
+            self._start_plugin(loaded)
+        return loaded  # type: ignore[no-any-return]
+
+    def _start_plugin(self, plugin: Any) -> None:
+        run = getattr(plugin, "run", None)
+        if callable(run) and self._task_group is not None:
+            self._task_group.start_soon(run, self)
+
+    # -- sending -----------------------------------------------------------
+
+    async def send(self, event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
+        """Validate a client event (a model or a dict), write it, and return the model.
+
+        Raises :class:`InvalidEventError` for an invalid event (before anything is
+        sent) and :class:`SessionClosedError` when the session is not connected.
+        """
+        model = parse_client_event(event)
+        if self.state == "reconnecting":
+            # Hold the send until the conversation is restored, so it lands after
+            # the replayed history; give up with the reconnect policy.
+            await self._reconnected.wait()
+        if self.state not in ("open", "connecting"):
+            raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
+        await self._write(model)
+        return model
+
+    async def _write(self, model: ClientEvent) -> None:
+        ws = self._ws
+        if ws is None:
+            raise SessionClosedError(f"cannot send {model.type!r}: not connected")
+        data = model.to_json()
+        try:
+            await ws.send(data)
+        except ConnectionClosedError as exc:
+            raise SessionClosedError(f"cannot send {model.type!r}: {exc}") from exc
+        if self._recorder is not None:
+            self._recorder.write("send", data)
+        signals.send(signals.event_sent, self, event=model)
+
+    def session_config(self) -> dict[str, Any]:
+        """The effective configuration: the session's own fields, then each plugin's."""
+        merged = dict(self.config)
+        for plugin in self.plugins.values():
+            merged.update(session_config_of(plugin))
+        return merged
+
+    async def update(self, **fields: Any) -> ClientEvent:
+        """Merge ``fields`` into the configuration and send it as ``session.update``.
+
+        With no fields, re-sends the effective configuration (plugins call this
+        after changing what they contribute). Field names are dialect-neutral
+        (``voice``, ``output_modalities``, ``turn_detection``...); unknown names
+        pass through unchanged.
+        """
+        self.config.update(fields)
+        wire = to_wire(self.session_config(), self.dialect)
+        return await self.send(SessionUpdateEvent(session=wire))
+
+    async def send_text(self, text: str, *, respond: bool = True) -> ClientEvent:
+        """Add a user text message, and ask for a response unless ``respond=False``."""
+        sent = await self.conversation.item.create(
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        )
+        if respond:
+            await self.response.create()
+        return sent
+
+    async def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
+        """Append audio in the session's input format, in chunks under the 15 MiB limit.
+
+        With server VAD off, ``commit=True`` turns it into a user message and
+        ``respond=True`` then asks for a response.
+        """
+        for start in range(0, len(pcm), MAX_APPEND_BYTES):
+            await self.input_audio_buffer.append(pcm[start : start + MAX_APPEND_BYTES])
+        if commit:
+            await self.input_audio_buffer.commit()
+        if respond:
+            await self.response.create()
+
+    def response_overrides(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Translate per-response overrides to this session's dialect."""
+        return response_to_wire(overrides, self.dialect)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def __aenter__(self) -> Session:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        await self.close()
+        task_group, self._task_group = self._task_group, None
+        if task_group is not None:
+            return await task_group.__aexit__(exc_type, exc, tb)
+        return None
+
+    async def start(self) -> None:
+        """Connect, send the configuration, and start serving events in the background.
+
+        Prefer ``async with session``, which also stops it. Raises
+        :class:`ConnectionFailedError` (or :class:`AuthenticationError`) when the
+        first connection can't be made.
+        """
+        if self.state not in ("idle", "closed"):
+            raise RealtimeError(f"the session is already {self.state}")
+        self.state = "connecting"
+        self._closing = False
+        self._failure = None
+        self._finished = anyio.Event()
+        self._dispatcher.reopen()
+        self._event_send, receive = anyio.create_memory_object_stream[Event | list[ServerEvent]](
+            math.inf
+        )
+        self._window = anyio.Semaphore(self._max_pending_batches)
+        if self._record_path is not None:
+            self._recorder = Recorder(self._record_path)
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        try:
+            ws = await self._open()
+            self.state = "open"
+            task_group.start_soon(self._dispatch_loop, receive)
+            task_group.start_soon(self._supervise, ws)
+            for plugin in self.plugins.values():
+                self._start_plugin(plugin)
+            await self._configure()
+        except BaseException as exc:
+            self.state = "closed"
+            self._shutdown_streams(exc)
+            task_group.cancel_scope.cancel()
+            self._task_group = None
+            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def run(self) -> None:
+        """Connect and serve events until the session is closed, then return.
+
+        It ends after :meth:`close` (from any task) or a normal close (1000) by
+        the server; an abnormal close reconnects, and raises only when the
+        reconnect policy gives up.
+        """
+        async with self:
+            assert self._finished is not None
+            await self._finished.wait()
+        if self._failure is not None:
+            raise self._failure
+
+    async def close(self) -> None:
+        """Close the session; returns within a bounded time even if the server never answers."""
+        if self.state in ("idle", "closed") or self._finished is None:
+            return
+        self._closing = True
+        if self.state != "closing":
+            self.state = "closing"
+        ws = self._ws
+        if ws is not None:
+            await ws.close(1000)
+        if current_dispatcher.get() is self._dispatcher:
+            return  # called from a handler: the dispatcher finishes after it returns
+        with anyio.move_on_after(self.close_timeout * 2) as scope:
+            await self._finished.wait()
+        if scope.cancelled_caught and self._task_group is not None:
+            logger.warning("session tasks did not finish in time; cancelling them")
+            self._task_group.cancel_scope.cancel()
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended."""
+        return self.state == "closed"
+
+    async def _open(self) -> WebSocket:
+        ping_interval, ping_timeout = self._ping
+        ws = await connect(
+            self.url,
+            headers=self._auth_headers(),
+            open_timeout=self.open_timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=self.close_timeout,
+        )
+        self._ws = ws
+        return ws
+
+    async def _configure(self) -> None:
+        """Send the session configuration, and the conversation on a reconnect."""
+        config = self.session_config()
+        if config:
+            await self._write(SessionUpdateEvent(session=to_wire(config, self.dialect)))
+
+    async def _on_session_created(self, event: ServerEvent) -> None:
+        signals.send(signals.connected, self, url=self.url, event=event)
+
+    async def _supervise(self, ws: WebSocket) -> None:
+        """Serve connections until the session ends, reconnecting after abnormal closes."""
+        error: BaseException | None = None
+        try:
+            while True:
+                closed = await self._serve(ws)
+                policy = self.reconnect_policy
+                will_reconnect = bool(
+                    not self._closing
+                    and policy is not None
+                    and closed.code not in policy.final_codes
+                )
+                signals.send(
+                    signals.disconnected, self, error=closed, will_reconnect=will_reconnect
+                )
+                if not will_reconnect:
+                    if closed.code != 1000 and not self._closing:
+                        error = closed
+                    break
+                assert policy is not None
+                ws = await self._reconnect(policy, closed)
+        except Exception as exc:  # the reconnect policy gave up
+            error = exc
+        finally:
+            await self._finish(error)
+
+    async def _serve(self, ws: WebSocket) -> ConnectionClosedError:
+        """Read from one connection until it closes; return why it closed."""
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(ws.keepalive)
+            try:
+                await self._read_loop(ws)
+            except ConnectionClosedError as exc:
+                closed = exc
+            task_group.cancel_scope.cancel()
+        await ws.abort()
+        return closed
+
+    async def _reconnect(self, policy: ReconnectPolicy, closed: ConnectionClosedError) -> WebSocket:
+        self.state = "reconnecting"
+        self._reconnected = anyio.Event()
+        attempt = 0
+        while True:
+            attempt += 1
+            if policy.max_attempts is not None and attempt > policy.max_attempts:
+                raise ConnectionFailedError(
+                    f"gave up reconnecting after {attempt - 1} attempts"
+                ) from closed
+            delay = policy.delay(attempt)
+            signals.send(signals.reconnecting, self, attempt=attempt, delay=delay, error=closed)
+            logger.warning(
+                "connection lost (%s); reconnecting in %.2f s (attempt %d)", closed, delay, attempt
+            )
+            await anyio.sleep(delay)
+            if self._closing:
+                raise SessionClosedError("closed while reconnecting")
+            try:
+                ws = await self._open()
+            except HandshakeRejectedError as exc:
+                if exc.status in (401, 403):
+                    raise
+                logger.warning("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            except ConnectionFailedError as exc:
+                logger.warning("reconnect attempt %d failed: %s", attempt, exc)
+                continue
+            await self._configure()
+            await self.conversation.restore(self._write)
+            self.state = "open"
+            self._reconnected.set()
+            await self.response.resume()
+            signals.send(signals.reconnected, self, attempt=attempt)
+            return ws
+
+    async def _read_loop(self, ws: WebSocket) -> None:
+        send = self._event_send
+        window = self._window
+        assert send is not None
+        assert window is not None
+        recorder = self._recorder
+        parse = parse_server_event
+        received = signals.event_received
+        while True:
+            messages = await ws.recv_batch()
+            batch: list[ServerEvent] = []
+            for data, text in messages:
+                if recorder is not None:
+                    recorder.write("recv", data if text else data.hex(), binary=not text)
+                if not text:
+                    self._report_invalid(data, InvalidFrameError("binary frame", data))
+                    continue
+                try:
+                    event = parse(data)
+                except InvalidFrameError as exc:
+                    self._report_invalid(data, exc)
+                    continue
+                if type(event) is UnknownServerEvent:
+                    self._report_unknown(data, event)
+                batch.append(event)
+                if received.receivers:
+                    signals.send(received, self, event=event)
+            if batch:
+                await window.acquire()
+                await send.send(batch)
+
+    def _report_invalid(self, frame: bytes, error: Exception, event: Event | None = None) -> None:
+        logger.warning("invalid frame from the server (%s): %.200r", error, frame)
+        signals.send(signals.event_invalid, self, frame=frame, error=error, event=event)
+
+    def _report_unknown(self, frame: bytes, event: UnknownServerEvent) -> None:
+        if event.validation_error is not None:
+            self._report_invalid(frame, event.validation_error, event)
+        else:
+            logger.info(
+                "unknown server event type %r (dispatched as UnknownServerEvent)", event.type
+            )
+            signals.send(signals.event_unknown, self, event=event)
+
+    async def _dispatch_loop(
+        self, receive: MemoryObjectReceiveStream[Event | list[ServerEvent]]
+    ) -> None:
+        current_dispatcher.set(self._dispatcher)
+        dispatch = self._dispatcher.dispatch
+        window = self._window
+        assert window is not None
+        async with receive:
+            async for item in receive:
+                if type(item) is list:
+                    for event in item:
+                        await dispatch(event)
+                    window.release()
+                else:
+                    await dispatch(item)  # type: ignore[arg-type]
+
+    def _spawn(self, call: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if self._task_group is None:
+            raise SessionClosedError("the session is not running")
+        self._task_group.start_soon(call)
+
+    def _handler_failed(self, event: Event, handler: Handler, error: Exception) -> None:
+        logger.error(
+            "handler %s failed on %s",
+            getattr(handler, "__qualname__", handler),
+            event.type,
+            exc_info=error,
+        )
+        signals.send(signals.handler_failed, self, event=event, handler=handler, error=error)
+
+    async def _finish(self, error: BaseException | None) -> None:
+        """End the session: drain queued events, end waiters, stop the tasks."""
+        self.state = "closing"
+        self._failure = error
+        if self._event_send is not None:
+            self._event_send.close()
+        if self._ws is not None:
+            await self._ws.abort()
+        self._dispatcher.close(error)
+        self.state = "closed"
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        self._reconnected.set()  # senders waiting for a reconnect see the session closed
+        signals.send(signals.closed, self, error=error)
+        if self._finished is not None:
+            self._finished.set()
+        if self._task_group is not None:
+            # Plugins' background tasks and concurrent handlers end with the session.
+            self._task_group.cancel_scope.cancel()
+
+    def _shutdown_streams(self, error: BaseException | None) -> None:
+        if self._event_send is not None:
+            self._event_send.close()
+        self._dispatcher.close(error)
+
+    # -- error events ------------------------------------------------------
+
+    @staticmethod
+    def server_error(event: ErrorEvent) -> ServerError:
+        """Turn an ``error`` event into an exception to raise where an outcome is awaited."""
+        return ServerError(event.error)

@@ -1,0 +1,31 @@
+"""The testing kit: a local Realtime server, scripted models, and pytest fixtures.
+
+Test a bot without an API key or a network::
+
+    from realtime_events import Session
+    from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+
+    model = ScriptedModel().when("hello").say("Hi there!")
+    async with LocalRealtimeServer(model=model) as server:
+        async with Session(url=server.url) as session:
+            await session.send_text("hello")
+            done = await session.wait_for("response.done", timeout=5)
+
+With pytest, the ``realtime_server`` and ``realtime_session`` fixtures do the
+setup (see :mod:`realtime_events.testing.pytest_plugin`).
+"""
+
+from .engine import RealtimeEngine, ResponseRun
+from .models import DemoModel, Model, ScriptedModel
+from .server import Faults, LocalRealtimeServer, ServerConnection
+
+__all__ = [
+    "DemoModel",
+    "Faults",
+    "LocalRealtimeServer",
+    "Model",
+    "RealtimeEngine",
+    "ResponseRun",
+    "ScriptedModel",
+    "ServerConnection",
+]

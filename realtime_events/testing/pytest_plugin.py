@@ -1,0 +1,51 @@
+"""pytest fixtures for testing code built on realtime-events (registered via ``pytest11``).
+
+- ``realtime_server``: a running :class:`LocalRealtimeServer` (its model is the
+  ``realtime_model`` fixture: override that one to script the conversation).
+- ``realtime_session``: a :class:`Session` connected to it, closed after the test.
+
+The fixtures are async and run under anyio's pytest plugin, so mark tests with
+``@pytest.mark.anyio`` (and parametrize ``anyio_backend`` for trio)::
+
+    @pytest.fixture
+    def realtime_model():
+        return ScriptedModel().when("hello").say("Hi!")
+
+    @pytest.mark.anyio
+    async def test_greets(realtime_session):
+        await realtime_session.send_text("hello")
+        done = await realtime_session.wait_for("response.done", timeout=5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ..session import Session
+from .models import DemoModel, Model
+from .server import LocalRealtimeServer
+
+
+@pytest.fixture
+def realtime_model() -> Model:
+    """The model behind ``realtime_server``: the demo model unless a test overrides it."""
+    return DemoModel()
+
+
+@pytest.fixture
+async def realtime_server(
+    anyio_backend: object, realtime_model: Model
+) -> AsyncIterator[LocalRealtimeServer]:
+    """A local Realtime server on 127.0.0.1 for the duration of one test."""
+    async with LocalRealtimeServer(model=realtime_model) as server:
+        yield server
+
+
+@pytest.fixture
+async def realtime_session(realtime_server: LocalRealtimeServer) -> AsyncIterator[Session]:
+    """A session connected to ``realtime_server`` (GA dialect, text output)."""
+    session = Session(url=realtime_server.url, output_modalities=["text"])
+    async with session:
+        yield session

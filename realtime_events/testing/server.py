@@ -1,0 +1,287 @@
+"""LocalRealtimeServer: a Realtime server on 127.0.0.1, for tests, demos and offline work.
+
+This module is the I/O layer: it accepts WebSocket connections, feeds each
+client frame to a :class:`~realtime_events.testing.engine.RealtimeEngine` (the
+protocol, written Sans-I/O), writes what the engine answers, streams responses
+with optional real-time pacing, and injects faults on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+from websockets.http11 import Request
+
+from ..connection import WebSocket, accept
+from ..errors import ConnectionClosedError
+from .engine import RealtimeEngine, ResponseRun, audio_ms
+from .models import DemoModel, Model
+
+__all__ = ["Faults", "LocalRealtimeServer", "ServerConnection"]
+
+logger = logging.getLogger("realtime_events.testing.server")
+
+
+@dataclass
+class Faults:
+    """Faults to inject into every connection (each can also be triggered on demand).
+
+    ``drop_after``: drop TCP without a close frame after this many server events.
+    ``stall_after`` / ``stall_for``: stop sending for ``stall_for`` seconds after
+    that many events. ``session_cap``: like the real server's cap on a session's
+    length, close with ``cap_close_code`` after that many seconds.
+    """
+
+    drop_after: int | None = None
+    stall_after: int | None = None
+    stall_for: float = 0.0
+    session_cap: float | None = None
+    cap_close_code: int = 1001
+    malformed_after: int | None = None
+
+
+@dataclass
+class ServerConnection:
+    """One client connected to the server."""
+
+    websocket: WebSocket
+    engine: RealtimeEngine
+    request: Request
+    faults: Faults
+    pace: float
+    received: list[dict[str, Any]] = field(default_factory=list)
+    sent: int = 0
+    _wake: anyio.Event = field(default_factory=anyio.Event)
+    _cancel: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+    @property
+    def dialect(self) -> str:
+        """The dialect the client asked for: ``"beta"`` with the beta header, else ``"ga"``."""
+        return self.engine.dialect
+
+    async def send_events(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Write server events, applying the connection's faults."""
+        for event in events:
+            await self._fault_point()
+            await self.websocket.send(json.dumps(event, separators=(",", ":")))
+            self.sent += 1
+
+    async def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
+        """Write a frame as it is, valid or not."""
+        await self.websocket.send(data, text=not binary)
+
+    async def drop(self) -> None:
+        """Drop the TCP connection without a close frame."""
+        await self.websocket.abort(1006)
+        self._cancel.cancel()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with a close frame."""
+        await self.websocket.close(code, reason)
+        self._cancel.cancel()
+
+    async def _fault_point(self) -> None:
+        faults = self.faults
+        if faults.drop_after is not None and self.sent >= faults.drop_after:
+            await self.drop()
+            raise ConnectionClosedError(1006, "dropped by fault injection")
+        if faults.stall_after is not None and self.sent == faults.stall_after:
+            faults.stall_after = None
+            await anyio.sleep(faults.stall_for)
+        if faults.malformed_after is not None and self.sent == faults.malformed_after:
+            faults.malformed_after = None
+            await self.websocket.send('{"type": "response.output_text.delta", "oops": ')
+
+    async def serve(self) -> None:
+        """Run the connection until the client or a fault closes it."""
+        with self._cancel:
+            try:
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(self._stream_responses)
+                    if self.faults.session_cap is not None:
+                        task_group.start_soon(self._cap, self.faults.session_cap)
+                    await self.send_events(self.engine.start())
+                    while True:
+                        data, _text = await self.websocket.recv()
+                        self._remember(data)
+                        await self.send_events(self.engine.receive(data))
+                        self._wake.set()
+            except ConnectionClosedError:
+                pass
+        await self.websocket.abort()
+
+    def _remember(self, data: bytes) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            return
+        if isinstance(event, dict):
+            self.received.append(event)
+
+    async def _stream_responses(self) -> None:
+        while True:
+            run = self.engine.next_response()
+            if run is None:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                continue
+            await self._stream(run)
+
+    async def _stream(self, run: ResponseRun) -> None:
+        for event in run:
+            await self.send_events([event])
+            delay = audio_ms(event) / 1000 * self.pace
+            # Yield even when not pacing, so client frames (a cancel) are read between events.
+            await anyio.sleep(delay)
+
+    async def _cap(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        error = {
+            "type": "error",
+            "event_id": "event_cap",
+            "error": {
+                "type": "invalid_request_error",
+                "code": "session_expired",
+                "message": f"Your session hit the maximum duration of {seconds:g} seconds.",
+                "param": None,
+                "event_id": None,
+            },
+        }
+        await self.send_events([error])
+        await self.close(self.faults.cap_close_code, "session expired")
+
+
+class LocalRealtimeServer:
+    """A protocol-faithful Realtime server on 127.0.0.1, speaking GA and beta.
+
+    ``async with LocalRealtimeServer() as server: Session(url=server.url)``. The
+    dialect is chosen per connection by the ``OpenAI-Beta`` header. ``pace`` is
+    seconds of wall time per second of audio streamed (0: as fast as possible,
+    1: real time). ``api_key``, when set, is required as a Bearer token (or
+    Azure ``api-key``), so tests can see a 401.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Model | None = None,
+        model_factory: Callable[[], Model] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        pace: float = 0.0,
+        api_key: str | None = None,
+        faults: Faults | None = None,
+        session_defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._model_factory = model_factory or (lambda: model if model is not None else DemoModel())
+        self.host = host
+        self.port = port
+        self.pace = pace
+        self.api_key = api_key
+        self.faults = faults or Faults()
+        self.session_defaults = dict(session_defaults or {})
+        self.connections: list[ServerConnection] = []
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._listener: anyio.abc.Listener[anyio.abc.SocketStream] | None = None
+        self._new_connection: anyio.Event | None = None
+
+    @property
+    def url(self) -> str:
+        """The ``ws://`` URL to give ``Session(url=...)`` or the official SDK."""
+        return f"ws://{self.host}:{self.port}/v1/realtime"
+
+    @property
+    def connection(self) -> ServerConnection:
+        """The most recent connection."""
+        if not self.connections:
+            raise LookupError("no client has connected")
+        return self.connections[-1]
+
+    async def __aenter__(self) -> LocalRealtimeServer:
+        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
+        self._listener = listener
+        self._new_connection = anyio.Event()
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        task_group.start_soon(listener.serve, self._handle)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        task_group, self._task_group = self._task_group, None
+        if task_group is None:
+            return None
+        task_group.cancel_scope.cancel()
+        if self._listener is not None:
+            await self._listener.aclose()
+        return await task_group.__aexit__(exc_type, exc, tb)
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled (for ``python -m realtime_events serve``)."""
+        async with self:
+            await anyio.sleep(math.inf)
+
+    def _check(self, request: Request) -> tuple[int, str] | None:
+        if self.api_key is None:
+            return None
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        given = given or request.headers.get("api-key", "")
+        if given != self.api_key:
+            body = {
+                "error": {
+                    "message": "Incorrect API key provided.",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                    "param": None,
+                }
+            }
+            return 401, json.dumps(body)
+        return None
+
+    async def _handle(self, stream: anyio.abc.ByteStream) -> None:
+        accepted = await accept(stream, check=self._check)
+        if accepted is None:
+            await stream.aclose()
+            return
+        websocket, request = accepted
+        beta = request.headers.get("OpenAI-Beta", "").replace(" ", "") == "realtime=v1"
+        engine = RealtimeEngine(
+            dialect="beta" if beta else "ga",
+            model=self._model_factory(),
+            session_defaults=self.session_defaults or None,
+        )
+        faults = Faults(**vars(self.faults))
+        connection = ServerConnection(websocket, engine, request, faults, self.pace)
+        self.connections.append(connection)
+        if self._new_connection is not None:
+            self._new_connection.set()
+            self._new_connection = anyio.Event()
+        await connection.serve()
+
+    async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
+        """Wait until ``count`` clients have connected in all; return the latest."""
+        with anyio.fail_after(timeout):
+            while len(self.connections) < count:
+                assert self._new_connection is not None, "the server is not running"
+                await self._new_connection.wait()
+        return self.connections[-1]
+
+    async def broadcast_raw(self, data: str | bytes, *, binary: bool = False) -> None:
+        """Write a raw frame to every open connection."""
+        for connection in list(self.connections):
+            if not connection.websocket.closed:
+                await connection.send_raw(data, binary=binary)
