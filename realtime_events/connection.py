@@ -95,6 +95,8 @@ class WebSocket:
         self._closed_error: ConnectionClosedError | None = None
         self._fail_reason: tuple[int, str] | None = None
         self._receiving = False
+        self._has_reader = False
+        self._closed_event = anyio.Event()
         self._last_received = anyio.current_time()
         self._stream_closed = False
 
@@ -102,6 +104,7 @@ class WebSocket:
 
     async def recv(self) -> Message:
         """Return the next message; raise :class:`ConnectionClosedError` once closed."""
+        self._has_reader = True
         while not self._messages:
             await self._read()
         return self._messages.popleft()
@@ -112,6 +115,7 @@ class WebSocket:
         Taking what one read produced in a single call saves a task switch per
         message when the peer sends faster than the application reads.
         """
+        self._has_reader = True
         while not self._messages:
             await self._read()
         batch = list(self._messages)
@@ -191,6 +195,7 @@ class WebSocket:
         else:
             code, reason = 1006, "connection dropped without a close frame"
         self._closed_error = ConnectionClosedError(code, reason)
+        self._closed_event.set()
 
     # -- sending -----------------------------------------------------------
 
@@ -260,16 +265,16 @@ class WebSocket:
                     self._set_closed()
                 else:
                     with anyio.move_on_after(self.close_timeout):
+                        if self._has_reader:
+                            # Whoever reads this connection will see the close;
+                            # reading here too would race it.
+                            await self._closed_event.wait()
                         while self._closed_error is None:
-                            if self._receiving:
-                                # Another task is reading: let it see the close.
-                                await anyio.sleep(0.01)
-                            else:
-                                try:
-                                    await self._read()
-                                except ConnectionClosedError:
-                                    break
-                                self._messages.clear()
+                            try:
+                                await self._read()
+                            except ConnectionClosedError:
+                                break
+                            self._messages.clear()
                     self._set_closed()
             await self._close_stream()
 

@@ -9,6 +9,7 @@ was truncated, and so a reconnect can replay it into a new server session.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from .resources import ConversationItemResource
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "heard_text"]
 
 logger = logging.getLogger("realtime_events.conversation")
 
@@ -201,16 +202,24 @@ class Conversation:
 
     # -- reconnecting ------------------------------------------------------
 
+    def _heard(self, item: ConversationItem) -> str:
+        """The item's text as the model should remember it: cut where its audio was."""
+        text = item.text
+        cut = self._truncated.get(item.id or "")
+        if cut is None:
+            return text
+        return heard_text(text, cut, self.audio_received_ms(item.id or ""))
+
     def replayable(self) -> list[dict[str, Any]]:
         """The items as ``conversation.item.create`` payloads for a new server session.
 
         Audio can't be re-sent as the model heard it, so audio content becomes
-        its transcript (trimmed where it was truncated is up to the server's
-        own transcript: the mirror keeps what was received).
+        its transcript; a truncated item keeps only the words before the cut, as
+        the real server drops unheard text from the model's context.
         """
         replay: list[dict[str, Any]] = []
         for item in self.items:
-            payload = _replay_item(item, self._session.dialect)
+            payload = _replay_item(item, self._session.dialect, self._heard(item))
             if payload is not None:
                 replay.append(payload)
         return replay
@@ -225,7 +234,7 @@ class Conversation:
             await write(ConversationItemCreateEvent(item=payload))
 
 
-def _replay_item(item: ConversationItem, dialect: str) -> dict[str, Any] | None:
+def _replay_item(item: ConversationItem, dialect: str, text: str) -> dict[str, Any] | None:
     kind = item.type
     if kind == "function_call":
         return {
@@ -240,7 +249,6 @@ def _replay_item(item: ConversationItem, dialect: str) -> dict[str, Any] | None:
     if kind != "message":
         return None
     role = item.role or "user"
-    text = item.text
     if not text:
         return None
     if role == "assistant":
@@ -253,3 +261,23 @@ def _replay_item(item: ConversationItem, dialect: str) -> dict[str, Any] | None:
         "role": role,
         "content": [{"type": part_type, "text": text}],
     }
+
+
+def heard_text(text: str, audio_end_ms: float, audio_ms: float) -> str:
+    """Return the words of ``text`` spoken in its first ``audio_end_ms`` of ``audio_ms`` audio.
+
+    Speech runs at a roughly even rate of characters, so the heard share of the
+    audio is taken as the heard share of the text, rounded up to the end of the
+    word being spoken: a word that was started counts as heard. Nothing was
+    heard at 0 ms; everything was when the cut is at or past the end, or when
+    there is no audio length to compare with.
+    """
+    words = text.strip()
+    if audio_end_ms <= 0 or not words:
+        return ""
+    if audio_ms <= 0 or audio_end_ms >= audio_ms:
+        return words
+    cut = math.ceil(len(words) * audio_end_ms / audio_ms)
+    while cut < len(words) and not words[cut].isspace():
+        cut += 1
+    return words[:cut].rstrip()

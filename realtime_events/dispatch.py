@@ -26,8 +26,9 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .errors import SessionClosedError
-from .events._base import Event
+from .events._base import Event, UnknownServerEvent
 from .events.names import canonical, spellings
+from .events.parse import SERVER_EVENT_CLASSES
 
 __all__ = ["Dispatcher", "EventStream", "Handler", "Pattern", "Registration"]
 
@@ -79,6 +80,10 @@ class Matcher:
             return issubclass(cls, self.cls)
         names = spellings(name)
         if self.names:
+            # A known event that failed validation arrives as UnknownServerEvent;
+            # handlers of that name were promised the typed model, so they skip it.
+            if issubclass(cls, UnknownServerEvent) and name in SERVER_EVENT_CLASSES:
+                return False
             return names[0] in self.names
         return any(n.startswith(p) for n in names for p in self.prefixes)
 
@@ -224,8 +229,8 @@ class Dispatcher:
         cls = type(event)
         name = getattr(cls, "canonical_type", "") or canonical(event.type)
         for tap in list(self._taps):
-            if not tap.matcher.matches(cls, name):
-                continue
+            if tap not in self._taps or not tap.matcher.matches(cls, name):
+                continue  # closed by an earlier delivery, or not interested
             if tap.where is not None:
                 try:
                     if not tap.where(event):
@@ -240,7 +245,8 @@ class Dispatcher:
             elif tap.overflow == "block":
                 try:
                     await tap.send.send(event)
-                except anyio.BrokenResourceError:
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    # The stream's reader left while we waited to hand this over.
                     self._discard_tap(tap)
             else:
                 self._offer_dropping_oldest(tap, event)
@@ -252,7 +258,7 @@ class Dispatcher:
             assert tap.receive is not None
             tap.receive.receive_nowait()
             tap.send.send_nowait(event)
-        except anyio.BrokenResourceError:
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             self._discard_tap(tap)
 
     def _discard_tap(self, tap: Tap) -> None:

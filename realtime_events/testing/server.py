@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -22,6 +23,7 @@ from websockets.http11 import Request
 
 from ..connection import WebSocket, accept
 from ..errors import ConnectionClosedError
+from ..recording import read_recording
 from .engine import RealtimeEngine, ResponseRun, audio_ms
 from .models import DemoModel, Model
 
@@ -114,9 +116,38 @@ class ServerConnection:
                         self._remember(data)
                         await self.send_events(self.engine.receive(data))
                         self._wake.set()
-            except ConnectionClosedError:
-                pass
+            except* ConnectionClosedError:
+                pass  # the client left, or a fault dropped it: either way this connection is over
         await self.websocket.abort()
+
+    async def serve_recording(self, path: str | os.PathLike[str]) -> None:
+        """Send a recording's server frames with their timing (scaled by ``pace``), then close.
+
+        Client frames are read and kept in ``received`` but not answered: the
+        recording already holds the answers.
+        """
+        frames = [frame for frame in read_recording(path) if frame.direction == "recv"]
+        with self._cancel:
+            try:
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(self._read_and_ignore)
+                    previous = frames[0].t if frames else 0.0
+                    for frame in frames:
+                        await anyio.sleep(max(frame.t - previous, 0.0) * self.pace)
+                        previous = frame.t
+                        if frame.binary:
+                            await self.send_raw(bytes.fromhex(frame.data), binary=True)
+                        else:
+                            await self.send_raw(frame.data)
+                    await self.close(1000, "end of recording")
+            except* ConnectionClosedError:
+                pass  # the client left, or a fault dropped it: either way this connection is over
+        await self.websocket.abort()
+
+    async def _read_and_ignore(self) -> None:
+        while True:
+            data, _text = await self.websocket.recv()
+            self._remember(data)
 
     def _remember(self, data: bytes) -> None:
         try:
@@ -180,6 +211,7 @@ class LocalRealtimeServer:
         api_key: str | None = None,
         faults: Faults | None = None,
         session_defaults: Mapping[str, Any] | None = None,
+        replay: str | os.PathLike[str] | None = None,
     ) -> None:
         self._model_factory = model_factory or (lambda: model if model is not None else DemoModel())
         self.host = host
@@ -188,10 +220,11 @@ class LocalRealtimeServer:
         self.api_key = api_key
         self.faults = faults or Faults()
         self.session_defaults = dict(session_defaults or {})
+        self.replay = replay
         self.connections: list[ServerConnection] = []
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._listener: anyio.abc.Listener[anyio.abc.SocketStream] | None = None
         self._new_connection: anyio.Event | None = None
+        self._listen_scope = anyio.CancelScope()
 
     @property
     def url(self) -> str:
@@ -207,14 +240,28 @@ class LocalRealtimeServer:
 
     async def __aenter__(self) -> LocalRealtimeServer:
         listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
-        self._listener = listener
         self._new_connection = anyio.Event()
+        self._listen_scope = anyio.CancelScope()
         self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(listener.serve, self._handle)
+        # The listener runs in a child task: a cancelled or failed server never
+        # cancels the code inside ``async with server``.
+        task_group.start_soon(self._listen, listener)
         return self
+
+    async def _listen(self, listener: anyio.abc.Listener[anyio.abc.SocketStream]) -> None:
+        with self._listen_scope:
+            async with listener, anyio.create_task_group() as connections:
+                await listener.serve(self._handle_safely, task_group=connections)
+
+    async def _handle_safely(self, stream: anyio.abc.SocketStream) -> None:
+        try:
+            await self._handle(stream)
+        except Exception:
+            logger.exception("connection handler failed")
+            await stream.aclose()
 
     async def __aexit__(
         self,
@@ -225,9 +272,7 @@ class LocalRealtimeServer:
         task_group, self._task_group = self._task_group, None
         if task_group is None:
             return None
-        task_group.cancel_scope.cancel()
-        if self._listener is not None:
-            await self._listener.aclose()
+        self._listen_scope.cancel()
         return await task_group.__aexit__(exc_type, exc, tb)
 
     async def serve_forever(self) -> None:
@@ -270,7 +315,10 @@ class LocalRealtimeServer:
         if self._new_connection is not None:
             self._new_connection.set()
             self._new_connection = anyio.Event()
-        await connection.serve()
+        if self.replay is not None:
+            await connection.serve_recording(self.replay)
+        else:
+            await connection.serve()
 
     async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
         """Wait until ``count`` clients have connected in all; return the latest."""

@@ -1,0 +1,167 @@
+"""A readable, colored live log of a session's events, for the command line.
+
+One line per meaningful event; streams of deltas are folded into one growing
+line per item (text) or a running total (audio), so a person can follow a
+conversation without reading JSON.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO, Any
+
+from .audio import PCM16, AudioFormat
+from .events import Event
+
+__all__ = ["EventPrinter", "supports_color"]
+
+_COLORS = {
+    "dim": "2",
+    "bold": "1",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+}
+
+
+def supports_color(stream: IO[str]) -> bool:
+    """Tell whether ``stream`` is a terminal that shows ANSI colors (honours NO_COLOR)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class EventPrinter:
+    """Prints events as they arrive; register it with ``session.on("*", printer)``."""
+
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        color: bool | None = None,
+        audio_format: AudioFormat = PCM16,
+    ) -> None:
+        self.stream = stream or sys.stdout
+        self.audio_format = audio_format
+        self.color = supports_color(self.stream) if color is None else color
+        self._audio_ms: dict[str, float] = {}
+        self._streaming: str | None = None
+
+    def paint(self, text: str, *styles: str) -> str:
+        """Wrap ``text`` in ANSI styles when color is on."""
+        if not self.color or not styles:
+            return text
+        codes = ";".join(_COLORS[style] for style in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def line(self, tag: str, text: str, *styles: str) -> None:
+        """Print one log line: a fixed-width tag, then the text."""
+        self._end_stream()
+        self.stream.write(f"{self.paint(f'{tag:>10}', 'dim')}  {self.paint(text, *styles)}\n")
+        self.stream.flush()
+
+    def _stream_text(self, key: str, label: str, delta: str, *styles: str) -> None:
+        if self._streaming != key:
+            self._end_stream()
+            self.stream.write(f"{self.paint(f'{label:>10}', 'dim')}  ")
+            self._streaming = key
+        self.stream.write(self.paint(delta, *styles))
+        self.stream.flush()
+
+    def _end_stream(self) -> None:
+        if self._streaming is not None:
+            self.stream.write("\n")
+            self._streaming = None
+
+    def __call__(self, event: Event) -> None:
+        kind = getattr(type(event), "canonical_type", "") or event.type
+        method = getattr(self, "on_" + kind.replace(".", "_"), None)
+        if method is not None:
+            method(event)
+        elif kind.endswith((".delta", ".added", ".in_progress")) or kind.startswith("transcript."):
+            return  # folded into the lines above, or too chatty to print
+        else:
+            self.line("event", kind, "dim")
+
+    # -- one method per event worth a line ---------------------------------
+
+    def on_session_created(self, event: Any) -> None:
+        self.line("session", f"created {getattr(event.session, 'id', '') or ''}", "blue")
+
+    def on_session_updated(self, event: Any) -> None:
+        self.line("session", "configured", "blue")
+
+    def on_conversation_item_created(self, event: Any) -> None:
+        item = event.item
+        if item.type == "message" and item.role == "user" and item.text:
+            self.line("user", item.text, "bold", "green")
+
+    on_conversation_item_added = on_conversation_item_created
+
+    def on_conversation_item_input_audio_transcription_completed(self, event: Any) -> None:
+        self.line("user", f"(said) {event.transcript}", "bold", "green")
+
+    def on_input_audio_buffer_speech_started(self, event: Any) -> None:
+        self.line("vad", f"speech started at {event.audio_start_ms} ms", "yellow")
+
+    def on_input_audio_buffer_speech_stopped(self, event: Any) -> None:
+        self.line("vad", f"speech stopped at {event.audio_end_ms} ms", "yellow")
+
+    def on_response_created(self, event: Any) -> None:
+        self.line("response", f"started {event.response.id or ''}", "dim")
+
+    def on_response_output_text_delta(self, event: Any) -> None:
+        self._stream_text(event.item_id, "assistant", event.delta, "cyan")
+
+    def on_response_output_audio_transcript_delta(self, event: Any) -> None:
+        self._stream_text(event.item_id, "assistant", event.delta, "cyan")
+
+    def on_response_output_audio_delta(self, event: Any) -> None:
+        # Count from the base64 length: printing must not decode audio.
+        ms = self.audio_format.duration_ms(len(event.delta) * 3 // 4)
+        self._audio_ms[event.item_id] = self._audio_ms.get(event.item_id, 0.0) + ms
+
+    def on_response_output_audio_done(self, event: Any) -> None:
+        ms = self._audio_ms.pop(event.item_id, 0.0)
+        self.line("audio", f"♪ {ms / 1000:.1f} s of speech", "magenta")
+
+    def on_response_function_call_arguments_done(self, event: Any) -> None:
+        name = getattr(event, "name", None) or "function"
+        self.line("tool call", f"{name}({event.arguments})", "yellow")
+
+    def on_response_done(self, event: Any) -> None:
+        response = event.response
+        usage = response.usage
+        tokens = f", {usage.total_tokens} tokens" if usage and usage.total_tokens else ""
+        style = "dim" if response.status == "completed" else "red"
+        self.line("response", f"{response.status}{tokens}", style)
+
+    def on_conversation_item_truncated(self, event: Any) -> None:
+        self.line("truncated", f"{event.item_id} at {event.audio_end_ms} ms", "yellow")
+
+    def on_error(self, event: Any) -> None:
+        error = event.error
+        self.line("error", f"{error.code or error.type}: {error.message}", "red")
+
+    def on_tools_call_finished(self, event: Any) -> None:
+        outcome = getattr(event, "error", None) or getattr(event, "result", None)
+        self.line("tool", f"{getattr(event, 'name', '')} -> {outcome}", "yellow")
+
+    # Every ".done" text event repeats what the deltas showed.
+    def on_response_output_text_done(self, event: Any) -> None:
+        self._end_stream()
+
+    on_response_output_audio_transcript_done = on_response_output_text_done
+
+    def on_response_content_part_done(self, event: Any) -> None:
+        return
+
+    on_response_output_item_done = on_response_content_part_done
+    on_conversation_item_done = on_response_content_part_done
+    on_rate_limits_updated = on_response_content_part_done

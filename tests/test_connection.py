@@ -1,0 +1,215 @@
+"""The WebSocket layer over real loopback sockets: handshake, framing, close, keepalive."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.abc
+import pytest
+from websockets.http11 import Request
+
+from realtime_events import (
+    AuthenticationError,
+    ConnectionClosedError,
+    ConnectionFailedError,
+    HandshakeRejectedError,
+    Session,
+    connect,
+)
+from realtime_events.connection import WebSocket, accept
+
+pytestmark = pytest.mark.anyio
+
+ServerHandler = Callable[[WebSocket, Request], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(
+    handler: ServerHandler,
+    check: Callable[[Request], tuple[int, str] | None] | None = None,
+) -> AsyncIterator[str]:
+    """A bare WebSocket server on loopback whose behaviour each test writes."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        accepted = await accept(stream, check=check)
+        if accepted is not None:
+            await handler(*accepted)
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(listener.serve, handle)
+        yield f"ws://127.0.0.1:{port}/v1/realtime"
+        task_group.cancel_scope.cancel()
+
+
+async def drain(ws: WebSocket) -> None:
+    """Read until the client closes, which answers its close frame."""
+    with contextlib.suppress(ConnectionClosedError):
+        while True:
+            await ws.recv()
+
+
+async def silent(ws: WebSocket, request: Request) -> None:
+    """Accept, then never read or answer anything (like a hung peer)."""
+    await anyio.sleep_forever()
+
+
+async def test_large_and_fragmented_messages_arrive_whole() -> None:
+    big = json.dumps({"type": "x", "data": "a" * (3 * 1024 * 1024)})
+
+    async def handler(ws: WebSocket, request: Request) -> None:
+        await ws.send(big)
+        ws.protocol.send_text(b'{"type": "frag', fin=False)
+        ws.protocol.send_continuation(b'mented", "n": ', fin=False)
+        ws.protocol.send_continuation(b"1}", fin=True)
+        await ws._flush()
+        await ws.send(b"\x00\x01", text=False)
+        await drain(ws)
+
+    async with raw_server(handler) as url:
+        ws = await connect(url)
+        first = await ws.recv()
+        assert first.text
+        assert len(first.data) == len(big)
+        second = await ws.recv()
+        assert json.loads(second.data) == {"type": "fragmented", "n": 1}
+        third = await ws.recv()
+        assert (third.data, third.text) == (b"\x00\x01", False)
+        await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(401, AuthenticationError), (500, HandshakeRejectedError)]
+)
+async def test_refused_handshake_carries_status_and_body(
+    status: int, error: type[HandshakeRejectedError]
+) -> None:
+    body = '{"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}}'
+    async with raw_server(silent, check=lambda request: (status, body)) as url:
+        with pytest.raises(error) as caught:
+            await connect(url)
+    assert caught.value.status == status
+    assert "Incorrect API key" in caught.value.body
+    assert str(status) in str(caught.value)
+    assert isinstance(caught.value, AuthenticationError) == (status == 401)
+
+
+async def test_unreachable_server_is_a_connection_error() -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    await listener.aclose()
+    with pytest.raises(ConnectionFailedError):
+        await connect(f"ws://127.0.0.1:{port}/")
+
+
+async def test_close_is_bounded_when_the_peer_never_answers() -> None:
+    async with raw_server(silent) as url:
+        ws = await connect(url, close_timeout=0.2)
+        with anyio.fail_after(5):  # a hang guard, not a speed assertion
+            await ws.close()
+        assert ws.closed
+
+
+async def test_keepalive_fails_a_silent_connection() -> None:
+    async with raw_server(silent) as url:
+        ws = await connect(url, ping_interval=0.05, ping_timeout=0.1, close_timeout=0.2)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(ws.keepalive)
+            with anyio.fail_after(5), pytest.raises(ConnectionClosedError) as caught:
+                await ws.recv()
+            task_group.cancel_scope.cancel()
+    assert caught.value.code == 1011
+
+
+async def test_server_close_frame_ends_recv_with_its_code() -> None:
+    async def handler(ws: WebSocket, request: Request) -> None:
+        await ws.send('{"type": "last"}')
+        await ws.close(4000, "bye")
+
+    async with raw_server(handler) as url:
+        ws = await connect(url)
+        assert json.loads((await ws.recv()).data) == {"type": "last"}
+        with pytest.raises(ConnectionClosedError) as caught:
+            await ws.recv()
+    assert (caught.value.code, caught.value.reason) == (4000, "bye")
+
+
+async def test_dropped_connection_reads_as_1006() -> None:
+    async def handler(ws: WebSocket, request: Request) -> None:
+        await ws.abort()
+
+    async with raw_server(handler) as url:
+        ws = await connect(url)
+        with pytest.raises(ConnectionClosedError) as caught:
+            await ws.recv()
+    assert caught.value.code == 1006
+    assert not caught.value.clean
+
+
+async def _handshake_headers(session: Session) -> Request:
+    seen: list[Request] = []
+
+    async def handler(ws: WebSocket, request: Request) -> None:
+        seen.append(request)
+        await ws.close()
+
+    async with raw_server(handler) as url:
+        session._url = url
+        session._azure = (None, None, None) if session._azure[0] is None else session._azure
+        ws = await connect(session.url, headers=session._auth_headers())
+        with pytest.raises(ConnectionClosedError):
+            await ws.recv()
+    return seen[0]
+
+
+async def test_ga_handshake_headers_and_query() -> None:
+    session = Session("gpt-realtime", api_key="sk-test-ga", headers={"X-Trace": "1"})
+    request = await _handshake_headers(session)
+    assert request.headers["Authorization"] == "Bearer sk-test-ga"
+    assert "OpenAI-Beta" not in request.headers
+    assert request.headers["X-Trace"] == "1"
+    assert "model=gpt-realtime" in request.path
+
+
+async def test_beta_dialect_sends_the_beta_header() -> None:
+    session = Session("gpt-realtime", api_key="sk-test", dialect="beta")
+    request = await _handshake_headers(session)
+    assert request.headers["OpenAI-Beta"] == "realtime=v1"
+
+
+def test_azure_url_and_key_header() -> None:
+    session = Session(
+        "gpt-realtime",
+        api_key="azure-key",
+        azure_endpoint="https://example-resource.openai.azure.com",
+        azure_deployment="my-deployment",
+        api_version="2025-08-28",
+    )
+    assert session.url == (
+        "wss://example-resource.openai.azure.com/openai/realtime"
+        "?api-version=2025-08-28&deployment=my-deployment"
+    )
+    headers = session._auth_headers()
+    assert headers == {"api-key": "azure-key"}
+
+
+def test_the_default_endpoint_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConnectionFailedError, match="OPENAI_API_KEY"):
+        Session()._auth_headers()
+
+
+async def test_api_key_never_logged_or_shown(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "sk-very-secret-value"
+    session = Session("gpt-realtime", api_key=secret)
+    await _handshake_headers(session)
+    assert secret not in caplog.text
+    assert "Authorization" in caplog.text  # the header was logged, its value redacted
+    assert secret not in repr(session)

@@ -1,0 +1,57 @@
+"""Static type tests of the handler API: mypy checks this file in CI; it is never run.
+
+Each misuse carries a ``type: ignore[code]``; mypy's strict mode reports an
+unused ignore, so if a misuse ever stopped being an error, CI would fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import assert_type
+
+from realtime_events import Session
+from realtime_events.events import (
+    ResponseCreatedEvent,
+    ResponseDoneEvent,
+    ResponseOutputAudioDeltaEvent,
+    SessionUpdatedEvent,
+)
+
+
+def handlers_get_their_event_type(session: Session) -> None:
+    @session.on("response.output_audio.delta")
+    def play(event: ResponseOutputAudioDeltaEvent) -> None:
+        assert_type(event.audio, bytes)
+
+    @session.on("response.audio.delta")  # the beta spelling types the same
+    async def play_beta(event: ResponseOutputAudioDeltaEvent) -> None:
+        assert_type(event.delta, str)
+
+    def configured(event: SessionUpdatedEvent) -> int:
+        return 1
+
+    assert_type(session.on("session.updated", configured), Callable[[SessionUpdatedEvent], int])
+
+    @session.on(ResponseCreatedEvent)
+    def created(event: ResponseCreatedEvent) -> None: ...
+
+    @session.on("response.*")  # patterns accept any event
+    def anything(event: object) -> None: ...
+
+
+async def wait_for_returns_the_event_type(session: Session) -> None:
+    done = await session.wait_for("response.done")
+    assert_type(done, ResponseDoneEvent)
+    created = await session.wait_for(ResponseCreatedEvent, where=lambda e: e.response.id == "x")
+    assert_type(created, ResponseCreatedEvent)
+    updated = await session.wait_for("session.updated", timeout=5)
+    assert_type(updated, SessionUpdatedEvent)
+
+
+def misuse_is_an_error(session: Session) -> None:
+    @session.on("response.done")  # type: ignore[arg-type]
+    def wrong_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+    # Limitation: in the call form, ``session.on(name, handler)``, a mismatched
+    # handler falls back to the untyped ``str`` overload instead of failing; only
+    # the decorator form is checked strictly.
