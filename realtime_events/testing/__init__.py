@@ -15,17 +15,22 @@ With pytest, the ``realtime_server`` and ``realtime_session`` fixtures do the
 setup (see :mod:`realtime_events.testing.pytest_plugin`).
 """
 
-from .engine import RealtimeEngine, ResponseRun
-from .models import DemoModel, Model, ScriptedModel
+from .engine import IdFactory, RealtimeEngine, ResponseRun
+from .models import Call, DemoModel, Model, ReplyContext, Say, ScriptedModel, ToolOutput
 from .server import Faults, LocalRealtimeServer, ServerConnection
 
 __all__ = [
+    "Call",
     "DemoModel",
     "Faults",
+    "IdFactory",
     "LocalRealtimeServer",
     "Model",
     "RealtimeEngine",
+    "ReplyContext",
     "ResponseRun",
+    "Say",
     "ScriptedModel",
     "ServerConnection",
+    "ToolOutput",
 ]

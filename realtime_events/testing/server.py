@@ -9,6 +9,7 @@ with optional real-time pacing, and injects faults on demand.
 from __future__ import annotations
 
 import json
+from collections import deque
 import logging
 import math
 import os
@@ -60,6 +61,7 @@ class ServerConnection:
     faults: Faults
     pace: float
     received: list[dict[str, Any]] = field(default_factory=list)
+    sent_events: deque[Mapping[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
     sent: int = 0
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _cancel: anyio.CancelScope = field(default_factory=anyio.CancelScope)
@@ -74,6 +76,7 @@ class ServerConnection:
         for event in events:
             await self._fault_point()
             await self.websocket.send(json.dumps(event, separators=(",", ":")))
+            self.sent_events.append(event)
             self.sent += 1
 
     async def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
@@ -228,8 +231,13 @@ class LocalRealtimeServer:
 
     @property
     def url(self) -> str:
-        """The ``ws://`` URL to give ``Session(url=...)`` or the official SDK."""
+        """The ``ws://`` URL to give ``Session(url=...)``."""
         return f"ws://{self.host}:{self.port}/v1/realtime"
+
+    @property
+    def base_url(self) -> str:
+        """The URL to give the official SDK as ``websocket_base_url`` (it adds ``/realtime``)."""
+        return f"ws://{self.host}:{self.port}/v1"
 
     @property
     def connection(self) -> ServerConnection:
