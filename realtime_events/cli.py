@@ -85,11 +85,13 @@ def get_weather(city: str) -> dict[str, Any]:
 
 
 async def _settle(session: Session, timeout: float = 60.0) -> None:
-    """Wait until the turn is over: no response active or queued (tool calls chain them)."""
+    """Wait until the turn is over: a response that called no tool (tools chain responses)."""
     with anyio.fail_after(timeout):
-        await session.wait_for("response.done")
-        while session.response.active or session.response.pending:
-            await session.wait_for("response.done")
+        while True:
+            done = await session.wait_for("response.done")
+            output = done.response.output or []
+            if not any(item.type == "function_call" for item in output):
+                return
 
 
 async def _serve(args: argparse.Namespace) -> int:

@@ -108,6 +108,30 @@ class Session:
     session configuration, and serves events in the background until the block
     exits; ``await session.run()`` does the same in the foreground until the
     session is closed.
+
+    Args:
+        model: The model, sent as ``?model=`` (the deployment name on Azure).
+        url: Any ``ws://`` or ``wss://`` endpoint; the OpenAI API by default.
+        api_key: Defaults to ``$OPENAI_API_KEY`` (``$AZURE_OPENAI_API_KEY`` on
+            Azure). A local server given by ``url`` needs none.
+        dialect: ``"ga"`` or ``"beta"`` (sends ``OpenAI-Beta: realtime=v1``).
+        instructions, voice, output_modalities, turn_detection,
+        input_audio_transcription, input_audio_format, output_audio_format:
+            The session configuration, in dialect-neutral names; ``config``
+            adds any other field as-is. Sent as ``session.update`` on connect.
+        plugins: Plugins to attach, as objects or installed plugin names.
+        headers, query: Extra handshake headers and URL query parameters.
+        azure_endpoint, azure_deployment, api_version: Connect to Azure OpenAI.
+        call_id: Attach to a SIP or WebRTC call as a sideband controller.
+        reconnect: ``True`` for the default :class:`ReconnectPolicy`, a policy,
+            or ``False`` to end the session on any close.
+        renew_after: Reconnect proactively after this many seconds, between
+            responses, to stay ahead of the server's cap on a session's length.
+        record: Append every frame sent and received to this JSONL file.
+        open_timeout, close_timeout: Bounds on connecting and closing.
+        ping_interval, ping_timeout: Keepalive; ``None`` turns it off.
+        max_pending_batches: How many received batches may wait for the
+            dispatcher before the reader stops reading (backpressure).
     """
 
     def __init__(
@@ -133,6 +157,7 @@ class Session:
         api_version: str | None = None,
         call_id: str | None = None,
         reconnect: bool | ReconnectPolicy = True,
+        renew_after: float | None = None,
         record: str | os.PathLike[str] | None = None,
         open_timeout: float = 10.0,
         close_timeout: float = 5.0,
@@ -153,6 +178,8 @@ class Session:
         self.reconnect_policy: ReconnectPolicy | None = (
             ReconnectPolicy() if reconnect is True else (reconnect or None)
         )
+        self.renew_after = renew_after
+        self._renewing = False
         self._record_path = record
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
@@ -924,11 +951,10 @@ class Session:
         try:
             while True:
                 closed = await self._serve(ws)
+                renewing, self._renewing = self._renewing, False
                 policy = self.reconnect_policy
-                will_reconnect = bool(
-                    not self._closing
-                    and policy is not None
-                    and closed.code not in policy.final_codes
+                will_reconnect = not self._closing and (
+                    renewing or (policy is not None and closed.code not in policy.final_codes)
                 )
                 signals.send(
                     signals.disconnected, self, error=closed, will_reconnect=will_reconnect
@@ -937,8 +963,7 @@ class Session:
                     if closed.code != 1000 and not self._closing:
                         error = closed
                     break
-                assert policy is not None
-                ws = await self._reconnect(policy, closed)
+                ws = await self._reconnect(policy or ReconnectPolicy(), closed, now=renewing)
         except Exception as exc:  # the reconnect policy gave up
             error = exc
         finally:
@@ -948,6 +973,8 @@ class Session:
         """Read from one connection until it closes; return why it closed."""
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(ws.keepalive)
+            if self.renew_after is not None:
+                task_group.start_soon(self._renew_later, ws, self.renew_after)
             try:
                 await self._read_loop(ws)
             except ConnectionClosedError as exc:
@@ -956,7 +983,27 @@ class Session:
         await ws.abort()
         return closed
 
-    async def _reconnect(self, policy: ReconnectPolicy, closed: ConnectionClosedError) -> WebSocket:
+    async def _renew_later(self, ws: WebSocket, after: float) -> None:
+        """Renew the connection after ``after`` seconds, at a moment no response runs.
+
+        Servers cap a session's length; renewing before the cap, between turns,
+        avoids being cut off mid-answer. The conversation is replayed as on any
+        reconnect.
+        """
+        await anyio.sleep(after)
+        while self.response.active:
+            await self.wait_for("response.done")
+        logger.info("renewing the connection after %.0f s", after)
+        self._renewing = True
+        await ws.close(1000, "renewing the session")
+
+    async def _reconnect(
+        self, policy: ReconnectPolicy, closed: ConnectionClosedError, *, now: bool = False
+    ) -> WebSocket:
+        """Open a new connection and restore the conversation into it.
+
+        ``now`` skips the first backoff delay: a renewal is planned, not a failure.
+        """
         self.state = "reconnecting"
         self._reconnected = anyio.Event()
         attempt = 0
@@ -966,7 +1013,7 @@ class Session:
                 raise ConnectionFailedError(
                     f"gave up reconnecting after {attempt - 1} attempts"
                 ) from closed
-            delay = policy.delay(attempt)
+            delay = 0.0 if now and attempt == 1 else policy.delay(attempt)
             signals.send(signals.reconnecting, self, attempt=attempt, delay=delay, error=closed)
             logger.warning(
                 "connection lost (%s); reconnecting in %.2f s (attempt %d)", closed, delay, attempt

@@ -9,10 +9,10 @@ with optional real-time pacing, and injects faults on demand.
 from __future__ import annotations
 
 import json
-from collections import deque
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -107,8 +107,8 @@ class ServerConnection:
 
     async def serve(self) -> None:
         """Run the connection until the client or a fault closes it."""
-        with self._cancel:
-            try:
+        try:
+            with self._cancel:
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._stream_responses)
                     if self.faults.session_cap is not None:
@@ -119,9 +119,11 @@ class ServerConnection:
                         self._remember(data)
                         await self.send_events(self.engine.receive(data))
                         self._wake.set()
-            except* ConnectionClosedError:
-                pass  # the client left, or a fault dropped it: either way this connection is over
-        await self.websocket.abort()
+        except* ConnectionClosedError:
+            pass  # the client left, or a fault dropped it: either way this connection is over
+        finally:
+            # Also when the server shuts down: the client must see the socket close.
+            await self.websocket.abort()
 
     async def serve_recording(self, path: str | os.PathLike[str]) -> None:
         """Send a recording's server frames with their timing (scaled by ``pace``), then close.
@@ -130,8 +132,8 @@ class ServerConnection:
         recording already holds the answers.
         """
         frames = [frame for frame in read_recording(path) if frame.direction == "recv"]
-        with self._cancel:
-            try:
+        try:
+            with self._cancel:
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._read_and_ignore)
                     previous = frames[0].t if frames else 0.0
@@ -143,9 +145,10 @@ class ServerConnection:
                         else:
                             await self.send_raw(frame.data)
                     await self.close(1000, "end of recording")
-            except* ConnectionClosedError:
-                pass  # the client left, or a fault dropped it: either way this connection is over
-        await self.websocket.abort()
+        except* ConnectionClosedError:
+            pass  # the client left, or a fault dropped it: either way this connection is over
+        finally:
+            await self.websocket.abort()
 
     async def _read_and_ignore(self) -> None:
         while True:
