@@ -16,6 +16,26 @@ from ._base import ServerEvent
 from .payloads import ContentPart, ConversationItem, Response
 
 
+class _OutputEvent(ServerEvent):
+    """Fields shared by events about one output of a response."""
+
+    event_id: str
+    response_id: str
+    output_index: int
+
+
+class _ItemOutputEvent(_OutputEvent):
+    """Fields shared by events about one output item of a response."""
+
+    item_id: str
+
+
+class _ContentEvent(_ItemOutputEvent):
+    """Fields shared by events about one content part of an output item."""
+
+    content_index: int
+
+
 class ResponseCreatedEvent(ServerEvent):
     """``response.created``: a response began; ``response.status`` is ``in_progress``."""
 
@@ -40,89 +60,63 @@ class ResponseDoneEvent(ServerEvent):
     response: Response
 
 
-class ResponseOutputItemAddedEvent(ServerEvent):
+class ResponseOutputItemAddedEvent(_OutputEvent):
     """``response.output_item.added``: a response started producing a new item."""
 
     canonical_type: ClassVar[str] = "response.output_item.added"
 
     type: Literal["response.output_item.added"]
-    event_id: str
-    response_id: str
-    output_index: int
     item: ConversationItem
 
 
-class ResponseOutputItemDoneEvent(ServerEvent):
+class ResponseOutputItemDoneEvent(_OutputEvent):
     """``response.output_item.done``: an item of a response is complete."""
 
     canonical_type: ClassVar[str] = "response.output_item.done"
 
     type: Literal["response.output_item.done"]
-    event_id: str
-    response_id: str
-    output_index: int
     item: ConversationItem
 
 
-class ResponseContentPartAddedEvent(ServerEvent):
+class ResponseContentPartAddedEvent(_ContentEvent):
     """``response.content_part.added``: an output item started a new content part."""
 
     canonical_type: ClassVar[str] = "response.content_part.added"
 
     type: Literal["response.content_part.added"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     part: ContentPart
 
 
-class ResponseContentPartDoneEvent(ServerEvent):
+class ResponseContentPartDoneEvent(_ContentEvent):
     """``response.content_part.done``: a content part of an output item is complete."""
 
     canonical_type: ClassVar[str] = "response.content_part.done"
 
     type: Literal["response.content_part.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     part: ContentPart
 
 
-class ResponseOutputTextDeltaEvent(ServerEvent):
+class ResponseOutputTextDeltaEvent(_ContentEvent):
     """``response.output_text.delta`` (beta ``response.text.delta``): more output text."""
 
     canonical_type: ClassVar[str] = "response.output_text.delta"
     beta_type: ClassVar[str | None] = "response.text.delta"
 
     type: Literal["response.output_text.delta", "response.text.delta"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
 
 
-class ResponseOutputTextDoneEvent(ServerEvent):
+class ResponseOutputTextDoneEvent(_ContentEvent):
     """``response.output_text.done`` (beta ``response.text.done``): the full output text."""
 
     canonical_type: ClassVar[str] = "response.output_text.done"
     beta_type: ClassVar[str | None] = "response.text.done"
 
     type: Literal["response.output_text.done", "response.text.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     text: str
 
 
-class ResponseOutputAudioDeltaEvent(ServerEvent):
+class ResponseOutputAudioDeltaEvent(_ContentEvent):
     """``response.output_audio.delta`` (beta ``response.audio.delta``): a chunk of output audio.
 
     ``delta`` is the base64 text from the wire; :attr:`audio` decodes it on first read,
@@ -133,11 +127,6 @@ class ResponseOutputAudioDeltaEvent(ServerEvent):
     beta_type: ClassVar[str | None] = "response.audio.delta"
 
     type: Literal["response.output_audio.delta", "response.audio.delta"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
 
     @functools.cached_property
@@ -146,21 +135,16 @@ class ResponseOutputAudioDeltaEvent(ServerEvent):
         return base64.b64decode(self.delta)
 
 
-class ResponseOutputAudioDoneEvent(ServerEvent):
+class ResponseOutputAudioDoneEvent(_ContentEvent):
     """``response.output_audio.done`` (beta ``response.audio.done``): a part's audio is complete."""
 
     canonical_type: ClassVar[str] = "response.output_audio.done"
     beta_type: ClassVar[str | None] = "response.audio.done"
 
     type: Literal["response.output_audio.done", "response.audio.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
 
 
-class ResponseOutputAudioTranscriptDeltaEvent(ServerEvent):
+class ResponseOutputAudioTranscriptDeltaEvent(_ContentEvent):
     """``response.output_audio_transcript.delta`` (beta ``response.audio_transcript.delta``).
 
     More of the transcript of the output audio.
@@ -170,15 +154,10 @@ class ResponseOutputAudioTranscriptDeltaEvent(ServerEvent):
     beta_type: ClassVar[str | None] = "response.audio_transcript.delta"
 
     type: Literal["response.output_audio_transcript.delta", "response.audio_transcript.delta"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
 
 
-class ResponseOutputAudioTranscriptDoneEvent(ServerEvent):
+class ResponseOutputAudioTranscriptDoneEvent(_ContentEvent):
     """``response.output_audio_transcript.done`` (beta ``response.audio_transcript.done``).
 
     The full transcript of a part's output audio.
@@ -188,29 +167,20 @@ class ResponseOutputAudioTranscriptDoneEvent(ServerEvent):
     beta_type: ClassVar[str | None] = "response.audio_transcript.done"
 
     type: Literal["response.output_audio_transcript.done", "response.audio_transcript.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
-    content_index: int
     transcript: str
 
 
-class ResponseFunctionCallArgumentsDeltaEvent(ServerEvent):
+class ResponseFunctionCallArgumentsDeltaEvent(_ItemOutputEvent):
     """``response.function_call_arguments.delta``: more of a function call's JSON arguments."""
 
     canonical_type: ClassVar[str] = "response.function_call_arguments.delta"
 
     type: Literal["response.function_call_arguments.delta"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
     call_id: str
     delta: str
 
 
-class ResponseFunctionCallArgumentsDoneEvent(ServerEvent):
+class ResponseFunctionCallArgumentsDoneEvent(_ItemOutputEvent):
     """``response.function_call_arguments.done``: a function call's complete JSON arguments.
 
     ``name`` is the function's name; GA always sends it, beta never does (read it
@@ -221,39 +191,27 @@ class ResponseFunctionCallArgumentsDoneEvent(ServerEvent):
     canonical_type: ClassVar[str] = "response.function_call_arguments.done"
 
     type: Literal["response.function_call_arguments.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
     call_id: str
     arguments: str
     name: str | None = None
 
 
-class ResponseMcpCallArgumentsDeltaEvent(ServerEvent):
+class ResponseMcpCallArgumentsDeltaEvent(_ItemOutputEvent):
     """``response.mcp_call_arguments.delta`` (GA): more of an MCP tool call's JSON arguments."""
 
     canonical_type: ClassVar[str] = "response.mcp_call_arguments.delta"
 
     type: Literal["response.mcp_call_arguments.delta"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
     delta: str
     obfuscation: str | None = None
 
 
-class ResponseMcpCallArgumentsDoneEvent(ServerEvent):
+class ResponseMcpCallArgumentsDoneEvent(_ItemOutputEvent):
     """``response.mcp_call_arguments.done`` (GA): an MCP tool call's complete JSON arguments."""
 
     canonical_type: ClassVar[str] = "response.mcp_call_arguments.done"
 
     type: Literal["response.mcp_call_arguments.done"]
-    event_id: str
-    response_id: str
-    item_id: str
-    output_index: int
     arguments: str
 
 
