@@ -1,0 +1,466 @@
+"""The Tools plugin: function calling that answers every call exactly once.
+
+How a call flows:
+
+1. The model's call arrives in ``response.function_call_arguments.done``, in a
+   ``function_call`` item of ``response.output_item.done``, or in the output
+   of ``response.done``, whichever comes first; later sightings of the same
+   ``call_id`` are ignored. These handlers only do bookkeeping, in event order.
+2. The call is handed to the plugin's background task (:meth:`Tools.run`),
+   which runs each call as its own task: the dispatcher never waits for a
+   tool, and the calls of one response run concurrently.
+3. Each call is validated, approved if its tool asks for it, and run under
+   its timeout (sync functions in a worker thread). Its result, or an
+   ``{"error": ...}`` the model can read, is sent as one
+   ``function_call_output`` item.
+4. When every call of a response is answered and the response is done, one
+   ``response.create`` asks the model to go on, and ``tools.batch_finished``
+   is emitted. A batch whose calls were all interrupted asks nothing: the
+   user's new turn is already being answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+import anyio
+import anyio.to_thread
+
+from realtime_events import Session, SessionClosedError, signals
+from realtime_events.events import (
+    ConversationItem,
+    ResponseDoneEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseOutputItemDoneEvent,
+)
+
+from .calls import ToolCall, error_output, result_output
+from .delivery import Delivery
+from .errors import (
+    InvalidArgumentsError,
+    ToolError,
+    ToolInterruptedError,
+    ToolRejectedError,
+    ToolTimeoutError,
+    UnknownToolError,
+)
+from .tool import Tool, is_async_callable
+
+__all__ = ["Approver", "Tools"]
+
+logger = logging.getLogger("realtime_events_tools")
+
+#: The approval hook: sync or async, True to let the call run.
+Approver = Callable[[ToolCall], bool | Awaitable[bool]]
+Job = Callable[[], Coroutine[Any, Any, None]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(eq=False)
+class _Batch:
+    """The calls of one response, answered together with one ``response.create``."""
+
+    response_id: str
+    calls: list[ToolCall] = field(default_factory=list)
+    response_done: bool = False
+    finished: bool = False
+
+
+class Tools:
+    """Function calling for a session: ``tools = session.use(Tools())``.
+
+    ``timeout`` is the default time limit of a call in seconds (``None``: no
+    limit); ``cancel_on_interruption`` the default for cancelling a call when
+    the user interrupts the response that made it; ``approve(call) -> bool``
+    (sync or async) decides about calls to tools declared with
+    ``needs_approval=True``; ``tool_choice`` goes to the session configuration.
+    """
+
+    name = "tools"
+
+    def __init__(
+        self,
+        functions: Iterable[Callable[..., Any] | Tool] = (),
+        *,
+        timeout: float | None = 60.0,
+        cancel_on_interruption: bool = False,
+        approve: Approver | None = None,
+        tool_choice: str | Mapping[str, Any] | None = "auto",
+    ) -> None:
+        self.timeout = timeout
+        self.cancel_on_interruption = cancel_on_interruption
+        self.approve = approve
+        self.tool_choice = tool_choice
+        self.session: Session | None = None
+        self._tools: dict[str, Tool] = {}
+        self._calls: dict[str, ToolCall] = {}  # until their batch is finished
+        self._finished: set[str] = set()  # call ids, so a late sighting never reruns a call
+        self._batches: dict[str, _Batch] = {}
+        self._update_pending = False
+        self._delivery: Delivery | None = None
+        # Handlers hand work to run() through this stream, so they never wait.
+        self._jobs, self._job_queue = anyio.create_memory_object_stream[Job](math.inf)
+        for fn in functions:
+            self.add(fn)
+
+    # -- the registry -------------------------------------------------------------
+
+    @overload
+    def function(self, fn: F, /) -> F: ...
+
+    @overload
+    def function(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        cancel_on_interruption: bool | None = None,
+        needs_approval: bool = False,
+    ) -> Callable[[F], F]: ...
+
+    def function(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        cancel_on_interruption: bool | None = None,
+        needs_approval: bool = False,
+    ) -> Any:
+        """Register a function as a tool; use as ``@tools.function`` or ``@tools.function(...)``.
+
+        The name and description come from the function and its docstring, the
+        parameters' schema from its type hints. Returns the function unchanged.
+        """
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add(
+                Tool.from_function(
+                    fn,
+                    name=name,
+                    description=description,
+                    timeout=timeout,
+                    cancel_on_interruption=cancel_on_interruption,
+                    needs_approval=needs_approval,
+                )
+            )
+            return fn
+
+        return register if fn is None else register(fn)
+
+    @overload
+    def add(self, tool: Tool | Callable[..., Any], /) -> Tool: ...
+
+    @overload
+    def add(
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        handler: Callable[[dict[str, Any]], Any],
+        /,
+        *,
+        description: str | None = None,
+        timeout: float | None = None,
+        cancel_on_interruption: bool | None = None,
+        needs_approval: bool = False,
+    ) -> Tool: ...
+
+    def add(
+        self,
+        tool: Tool | Callable[..., Any] | str,
+        schema: Mapping[str, Any] | None = None,
+        handler: Callable[[dict[str, Any]], Any] | None = None,
+        /,
+        **options: Any,
+    ) -> Tool:
+        """Add a tool: a :class:`Tool`, a function, or ``(name, schema, handler)``.
+
+        With a raw schema, ``handler`` receives the arguments as one dict. While
+        the session runs, the new tool list is sent to the server at once.
+        """
+        if isinstance(tool, str):
+            if schema is None or handler is None:
+                raise TypeError("add(name, schema, handler) needs a schema and a handler")
+            tool = Tool.from_schema(tool, schema, handler, **options)
+        elif not isinstance(tool, Tool):
+            tool = Tool.from_function(tool, **options)
+        if tool.name in self._tools:
+            raise ValueError(f"a tool named {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+        self._schedule_update()
+        return tool
+
+    def remove(self, name: str) -> Tool:
+        """Remove a tool by name and return it; while the session runs, tell the server."""
+        tool = self._tools.pop(name)
+        self._schedule_update()
+        return tool
+
+    def get(self, name: str) -> Tool | None:
+        """Return the tool called ``name``, if there is one."""
+        return self._tools.get(name)
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def definitions(self) -> list[dict[str, Any]]:
+        """The tools as the Realtime API takes them."""
+        return [tool.definition() for tool in self._tools.values()]
+
+    @property
+    def running(self) -> list[ToolCall]:
+        """The calls seen and not answered yet."""
+        return [call for call in self._calls.values() if call.status != "done"]
+
+    # -- the plugin protocol --------------------------------------------------------
+
+    def session_config(self) -> dict[str, Any]:
+        """The ``tools`` (and ``tool_choice``) this plugin adds to ``session.update``."""
+        config: dict[str, Any] = {"tools": self.definitions()}
+        if self.tool_choice is not None:
+            config["tool_choice"] = self.tool_choice
+        return config
+
+    def attach(self, session: Session) -> None:
+        """Follow the session's function calls."""
+        if self.session is not None:
+            raise RuntimeError("this Tools instance is already attached to a session")
+        self.session = session
+        self._delivery = Delivery(session)
+        session.on("response.function_call_arguments.done", self._on_arguments_done)
+        session.on("response.output_item.done", self._on_output_item_done)
+        session.on("response.done", self._on_response_done)
+        signals.disconnected.connect(self._on_disconnected, sender=session, weak=False)
+
+    async def run(self, session: Session) -> None:
+        """Run calls (and config updates) as tasks, until the session ends."""
+        async with anyio.create_task_group() as task_group:
+            async for job in self._job_queue:
+                task_group.start_soon(self._guarded, job)
+
+    async def _guarded(self, job: Job) -> None:
+        # A bug here must not take the session (which owns this task) down with it.
+        try:
+            await job()
+        except Exception:
+            logger.exception("internal error in the tools plugin")
+
+    # -- seeing calls (handlers: bookkeeping only, never waiting) ---------------------
+
+    def _on_arguments_done(self, event: ResponseFunctionCallArgumentsDoneEvent) -> None:
+        name = event.name
+        if name is None:  # beta: the name is only on the item
+            item = self._session.conversation.get(event.item_id)
+            name = item.name if item is not None else None
+        if name is not None:
+            self._see(event.call_id, name, event.arguments, event.response_id, event.item_id)
+
+    def _on_output_item_done(self, event: ResponseOutputItemDoneEvent) -> None:
+        self._see_item(event.item, event.response_id)
+
+    def _on_response_done(self, event: ResponseDoneEvent) -> None:
+        response = event.response
+        response_id = response.id or ""
+        for item in response.output or ():
+            self._see_item(item, response_id)
+        batch = self._batches.get(response_id)
+        if batch is None:
+            return
+        batch.response_done = True
+        if response.status == "cancelled":
+            for call in batch.calls:
+                if self._tool_cancels(call):
+                    call.interrupt()
+        # Settle from a task, like the calls do, so tools.batch_finished always
+        # follows the tools.call_finished events of its calls.
+        self._jobs.send_nowait(functools.partial(self._settle, batch))
+
+    def _see_item(self, item: ConversationItem, response_id: str) -> None:
+        if item.type == "function_call" and item.call_id and item.name:
+            self._see(item.call_id, item.name, item.arguments or "", response_id, item.id)
+
+    def _see(
+        self, call_id: str, name: str, arguments: str, response_id: str, item_id: str | None
+    ) -> None:
+        if call_id in self._calls or call_id in self._finished or self._deliver.answered(call_id):
+            return
+        call = ToolCall(call_id, name, arguments, response_id=response_id, item_id=item_id)
+        self._calls[call_id] = call
+        batch = self._batches.get(response_id)
+        if batch is None:
+            batch = self._batches[response_id] = _Batch(response_id)
+        batch.calls.append(call)
+        self._jobs.send_nowait(functools.partial(self._serve, call, batch))
+
+    def _on_disconnected(self, session: Session, *, will_reconnect: bool, **_: Any) -> None:
+        # The response died with the connection: no response.done will come. Calls
+        # still running answer after the reconnect (the conversation is replayed,
+        # function_call items included), then their batch asks for a response.
+        for batch in list(self._batches.values()):
+            if not batch.response_done:
+                batch.response_done = True
+                self._jobs.send_nowait(functools.partial(self._settle, batch))
+
+    # -- running calls (tasks) ----------------------------------------------------------
+
+    async def _serve(self, call: ToolCall, batch: _Batch) -> None:
+        """Run one call and answer it, whatever happens."""
+        call.status = "running"
+        call._started_at = time.perf_counter()
+        self._emit("tools.call_started", call=call)
+        with anyio.CancelScope() as scope:
+            call._scope = scope
+            if call._interrupted:
+                scope.cancel()
+            try:
+                call.result = await self._execute(call)
+            except Exception as exc:
+                call.error = exc
+                _log_failure(call, exc)
+        call._scope = None
+        if scope.cancelled_caught:
+            call.result = None
+            call.error = ToolInterruptedError(
+                f"the call to {call.name} was cancelled because the user interrupted; "
+                "it did not complete"
+            )
+        await self._answer(call)
+        call.duration = time.perf_counter() - call._started_at
+        self._emit(
+            "tools.call_finished",
+            call=call,
+            result=call.result,
+            error=call.error,
+            duration=call.duration,
+        )
+        await self._settle(batch)
+
+    async def _execute(self, call: ToolCall) -> Any:
+        tool = self._tools.get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(self._tools)) or "none"
+            raise UnknownToolError(f"there is no tool named {call.name!r} (available: {known})")
+        invoke = tool.bind(call.arguments)
+        if tool.needs_approval and not await self._approved(call):
+            raise ToolRejectedError(f"the call to {call.name} was rejected by the application")
+        timeout = tool.timeout if tool.timeout is not None else self.timeout
+        with anyio.move_on_after(math.inf if timeout is None else timeout):
+            return await invoke()
+        raise ToolTimeoutError(f"{call.name} did not finish within {timeout:g} seconds")
+
+    async def _approved(self, call: ToolCall) -> bool:
+        approve = self.approve
+        if approve is None:
+            logger.warning("%s needs approval, but Tools(approve=...) is not set", call.name)
+            return False
+        try:
+            if is_async_callable(approve):
+                verdict = approve(call)
+            else:
+                # The hook may ask a human: keep it off the event loop.
+                verdict = await anyio.to_thread.run_sync(approve, call, abandon_on_cancel=True)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
+        except Exception:
+            logger.exception("the approval hook failed on %s; rejecting the call", call.name)
+            return False
+        return bool(verdict)
+
+    async def _answer(self, call: ToolCall) -> None:
+        """Send the call's output (once, even across reconnects)."""
+        try:
+            call.output = (
+                error_output(call, call.error) if call.error else result_output(call.result)
+            )
+        except Exception as exc:  # a result that even str() can't render
+            call.error = exc
+            call.output = error_output(call, exc)
+        await self._deliver.output(call.call_id, call.output)
+        call.status = "done"
+
+    async def _settle(self, batch: _Batch) -> None:
+        """Finish a batch once its response is done and every call answered."""
+        if batch.finished or not batch.response_done:
+            return
+        if any(call.status != "done" for call in batch.calls):
+            return
+        batch.finished = True
+        if self._batches.get(batch.response_id) is batch:
+            del self._batches[batch.response_id]
+        for call in batch.calls:  # forget results, which may be large; keep the ids
+            self._calls.pop(call.call_id, None)
+            self._finished.add(call.call_id)
+        if not all(call.interrupted for call in batch.calls):
+            await self._deliver.reply()
+        self._emit("tools.batch_finished", calls=list(batch.calls), response_id=batch.response_id)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    @property
+    def _session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("Tools is not attached: use session.use(Tools())")
+        return self.session
+
+    @property
+    def _deliver(self) -> Delivery:
+        if self._delivery is None:
+            raise RuntimeError("Tools is not attached: use session.use(Tools())")
+        return self._delivery
+
+    def _tool_cancels(self, call: ToolCall) -> bool:
+        tool = self._tools.get(call.name)
+        if tool is None or tool.cancel_on_interruption is None:
+            return self.cancel_on_interruption
+        return tool.cancel_on_interruption
+
+    def _emit(self, name: str, **fields: Any) -> None:
+        # After the session ended nobody is listening. (emit raises anyio's
+        # ClosedResourceError rather than SessionClosedError once it has ended.)
+        with contextlib.suppress(SessionClosedError, anyio.ClosedResourceError):
+            self._session.emit(name, **fields)
+
+    def _schedule_update(self) -> None:
+        """Re-send the session configuration soon, if the session is running."""
+        session = self.session
+        if session is None or session.state not in ("open", "reconnecting"):
+            return  # the configuration is sent on connect anyway
+        if self._update_pending:
+            return
+        self._update_pending = True
+
+        async def update() -> None:
+            self._update_pending = False
+            with contextlib.suppress(SessionClosedError):
+                await session.update()
+
+        self._jobs.send_nowait(update)
+
+
+def _log_failure(call: ToolCall, error: Exception) -> None:
+    """Log a failed call: a bug in the tool with its traceback, expected outcomes briefly."""
+    if isinstance(error, UnknownToolError | InvalidArgumentsError):
+        logger.warning("the model's call %s (%s) was refused: %s", call.name, call.call_id, error)
+    elif isinstance(error, ToolError):
+        logger.info("call %s (%s) ended with an error: %s", call.name, call.call_id, error)
+    else:
+        logger.error("tool %s (%s) raised", call.name, call.call_id, exc_info=error)
