@@ -1,0 +1,304 @@
+"""Per-response latency, usage and interruption metrics, without a vendor.
+
+:class:`Metrics` listens to a session through its public API (handlers and
+signals) and records one :class:`ResponseMetrics` per ``response.done``:
+
+- time to the first audio and the first text delta, measured from when the
+  user stopped speaking (``input_audio_buffer.speech_stopped``) or, failing
+  that, from when ``response.create`` was sent;
+- the total time until ``response.done``, and its token usage;
+- whether it was interrupted (``status == "cancelled"``).
+
+It also counts reconnects and the time spent reconnecting. Each record is
+published as a ``metrics.response`` event (its fields are the record's, plus
+``metrics``: the record itself), so logging is one handler::
+
+    metrics = Metrics(session)
+
+    @session.on("metrics.response")
+    def log(event):
+        print(f"{event.time_to_first_audio=:.3f}s {event.output_tokens=}")
+
+With ``tracer=`` (an OpenTelemetry ``Tracer``, or anything with the same
+``start_span``), each response also becomes a span. OpenTelemetry is never
+imported here: without a tracer nothing is traced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import signals
+from .events import (
+    InputAudioBufferSpeechStoppedEvent,
+    ResponseCreatedEvent,
+    ResponseDoneEvent,
+    ResponseOutputAudioDeltaEvent,
+    ResponseOutputTextDeltaEvent,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = ["Metrics", "ResponseMetrics", "Trigger"]
+
+#: What started a response's clock: the end of the user's speech, a
+#: ``response.create`` the client sent, or (neither seen) ``response.created`` itself.
+Trigger = Literal["speech", "request", "created"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMetrics:
+    """What one response cost and how fast it came; times are in seconds.
+
+    ``started_at``/``done_at`` come from :func:`time.perf_counter`. A time to
+    first delta is None when the response had no output of that kind.
+    """
+
+    response_id: str | None
+    status: str | None
+    #: Why it ended early, if it did (``turn_detected``, ``client_cancelled``...).
+    reason: str | None
+    trigger: Trigger
+    started_at: float
+    done_at: float
+    #: From the trigger to ``response.created``.
+    time_to_created: float | None
+    time_to_first_audio: float | None
+    time_to_first_text: float | None
+    #: From the trigger to ``response.done``.
+    total_time: float
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cached_tokens: int | None
+    usage: Usage | None
+
+    @property
+    def time_to_first_delta(self) -> float | None:
+        """The earlier of the time to first audio and to first text."""
+        times = [t for t in (self.time_to_first_audio, self.time_to_first_text) if t is not None]
+        return min(times) if times else None
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the response was cancelled (barge-in or ``response.cancel``)."""
+        return self.status == "cancelled"
+
+
+@dataclass(slots=True)
+class _InFlight:
+    trigger: Trigger
+    started_at: float
+    created_at: float
+    first_audio_at: float | None = None
+    first_text_at: float | None = None
+
+
+class Metrics:
+    """Collects :class:`ResponseMetrics` for a session, and counts reconnects.
+
+    ``Metrics(session)`` attaches at once; ``session.use(Metrics())`` does too
+    (it is a plugin named ``metrics``). ``keep`` bounds how many records
+    :attr:`responses` holds; the totals count every response.
+    """
+
+    name = "metrics"
+
+    def __init__(
+        self, session: Session | None = None, *, tracer: Any = None, keep: int = 1000
+    ) -> None:
+        self.tracer = tracer
+        #: The most recent responses' metrics, oldest first.
+        self.responses: deque[ResponseMetrics] = deque(maxlen=keep)
+        self.response_count = 0
+        self.interruptions = 0
+        self.reconnects = 0
+        #: Seconds spent between losing a connection and having it back.
+        self.reconnect_time = 0.0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.total_tokens = 0
+        self._session: Session | None = None
+        self._speech_stopped_at: float | None = None
+        self._requested_at: float | None = None
+        self._in_flight: dict[str, _InFlight] = {}
+        self._lost_at: float | None = None
+        if session is not None:
+            self.attach(session)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Metrics responses={self.response_count} interruptions={self.interruptions} "
+            f"reconnects={self.reconnects} tokens={self.total_tokens}>"
+        )
+
+    def attach(self, session: Session) -> None:
+        """Register the handlers and signal receivers on ``session``."""
+        if self._session is not None:
+            raise RuntimeError("this Metrics is already attached to a session")
+        self._session = session
+        session.on("input_audio_buffer.speech_stopped", self._on_speech_stopped)
+        session.on("response.created", self._on_created)
+        session.on("response.output_audio.delta", self._on_audio)
+        session.on("response.output_text.delta", self._on_text)
+        session.on("response.done", self._on_done)
+        # Weak receivers (bound methods): the session's handlers keep this object
+        # alive exactly as long as the session, so nothing leaks into blinker.
+        signals.event_sent.connect(self._on_sent, sender=session)
+        signals.disconnected.connect(self._on_disconnected, sender=session)
+        signals.reconnected.connect(self._on_reconnected, sender=session)
+
+    # -- totals ------------------------------------------------------------
+
+    @property
+    def last(self) -> ResponseMetrics | None:
+        """The most recent response's metrics."""
+        return self.responses[-1] if self.responses else None
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, token totals, and mean latencies over the kept responses."""
+
+        def mean(values: list[float | None]) -> float | None:
+            present = [v for v in values if v is not None]
+            return sum(present) / len(present) if present else None
+
+        kept = list(self.responses)
+        return {
+            "responses": self.response_count,
+            "interruptions": self.interruptions,
+            "reconnects": self.reconnects,
+            "reconnect_time": self.reconnect_time,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "mean_time_to_first_audio": mean([m.time_to_first_audio for m in kept]),
+            "mean_time_to_first_text": mean([m.time_to_first_text for m in kept]),
+            "mean_total_time": mean([m.total_time for m in kept]),
+        }
+
+    # -- clocks ------------------------------------------------------------
+
+    def _on_speech_stopped(self, event: InputAudioBufferSpeechStoppedEvent) -> None:
+        self._speech_stopped_at = time.perf_counter()
+
+    def _on_sent(self, session: Any, *, event: Any, **_: Any) -> None:
+        if getattr(event, "type", None) == "response.create":
+            # The latest request: one the server refused (a response was active)
+            # is sent again later, and the clock belongs to that second send.
+            self._requested_at = time.perf_counter()
+
+    def _on_created(self, event: ResponseCreatedEvent) -> None:
+        now = time.perf_counter()
+        trigger: Trigger
+        # The end of speech wins over a request: what the user waits for starts
+        # when they stop talking, even if the client then asks for the response.
+        if self._speech_stopped_at is not None:
+            trigger, started = "speech", self._speech_stopped_at
+        elif self._requested_at is not None:
+            trigger, started = "request", self._requested_at
+        else:
+            trigger, started = "created", now
+        self._speech_stopped_at = self._requested_at = None
+        if event.response.id is not None:
+            self._in_flight[event.response.id] = _InFlight(trigger, started, now)
+
+    def _on_audio(self, event: ResponseOutputAudioDeltaEvent) -> None:
+        flight = self._in_flight.get(event.response_id)
+        if flight is not None and flight.first_audio_at is None:
+            flight.first_audio_at = time.perf_counter()
+
+    def _on_text(self, event: ResponseOutputTextDeltaEvent) -> None:
+        flight = self._in_flight.get(event.response_id)
+        if flight is not None and flight.first_text_at is None:
+            flight.first_text_at = time.perf_counter()
+
+    def _on_done(self, event: ResponseDoneEvent) -> None:
+        now = time.perf_counter()
+        response = event.response
+        flight = self._in_flight.pop(response.id or "", None)
+        if flight is None:  # created before we attached, or before a reconnect
+            flight = _InFlight("created", now, now)
+
+        def since(t: float | None) -> float | None:
+            return None if t is None else t - flight.started_at
+
+        usage = response.usage
+        details = usage.input_token_details if usage is not None else None
+        record = ResponseMetrics(
+            response_id=response.id,
+            status=response.status,
+            reason=response.status_details.reason if response.status_details else None,
+            trigger=flight.trigger,
+            started_at=flight.started_at,
+            done_at=now,
+            time_to_created=since(flight.created_at),
+            time_to_first_audio=since(flight.first_audio_at),
+            time_to_first_text=since(flight.first_text_at),
+            total_time=now - flight.started_at,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            total_tokens=usage.total_tokens if usage else None,
+            cached_tokens=details.cached_tokens if details else None,
+            usage=usage,
+        )
+        self._record(record)
+
+    def _record(self, record: ResponseMetrics) -> None:
+        self.responses.append(record)
+        self.response_count += 1
+        self.interruptions += record.interrupted
+        self.input_tokens += record.input_tokens or 0
+        self.output_tokens += record.output_tokens or 0
+        self.total_tokens += record.total_tokens or 0
+        if self.tracer is not None:
+            self._trace(record)
+        if self._session is not None:
+            shallow = {f.name: getattr(record, f.name) for f in fields(record)}
+            self._session.emit("metrics.response", shallow, metrics=record)
+
+    def _trace(self, record: ResponseMetrics) -> None:
+        # Spans take wall-clock nanoseconds; the record's clock is perf_counter.
+        end_ns = time.time_ns()
+        start_ns = end_ns - round(record.total_time * 1e9)
+        attributes: dict[str, Any] = {
+            "realtime.response.trigger": record.trigger,
+            "realtime.response.total_time_ms": record.total_time * 1000,
+        }
+        optional = {
+            "realtime.response.id": record.response_id,
+            "realtime.response.status": record.status,
+            "realtime.response.reason": record.reason,
+            "realtime.response.time_to_first_audio_ms": _ms(record.time_to_first_audio),
+            "realtime.response.time_to_first_text_ms": _ms(record.time_to_first_text),
+            "gen_ai.usage.input_tokens": record.input_tokens,
+            "gen_ai.usage.output_tokens": record.output_tokens,
+        }
+        attributes.update({k: v for k, v in optional.items() if v is not None})
+        span = self.tracer.start_span(
+            "realtime.response", start_time=start_ns, attributes=attributes
+        )
+        span.end(end_time=end_ns)
+
+    # -- connection --------------------------------------------------------
+
+    def _on_disconnected(self, session: Any, *, will_reconnect: bool = False, **_: Any) -> None:
+        # Responses in progress died with the connection: they get no response.done.
+        self._in_flight.clear()
+        self._speech_stopped_at = self._requested_at = None
+        if will_reconnect:
+            self._lost_at = time.perf_counter()
+
+    def _on_reconnected(self, session: Any, **_: Any) -> None:
+        self.reconnects += 1
+        if self._lost_at is not None:
+            self.reconnect_time += time.perf_counter() - self._lost_at
+            self._lost_at = None
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000

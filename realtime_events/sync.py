@@ -1,0 +1,470 @@
+"""A blocking facade over a Session, for threaded programs.
+
+Chat frameworks, web servers and telephony SDKs often call into your code from
+their own threads. :class:`SyncSession` runs a :class:`~realtime_events.Session`
+on an event loop in a background thread (an anyio blocking portal, on asyncio
+or trio) and offers blocking, thread-safe methods::
+
+    with SyncSession(url=server.url, output_modalities=["text"]) as s:
+        s.on("response.output_text.delta", lambda e: print(e.delta, end=""))
+        with s.stream("response.done") as dones:
+            s.send_text("hello")
+            done = dones.receive(timeout=30)
+
+Every method may be called from any thread except the session's own: the call
+is handed to the loop thread and the caller blocks until it completes. Handlers
+still run on the loop thread, one event at a time, in registration order, so a
+handler must not call the blocking methods (use ``s.session``'s async API in an
+async handler instead). The typed helpers are reached the same way as on the
+session, and block: ``s.response.create()``, ``s.response.cancel()``,
+``s.conversation.item.create(...)``, ``s.input_audio_buffer.append(...)``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from types import TracebackType
+from typing import Any, Literal, TypeVar, overload
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from . import signals
+from .conversation import Conversation
+from .dispatch import EventStream, Handler, Overflow, Pattern
+from .errors import RealtimeError, SessionClosedError
+from .events import ClientEvent, Event
+from .resources import (
+    ConversationItemResource,
+    InputAudioBufferResource,
+    OutputAudioBufferResource,
+)
+from .responses import ResponseRequest, Responses
+from .session import Session
+
+__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession", "start_in_thread"]
+
+T = TypeVar("T")
+H = TypeVar("H", bound=Handler)
+Backend = Literal["asyncio", "trio"]
+
+# Objects whose methods the facade turns into blocking calls, wherever they appear
+# (attributes of the session, or results such as the request response.create returns).
+_PROXIED: tuple[type, ...] = (
+    Conversation,
+    ConversationItemResource,
+    InputAudioBufferResource,
+    OutputAudioBufferResource,
+    ResponseRequest,
+    Responses,
+)
+
+
+class _Portal:
+    """The loop thread's portal, with the errors a closed session deserves."""
+
+    def __init__(self) -> None:
+        self.portal: BlockingPortal | None = None
+        self.thread_id: int | None = None
+        #: Set when close() begins: calls failing from then on failed because of it.
+        self.closing = False
+
+    def on_loop_thread(self) -> bool:
+        return self.thread_id is not None and threading.get_ident() == self.thread_id
+
+    def check(self, what: str) -> BlockingPortal:
+        """The portal, if ``what`` may block here: running, and not on the loop thread."""
+        portal = self.portal
+        if portal is None:
+            raise SessionClosedError("the SyncSession is not running: use start() or `with`")
+        if self.on_loop_thread():
+            raise RealtimeError(
+                f"{what} blocks, so it cannot be called from a handler (the session's "
+                "own thread): register an async handler and use the Session's async API"
+            )
+        return portal
+
+    @overload
+    def call(self, func: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T: ...
+    @overload
+    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+    def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        portal = self.check(getattr(func, "__qualname__", repr(func)))
+        try:
+            return portal.call(functools.partial(func, *args, **kwargs))
+        except concurrent.futures.CancelledError as exc:
+            raise SessionClosedError("the session closed during the call") from exc
+        except RuntimeError as exc:
+            if "not running" in str(exc):
+                raise SessionClosedError("the SyncSession is closed") from exc
+            raise
+
+
+class BlockingProxy:
+    """A blocking view of a session object: its async methods block, its attributes read.
+
+    ``s.response``, ``s.conversation``, ``s.conversation.item`` and the audio
+    buffers are proxies; so is the request ``s.response.create()`` returns, whose
+    ``done()`` blocks until the response is done. Everything runs on the loop
+    thread, so reading (``s.conversation.items``) never races the dispatcher.
+    """
+
+    def __init__(self, target: Any, portal: _Portal) -> None:
+        self._target = target
+        self._portal = portal
+
+    def __repr__(self) -> str:
+        return f"<BlockingProxy of {self._target!r}>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = self._portal.call(getattr, self._target, name)
+        if callable(value) and not isinstance(value, type):
+            return self._blocking(value)
+        return self._wrap(value)
+
+    def _wrap(self, value: Any) -> Any:
+        return BlockingProxy(value, self._portal) if isinstance(value, _PROXIED) else value
+
+    def _blocking(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._wrap(self._portal.call(method, *args, **kwargs))
+
+        return call
+
+
+class SyncEventStream:
+    """A blocking iterator over the events of :meth:`SyncSession.stream`."""
+
+    def __init__(self, stream: EventStream, portal: _Portal) -> None:
+        self._stream = stream
+        self._portal = portal
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._portal.call(self._stream.receive)
+        except StopAsyncIteration:
+            raise StopIteration from None
+        except SessionClosedError:
+            if self._portal.closing:  # closed on purpose: the stream just ends
+                raise StopIteration from None
+            raise
+
+    def receive(self, timeout: float | None = None) -> Any:
+        """Return the next event, waiting at most ``timeout`` seconds (TimeoutError after)."""
+        try:
+            return self._portal.call(self._stream.receive, timeout)
+        except StopAsyncIteration:
+            raise SessionClosedError("the session closed") from None
+
+
+class SyncSession:
+    """Run a Session on a background event loop and drive it with blocking calls.
+
+    Give it a :class:`Session`, or the keyword arguments to build one (it is then
+    built on the loop thread). ``backend`` is ``"asyncio"`` or ``"trio"``.
+    ``with SyncSession(...) as s:`` starts and closes it; so do :meth:`start`
+    and :meth:`close`, which any thread may call, including a handler.
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        /,
+        *,
+        backend: Backend = "asyncio",
+        backend_options: Mapping[str, Any] | None = None,
+        **session_kwargs: Any,
+    ) -> None:
+        if session is not None and session_kwargs:
+            raise TypeError("pass a Session or the arguments to build one, not both")
+        self._session_kwargs = session_kwargs
+        self.backend: Backend = backend
+        self._backend_options = dict(backend_options or {})
+        self._portal = _Portal()
+        self._stack: ExitStack | None = None
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._session: Session | None = session
+
+    def __repr__(self) -> str:
+        return f"<SyncSession {self._session!r} on {self.backend}>"
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> SyncSession:
+        """Start the loop thread, then connect the session; return self.
+
+        Raises what ``Session.start`` raises (e.g. ConnectionFailedError), after
+        stopping the loop thread again.
+        """
+        with self._lock:
+            if self._stack is not None:
+                raise RealtimeError("the SyncSession is already started")
+            stack = ExitStack()
+            try:
+                portal = stack.enter_context(
+                    start_blocking_portal(self.backend, self._backend_options)
+                )
+                # Stop the loop with cancel_remaining_tasks, so threads still blocked in
+                # a call get SessionClosedError instead of hanging on the exit.
+                stack.callback(self._stop_portal, portal)
+                self._portal.portal = portal
+                self._portal.closing = False
+                self._portal.thread_id = portal.call(threading.get_ident)
+                if self._session is None:
+                    self._session = portal.call(functools.partial(Session, **self._session_kwargs))
+                session = self._session
+                self._closed.clear()
+                signals.closed.connect(self._on_closed, sender=session, weak=False)
+                stack.callback(signals.closed.disconnect, self._on_closed, sender=session)
+                stack.enter_context(portal.wrap_async_context_manager(session))
+            except BaseException:
+                self._portal.portal = None
+                stack.close()
+                self._closed.set()
+                raise
+            self._stack = stack
+        return self
+
+    def close(self) -> None:
+        """Close the session and stop the loop thread; safe from any thread, and twice.
+
+        From a handler (the loop thread) it only schedules the close, since
+        waiting there would block the loop that must carry it out.
+        """
+        if self._portal.on_loop_thread():
+            threading.Thread(target=self.close, name="SyncSession.close", daemon=True).start()
+            return
+        with self._lock:
+            stack, self._stack = self._stack, None
+            if stack is None:
+                return
+            self._portal.closing = True
+            try:
+                stack.close()
+            finally:
+                self._portal.portal = None
+                self._portal.thread_id = None
+                self._closed.set()
+
+    @staticmethod
+    def _stop_portal(portal: BlockingPortal) -> None:
+        with suppress(RuntimeError):  # already stopped
+            portal.call(portal.stop, True)
+
+    def _on_closed(self, session: Any, **_: Any) -> None:
+        self._closed.set()
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the session ends (closed by anyone, or by the server); False on timeout."""
+        return self._closed.wait(timeout)
+
+    def __enter__(self) -> SyncSession:
+        if self._stack is None:  # start_in_thread() already started it
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        """The wrapped Session (its async API is for handlers and ``call``)."""
+        if self._session is None:
+            raise SessionClosedError("the SyncSession has not started yet")
+        return self._session
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The anyio blocking portal of the loop thread, for anything the facade lacks."""
+        if self._portal.portal is None:
+            raise SessionClosedError("the SyncSession is not running")
+        return self._portal.portal
+
+    @property
+    def thread_id(self) -> int | None:
+        """The ident of the loop thread, where handlers run (None when not running)."""
+        return self._portal.thread_id
+
+    @property
+    def state(self) -> str:
+        """The session's state: ``idle``, ``open``, ``reconnecting``, ``closed``..."""
+        return self._session.state if self._session is not None else "idle"
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended."""
+        return self._closed.is_set()
+
+    @overload
+    def call(self, func: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T: ...
+    @overload
+    def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+    def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``func(*args, **kwargs)`` on the loop thread (awaiting it if async); return it."""
+        return self._portal.call(func, *args, **kwargs)
+
+    # -- handlers ----------------------------------------------------------
+
+    def _registry(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # Registering must not race the dispatcher's cache: go through the loop
+        # thread when it runs, except from a handler, which is already on it.
+        if self._portal.portal is None or self._portal.on_loop_thread():
+            return func(*args, **kwargs)
+        return self._portal.call(func, *args, **kwargs)
+
+    @overload
+    def on(
+        self, name: Pattern, handler: None = None, *, once: bool = False, concurrent: bool = False
+    ) -> Callable[[H], H]: ...
+    @overload
+    def on(
+        self, name: Pattern, handler: H, *, once: bool = False, concurrent: bool = False
+    ) -> H: ...
+    def on(
+        self,
+        name: Pattern,
+        handler: H | None = None,
+        *,
+        once: bool = False,
+        concurrent: bool = False,
+    ) -> Any:
+        """Register a handler, as ``Session.on`` does (a decorator or a call), from any thread.
+
+        Handlers run on the loop thread, in registration order; async handlers
+        may use the Session's async API.
+        """
+        if handler is None:
+
+            def decorator(fn: H) -> H:
+                return self.on(name, fn, once=once, concurrent=concurrent)
+
+            return decorator
+        self._registry(self.session.on, name, handler, once=once, concurrent=concurrent)
+        return handler
+
+    def once(self, name: Pattern, handler: H | None = None) -> Any:
+        """Register a handler for the first matching event only."""
+        return self.on(name, handler, once=True)
+
+    def off(self, handler: Handler, name: Pattern | None = None) -> bool:
+        """Remove a handler; tell whether it was registered."""
+        return self._registry(self.session.off, handler, name)
+
+    def use(self, plugin: T | str, **options: Any) -> T:
+        """Attach a plugin (started on the loop thread) and return it."""
+        attached: T = self._registry(self.session.use, plugin, **options)
+        return attached
+
+    def emit(self, name: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> Event:
+        """Publish a plugin event to the session's handlers."""
+        return self._registry(self.session.emit, name, payload, **fields)
+
+    # -- waiting -----------------------------------------------------------
+
+    def wait_for(
+        self,
+        name: Pattern,
+        *,
+        where: Callable[[Any], bool] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Block until the next event matching ``name`` (and ``where``); return it.
+
+        Like ``Session.wait_for`` it only sees events that arrive after it starts
+        waiting: to wait for the answer to something you send, open
+        :meth:`stream` before sending. ``where`` runs on the loop thread.
+        """
+        return self._portal.call(self.session.wait_for, name, where=where, timeout=timeout)
+
+    @contextmanager
+    def stream(
+        self,
+        name: Pattern = "*",
+        *,
+        where: Callable[[Any], bool] | None = None,
+        buffer: int = 256,
+        overflow: Overflow = "block",
+    ) -> Iterator[SyncEventStream]:
+        """Collect matching events while the block runs, for ``for`` or ``receive(timeout)``.
+
+        Collecting starts before the block's body, so nothing sent in the body
+        can be answered too early to be seen.
+        """
+        opened = self.session.stream(name, where=where, buffer=buffer, overflow=overflow)
+        portal = self._portal.check("SyncSession.stream")
+        manager: AbstractContextManager[EventStream] = portal.wrap_async_context_manager(opened)
+        events = manager.__enter__()
+        try:
+            yield SyncEventStream(events, self._portal)
+        finally:
+            # When the session closed meanwhile, the loop stopped and took the stream with it.
+            with suppress(concurrent.futures.CancelledError, RuntimeError):
+                manager.__exit__(None, None, None)
+
+    # -- sending -----------------------------------------------------------
+
+    def send(self, event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
+        """Validate and write a client event (a model or a dict); return the model."""
+        return self._portal.call(self.session.send, event)
+
+    def send_text(self, text: str, *, respond: bool = True) -> ClientEvent:
+        """Add a user text message, and ask for a response unless ``respond=False``."""
+        return self._portal.call(self.session.send_text, text, respond=respond)
+
+    def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
+        """Append audio in the session's input format (see ``Session.send_audio``)."""
+        self._portal.call(self.session.send_audio, pcm, commit=commit, respond=respond)
+
+    def update(self, **fields: Any) -> ClientEvent:
+        """Merge ``fields`` into the configuration and send ``session.update``."""
+        return self._portal.call(self.session.update, **fields)
+
+    @property
+    def response(self) -> Any:
+        """``session.response`` with blocking ``create``/``cancel`` (see :class:`BlockingProxy`)."""
+        return BlockingProxy(self.session.response, self._portal)
+
+    @property
+    def conversation(self) -> Any:
+        """``session.conversation``, read on the loop thread, with a blocking ``.item``."""
+        return BlockingProxy(self.session.conversation, self._portal)
+
+    @property
+    def input_audio_buffer(self) -> Any:
+        """``session.input_audio_buffer`` with blocking ``append``/``commit``/``clear``."""
+        return BlockingProxy(self.session.input_audio_buffer, self._portal)
+
+    @property
+    def output_audio_buffer(self) -> Any:
+        """``session.output_audio_buffer`` with a blocking ``clear``."""
+        return BlockingProxy(self.session.output_audio_buffer, self._portal)
+
+
+def start_in_thread(
+    session: Session,
+    *,
+    backend: Backend = "asyncio",
+    backend_options: Mapping[str, Any] | None = None,
+) -> SyncSession:
+    """Start ``session`` on a background loop thread and return its blocking facade.
+
+    Close it with ``.close()`` (or use the result in a ``with`` block).
+    """
+    return SyncSession(session, backend=backend, backend_options=backend_options).start()

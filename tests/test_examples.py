@@ -1,0 +1,77 @@
+"""Smoke runs of the examples: each one, non-interactively, against its in-process server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run(name: str, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=EXAMPLES.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_text_chat_demo() -> None:
+    out = run("text_chat.py", "--demo")
+    assert "you: Hello!" in out
+    assert "bot: Hello! I'm the local demo model." in out
+    assert "first token after" in out
+    assert out.rstrip().endswith("bye")
+
+
+def test_text_chat_reads_piped_stdin() -> None:
+    out = run("text_chat.py", stdin="Hello!\n\nWhat time is it?\n")
+    assert out.count("bot: ") == 2
+    assert "you: What time is it?" in out
+
+
+def test_telephony_bridge_demo(tmp_path: Path) -> None:
+    saved = tmp_path / "heard.wav"
+    out = run("telephony_bridge.py", "--demo", "--save", str(saved))
+    assert "caller: hello there" in out
+    assert "assistant: Hello! Thanks for calling." in out
+    assert "phone -> session:" in out
+    assert "response completed" in out
+    frames = next(line for line in out.splitlines() if line.startswith("session -> phone:"))
+    assert int(frames.split()[3]) > 0
+    assert saved.stat().st_size > 44  # more than a WAV header
+
+
+@pytest.mark.parametrize("output", ["pcm16", "g711_ulaw"])
+def test_telephony_bridge_either_output_format(output: str) -> None:
+    out = run("telephony_bridge.py", "--demo", "--output", output)
+    assert f"session output: {output}" in out
+    assert "response completed" in out
+
+
+def test_threaded_bot_demo() -> None:
+    out = run("threaded_bot.py", "--demo")
+    for user in ("alice", "bob", "carol", "dave"):
+        assert f"bot -> {user}: " in out
+    assert "chat-worker" in out
+    assert out.count("response done") == 4
+    assert out.rstrip().endswith("bye")
+
+
+def test_custom_plugin_demo() -> None:
+    out = run("custom_plugin.py", "--demo")
+    assert "bot: Hello there! What the **** can I do for you?" in out
+    assert "[profanity from the user: darn]" in out
+    assert "[profanity from the assistant: darn, heck]" in out
+    said = [line for line in out.splitlines() if line.startswith("bot: ")]
+    assert len(said) == 2
+    assert not any(word in line.lower() for line in said for word in ("heck", "darn"))
+    assert "totals: {'heck': 2, 'darn': 2}" in out
