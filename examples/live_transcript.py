@@ -24,10 +24,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from realtime_events_transcript import Transcript
 
 from realtime_events import Session
 from realtime_events.testing import DemoModel, LocalRealtimeServer
+from realtime_events_transcript import Transcript
 
 PROMPTS = [
     "Hello!",

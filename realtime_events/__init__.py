@@ -18,6 +18,13 @@ a local Realtime server for tests in :mod:`realtime_events.testing`.
 """
 
 from . import events, signals
+from .auth import (
+    ClientSecret,
+    ClientSecretError,
+    azure_from_env,
+    create_client_secret,
+    create_client_secret_sync,
+)
 from .connection import WebSocket, connect
 from .conversation import Conversation
 from .dispatch import EventStream
@@ -41,15 +48,19 @@ from .events import (
     parse_server_event,
 )
 from .events._base import PluginEvent
+from .metrics import Metrics, ResponseMetrics
 from .plugins import Plugin, PluginNotFoundError
 from .responses import ResponseRequest, Responses
 from .session import ReconnectPolicy, Session, SessionState
+from .sync import SyncSession, start_in_thread
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",
     "ClientEvent",
+    "ClientSecret",
+    "ClientSecretError",
     "ConnectionClosedError",
     "ConnectionFailedError",
     "Conversation",
@@ -58,11 +69,13 @@ __all__ = [
     "HandshakeRejectedError",
     "InvalidEventError",
     "InvalidFrameError",
+    "Metrics",
     "Plugin",
     "PluginEvent",
     "PluginNotFoundError",
     "RealtimeError",
     "ReconnectPolicy",
+    "ResponseMetrics",
     "ResponseRequest",
     "Responses",
     "ServerError",
@@ -70,12 +83,17 @@ __all__ = [
     "Session",
     "SessionClosedError",
     "SessionState",
+    "SyncSession",
     "UnknownServerEvent",
     "WebSocket",
     "__version__",
+    "azure_from_env",
     "connect",
+    "create_client_secret",
+    "create_client_secret_sync",
     "events",
     "parse_client_event",
     "parse_server_event",
     "signals",
+    "start_in_thread",
 ]

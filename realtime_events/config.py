@@ -16,7 +16,7 @@ from typing import Any
 from .audio import AudioFormat
 from .events.names import Dialect
 
-__all__ = ["NEUTRAL_FIELDS", "response_to_wire", "to_wire"]
+__all__ = ["NEUTRAL_FIELDS", "from_wire", "response_to_wire", "to_wire"]
 
 #: Neutral field -> (GA path, beta key). Paths are dotted, into nested objects.
 _FIELDS: dict[str, tuple[str, str]] = {
@@ -85,3 +85,39 @@ def response_to_wire(overrides: Mapping[str, Any], dialect: Dialect) -> dict[str
     if dialect == "beta" and "max_output_tokens" in wire:
         wire["max_response_output_tokens"] = wire.pop("max_output_tokens")
     return wire
+
+
+def _get(source: Mapping[str, Any], path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(source, Mapping) or key not in source:
+            return _MISSING
+        source = source[key]
+    return source
+
+
+_MISSING: Any = object()
+
+
+def from_wire(session: Mapping[str, Any]) -> dict[str, Any]:
+    """Read a server's ``session`` object, in either dialect's shape, into neutral names.
+
+    The inverse of :func:`to_wire`: ``audio.input.turn_detection`` (GA) and
+    ``turn_detection`` (beta) both become ``turn_detection``; fields this module
+    doesn't know are kept under their own names.
+    """
+    neutral: dict[str, Any] = {}
+    consumed = {"audio", "type", "modalities", "max_response_output_tokens"}
+    for name, (ga_path, beta_key) in _FIELDS.items():
+        for path in (ga_path, beta_key):
+            value = _get(session, path)
+            if value is not _MISSING:
+                neutral[name] = value
+                consumed.add(path)
+                break
+    for key in ("output_modalities", "modalities"):
+        if key in session and session[key] is not None:
+            neutral["output_modalities"] = ["audio"] if "audio" in session[key] else ["text"]
+    for key, value in session.items():
+        if key not in consumed and key not in neutral:
+            neutral[key] = value
+    return neutral

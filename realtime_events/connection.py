@@ -82,6 +82,7 @@ class WebSocket:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         close_timeout: float = 5.0,
+        fast_receive: bool = False,
     ) -> None:
         self.protocol = protocol
         self.stream = stream
@@ -99,6 +100,13 @@ class WebSocket:
         self._closed_event = anyio.Event()
         self._last_received = anyio.current_time()
         self._stream_closed = False
+        # The fast receive path (see _receive_fast): allowed by whoever built the
+        # protocol, active once the protocol's parser sits at a frame boundary.
+        self._fast_allowed = fast_receive
+        self._fast = False
+        self._pending = bytearray()
+        self._pending_need = 0
+        self._fragmented = False
 
     # -- receiving ---------------------------------------------------------
 
@@ -130,9 +138,14 @@ class WebSocket:
         try:
             data = await self.stream.receive(READ_SIZE)
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            protocol.receive_eof()
+            self._receive_eof()
         else:
-            protocol.receive_data(data)
+            if self._fast:
+                self._receive_fast(data)
+            else:
+                protocol.receive_data(data)
+                if self._fast_allowed:
+                    self._start_fast_receive()
         finally:
             self._receiving = False
         self._last_received = anyio.current_time()
@@ -146,6 +159,132 @@ class WebSocket:
             if not self._messages:
                 assert self._closed_error is not None
                 raise self._closed_error
+
+    def _start_fast_receive(self) -> None:
+        """Take over parsing data frames if the protocol's parser is at a frame boundary."""
+        protocol = self.protocol
+        reader = getattr(protocol, "reader", None)
+        buffer = getattr(reader, "buffer", None)
+        if (
+            protocol.state is State.OPEN
+            and not protocol.extensions
+            and not protocol.debug
+            and buffer is not None
+            and not buffer
+        ):
+            self._fast = True
+            self._fast_allowed = False
+
+    def _receive_fast(self, data: bytes) -> None:
+        """Split complete, unfragmented data frames off ``data`` without the protocol's parser.
+
+        websockets' generator-based parser costs several microseconds per frame, and
+        a busy Realtime session delivers thousands of small frames per second. Only
+        the common case is handled here: a whole, unmasked, unfragmented text or
+        binary frame with no reserved bits. Every other frame (control frames,
+        fragments, anything malformed) goes to the protocol whole, in order, so its
+        parser always starts at a frame boundary and keeps doing the checks, the
+        pong and close replies, and the closing handshake.
+        """
+        protocol = self.protocol
+        pending = self._pending
+        if protocol.state is not State.OPEN:
+            self._stop_fast_receive(data)
+            return
+        pos = 0
+        if pending:
+            need = self._pending_need - len(pending)
+            if self._pending_need and need <= len(data):
+                # Complete the frame split by the previous read, then go on in
+                # ``data`` itself: joining whole reads would copy every byte twice.
+                pending += data[:need]
+                head = bytes(pending)
+                pending.clear()
+                self._pending_need = 0
+                if not self._split_frames(head, 0):
+                    self._stop_fast_receive(data[need:])
+                    return
+                pos = need
+            else:
+                pending += data
+                if len(pending) < self._pending_need:
+                    return
+                # Only a header was split (the frame's size was unknown): rare and short.
+                data = bytes(pending)
+                pending.clear()
+        self._pending_need = 0
+        if not self._split_frames(data, pos):
+            self._stop_fast_receive(b"")
+
+    def _split_frames(self, data: bytes, pos: int) -> bool:
+        """Take the frames of ``data`` from ``pos``; keep a partial one for the next read.
+
+        Return False, having handed the protocol the frames that were taken from it,
+        once the connection is no longer open: the caller gives it the rest.
+        """
+        protocol = self.protocol
+        append = self._messages.append
+        size = len(data)
+        while size - pos >= 2:
+            first = data[pos]
+            second = data[pos + 1]
+            length = second & 0x7F
+            start = pos + 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                start = pos + 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            if second & 0x80:
+                start += 4  # masked: a protocol error from a server; the protocol says so
+            end = start + length
+            if end > size:
+                self._pending_need = end - pos
+                break
+            if (first == 0x81 or first == 0x82) and not second & 0x80 and not self._fragmented:
+                append(Message(data[start:end], first == 0x81))
+            else:
+                self._forward_frame(first, data[pos:end])
+                if protocol.state is not State.OPEN:
+                    if end < size:
+                        self._pending += data[end:]
+                    return False
+            pos = end
+        if pos < size:
+            self._pending += data[pos:]
+        return True
+
+    def _forward_frame(self, first: int, frame: bytes) -> None:
+        """Hand one whole frame to the protocol and take its events now, keeping the order."""
+        opcode = first & 0x0F
+        if opcode in (1, 2) and not first & 0x80:
+            self._fragmented = True
+        elif opcode == 0 and first & 0x80:
+            self._fragmented = False
+        protocol = self.protocol
+        protocol.receive_data(frame)
+        for event in protocol.events_received():
+            if isinstance(event, Frame):
+                self._on_frame(event)
+
+    def _stop_fast_receive(self, data: bytes) -> None:
+        """Give the protocol back the whole byte stream: what is pending, then ``data``."""
+        self._fast = False
+        if self._pending:
+            self.protocol.receive_data(bytes(self._pending))
+            self._pending.clear()
+        if data:
+            self.protocol.receive_data(data)
+
+    def _receive_eof(self) -> None:
+        if self._fast:
+            self._stop_fast_receive(b"")
+        self.protocol.receive_eof()
 
     def _on_frame(self, frame: Frame) -> None:
         opcode = frame.opcode
@@ -372,8 +511,10 @@ async def connect(
                 ping_interval=ping_interval,
                 ping_timeout=ping_timeout,
                 close_timeout=close_timeout,
+                fast_receive=True,
             )
             await _handshake(websocket, protocol, headers or {})
+            websocket._start_fast_receive()
             return websocket
     except TimeoutError as exc:
         await _aclose_quietly(stream)

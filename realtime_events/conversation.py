@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .audio import PCM16, AudioFormat
+from . import signals
 from .events import (
     ClientEvent,
     ContentPart,
@@ -26,7 +26,6 @@ from .events import (
     ResponseOutputAudioDeltaEvent,
     ResponseOutputAudioTranscriptDeltaEvent,
     ResponseOutputTextDeltaEvent,
-    ServerEvent,
 )
 from .resources import ConversationItemResource
 
@@ -48,11 +47,14 @@ class Conversation:
         self._session = session
         self._items: dict[str, ConversationItem] = {}
         self._order: list[str] = []
-        # Base64 characters of audio received per (item, content index): cheaper to
-        # count than to decode, and enough to know the audio's length.
-        self._audio_chars: dict[tuple[str, int], int] = {}
+        # Bytes of audio received per (item, content index), counted from the base64
+        # text: cheaper than decoding it, and exact.
+        self._audio_bytes: dict[tuple[str, int], int] = {}
         self._truncated: dict[str, int] = {}
-        self.output_format: AudioFormat = PCM16
+        # Items this client created that the server has not confirmed yet: if the
+        # connection dies first, they may be lost, so a reconnect sends them again.
+        self._unconfirmed: dict[str, dict[str, Any]] = {}
+        signals.event_sent.connect(self._on_sent, sender=session, weak=False)
         self.item = ConversationItemResource(session.send)
         on = session.on
         for name in (
@@ -71,8 +73,6 @@ class Conversation:
         on("conversation.item.deleted", self._on_deleted)
         on("conversation.item.truncated", self._on_truncated)
         on("conversation.item.input_audio_transcription.completed", self._on_transcription)
-        on("session.created", self._on_session)
-        on("session.updated", self._on_session)
 
     # -- reading -----------------------------------------------------------
 
@@ -101,8 +101,8 @@ class Conversation:
 
     def audio_received_ms(self, item_id: str, content_index: int = 0) -> float:
         """Milliseconds of audio received so far for an assistant item's content part."""
-        chars = self._audio_chars.get((item_id, content_index), 0)
-        return self.output_format.duration_ms(chars * 3 // 4)
+        received = self._audio_bytes.get((item_id, content_index), 0)
+        return self._session.output_format.duration_ms(received)
 
     def truncated_at(self, item_id: str) -> int | None:
         """Where an item's audio was truncated (``audio_end_ms``), or None."""
@@ -110,10 +110,20 @@ class Conversation:
 
     # -- keeping current ---------------------------------------------------
 
+    def _on_sent(self, session: Any, *, event: ClientEvent, **_: Any) -> None:
+        if not isinstance(event, ConversationItemCreateEvent):
+            return
+        item = event.item
+        payload = dict(item) if isinstance(item, Mapping) else item.model_dump(exclude_none=True)
+        item_id = payload.get("id")
+        if item_id and item_id not in self._items:
+            self._unconfirmed[item_id] = payload
+
     def _place(self, item: ConversationItem, previous_item_id: str | None) -> None:
         item_id = item.id
         if item_id is None:
             return
+        self._unconfirmed.pop(item_id, None)
         known = self._items.get(item_id)
         if known is not None:
             # Later events (added -> done) carry fuller content: keep the newest,
@@ -170,8 +180,11 @@ class Conversation:
 
     def _on_audio_delta(self, event: ResponseOutputAudioDeltaEvent) -> None:
         key = (event.item_id, event.content_index)
-        chars = self._audio_chars
-        chars[key] = chars.get(key, 0) + len(event.delta)
+        delta = event.delta
+        # Each "=" of padding stands for a byte that isn't there.
+        size = len(delta) * 3 // 4 - (delta[-2:].count("=") if delta else 0)
+        received = self._audio_bytes
+        received[key] = received.get(key, 0) + size
 
     def _on_deleted(self, event: ConversationItemDeletedEvent) -> None:
         if self._items.pop(event.item_id, None) is not None:
@@ -187,18 +200,6 @@ class Conversation:
         part = self._part(event.item_id, event.content_index)
         if part is not None:
             part.transcript = event.transcript
-
-    def _on_session(self, event: ServerEvent) -> None:
-        session: Any = getattr(event, "session", None)
-        data = session.model_dump() if hasattr(session, "model_dump") else dict(session or {})
-        wire = data.get("output_audio_format") or (
-            ((data.get("audio") or {}).get("output") or {}).get("format")
-        )
-        if wire:
-            try:
-                self.output_format = AudioFormat.from_wire(wire)
-            except (ValueError, TypeError, KeyError):
-                logger.debug("unknown output audio format %r; assuming pcm16", wire)
 
     # -- reconnecting ------------------------------------------------------
 
@@ -227,10 +228,11 @@ class Conversation:
     async def restore(self, write: Callable[[ClientEvent], Awaitable[None]]) -> None:
         """Replay the mirrored items into a fresh server session, keeping their ids.
 
-        ``write`` sends without waiting for the reconnect to finish: this *is* the
-        reconnect.
+        Items sent but never confirmed by the old server follow, as they were
+        sent. ``write`` sends without waiting for the reconnect to finish: this
+        *is* the reconnect.
         """
-        for payload in self.replayable():
+        for payload in [*self.replayable(), *self._unconfirmed.values()]:
             await write(ConversationItemCreateEvent(item=payload))
 
 

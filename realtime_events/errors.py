@@ -39,9 +39,18 @@ class HandshakeRejectedError(ConnectionFailedError):
     ``status`` and ``body`` are the server's answer; the body usually explains why.
     """
 
-    def __init__(self, status: int, body: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: str,
+        headers: dict[str, str] | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
         detail = f": {body.strip()[:500]}" if body.strip() else ""
-        super().__init__(f"server refused the WebSocket handshake with HTTP {status}{detail}")
+        super().__init__(
+            message or f"server refused the WebSocket handshake with HTTP {status}{detail}"
+        )
         self.status = status
         self.body = body
         self.headers = headers or {}

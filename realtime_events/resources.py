@@ -7,6 +7,7 @@ event and returns it once written.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,11 @@ __all__ = ["ConversationItemResource", "InputAudioBufferResource", "OutputAudioB
 Send = Callable[[ClientEvent], Awaitable[ClientEvent]]
 
 
+def new_item_id() -> str:
+    """A fresh item id in the server's style (``item_`` and 20 hex digits)."""
+    return f"item_{secrets.token_hex(10)}"
+
+
 def _set(**fields: Any) -> dict[str, Any]:
     """Keep only the fields the caller gave, so unset ones stay off the wire."""
     return {key: value for key, value in fields.items() if value is not None}
@@ -45,7 +51,14 @@ class ConversationItemResource:
         previous_item_id: str | None = None,
         event_id: str | None = None,
     ) -> ClientEvent:
-        """Add an item to the conversation (after ``previous_item_id``, or at the end)."""
+        """Add an item to the conversation (after ``previous_item_id``, or at the end).
+
+        An item without an ``id`` gets one here (the API accepts ids chosen by the
+        client), so the session can tell whether the server has it and replay it
+        after a reconnect if the old connection swallowed it.
+        """
+        if isinstance(item, Mapping) and not item.get("id"):
+            item = {"id": new_item_id(), **item}
         return await self._send(
             ConversationItemCreateEvent(
                 **_set(item=item, previous_item_id=previous_item_id, event_id=event_id)

@@ -230,12 +230,15 @@ class Responses:
             await self._next()
 
     def _on_disconnected(self, session: Any, *, error: BaseException, **_: Any) -> None:
-        # The server session is gone, and its response with it: nothing will
-        # answer the running or requested response. Queued ones survive a reconnect.
-        for request in (self._requested, self._running):
-            if request is not None and not request._done.is_set():
-                request._fail(error)
-        self._requested = self._running = None
+        # The running response died with the server session. A request the server
+        # never acknowledged may have been lost on the way: ask again after the
+        # reconnect, ahead of the queue.
+        running, self._running = self._running, None
+        if running is not None and not running._done.is_set():
+            running._fail(error)
+        requested, self._requested = self._requested, None
+        if requested is not None and not requested._done.is_set():
+            self._queue.insert(0, requested)
         self.current = None
         for waiters in self._cancel_waiters.values():
             for waiter in waiters:

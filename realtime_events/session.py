@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import urlencode, urlsplit
 
 import anyio
@@ -30,8 +30,8 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import events, signals
-from .audio import MAX_APPEND_BYTES
-from .config import response_to_wire, to_wire
+from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
+from .config import from_wire, response_to_wire, to_wire
 from .connection import WebSocket, connect
 from .conversation import Conversation
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
@@ -59,10 +59,14 @@ from .events import (
 )
 from .events._base import PluginEvent
 from .events.names import Dialect
+from .metrics import Metrics
 from .plugins import Plugin, load, session_config_of
 from .recording import Recorder, read_recording
 from .resources import InputAudioBufferResource, OutputAudioBufferResource
 from .responses import Responses
+
+if TYPE_CHECKING:
+    from .sync import SyncSession
 
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]
 
@@ -216,6 +220,7 @@ class Session:
         self._failure: BaseException | None = None
         self._recorder: Recorder | None = None
         self._reconnected = anyio.Event()
+        self._connection_lost = anyio.Event()
 
         #: The server's effective configuration, from the last ``session.created``
         #: or ``session.updated`` (GA nests audio settings, beta keeps them flat).
@@ -227,6 +232,7 @@ class Session:
         self.on("session.updated", self._on_session_info)
         self.conversation = Conversation(self)
         self.response = Responses(self)
+        self.metrics = Metrics(self)
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
         self.on("session.created", self._on_session_created)
@@ -731,7 +737,13 @@ class Session:
     def _start_plugin(self, plugin: Any) -> None:
         run = getattr(plugin, "run", None)
         if callable(run) and self._task_group is not None:
-            self._task_group.start_soon(run, self)
+            self._task_group.start_soon(self._run_plugin, run)
+
+    async def _run_plugin(self, run: Callable[[Session], Coroutine[Any, Any, None]]) -> None:
+        # A plugin may be attached from a handler; its task is not the dispatcher,
+        # whatever context it was started from (emit() depends on telling them apart).
+        current_dispatcher.set(None)
+        await run(self)
 
     # -- sending -----------------------------------------------------------
 
@@ -742,24 +754,30 @@ class Session:
         sent) and :class:`SessionClosedError` when the session is not connected.
         """
         model = parse_client_event(event)
-        if self.state == "reconnecting":
-            # Hold the send until the conversation is restored, so it lands after
-            # the replayed history; give up with the reconnect policy.
-            await self._reconnected.wait()
-        if self.state not in ("open", "connecting"):
-            raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
-        await self._write(model)
-        return model
+        while True:
+            if self.state == "reconnecting":
+                # Hold the send until the conversation is restored, so it lands after
+                # the replayed history; give up with the reconnect policy.
+                await self._reconnected.wait()
+            if self.state not in ("open", "connecting"):
+                raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
+            lost = self._connection_lost
+            try:
+                await self._write(model)
+            except ConnectionClosedError:
+                # The connection died under this send. Once the supervisor has seen
+                # it too, the loop sends again on the next connection, or fails.
+                await lost.wait()
+                continue
+            return model
 
     async def _write(self, model: ClientEvent) -> None:
+        """Write one event on the current connection (no waiting for a reconnect)."""
         ws = self._ws
         if ws is None:
             raise SessionClosedError(f"cannot send {model.type!r}: not connected")
         data = model.to_json()
-        try:
-            await ws.send(data)
-        except ConnectionClosedError as exc:
-            raise SessionClosedError(f"cannot send {model.type!r}: {exc}") from exc
+        await ws.send(data)
         if self._recorder is not None:
             self._recorder.write("send", data)
         signals.send(signals.event_sent, self, event=model)
@@ -810,6 +828,21 @@ class Session:
         return response_to_wire(overrides, self.dialect)
 
     # -- lifecycle ---------------------------------------------------------
+
+    def start_in_thread(
+        self,
+        *,
+        backend: Literal["asyncio", "trio"] = "asyncio",
+        backend_options: dict[str, Any] | None = None,
+    ) -> SyncSession:
+        """Run this session on a background thread and return its blocking facade.
+
+        For threaded programs (Discord-style bots, Flask, telephony SDKs with
+        their own threads): see :class:`~realtime_events.sync.SyncSession`.
+        """
+        from .sync import start_in_thread  # sync builds on this module
+
+        return start_in_thread(self, backend=backend, backend_options=backend_options)
 
     async def __aenter__(self) -> Session:
         await self.start()
@@ -862,7 +895,9 @@ class Session:
                 await self._ws.abort()
             host.cancel_scope.cancel()
             self._host_group = None
-            await host.__aexit__(type(exc), exc, exc.__traceback__)
+            # Exit the group as if its body succeeded, so the caller gets the error
+            # itself (say, AuthenticationError) rather than a group wrapping it.
+            await host.__aexit__(None, None, None)
             raise
 
     async def _background(
@@ -930,6 +965,7 @@ class Session:
             close_timeout=self.close_timeout,
         )
         self._ws = ws
+        self._connection_lost = anyio.Event()
         return ws
 
     async def _configure(self) -> None:
@@ -941,6 +977,36 @@ class Session:
 
     def _on_session_info(self, event: SessionCreatedEvent | SessionUpdatedEvent) -> None:
         self.server_session = event.session
+
+    @property
+    def server_config(self) -> dict[str, Any]:
+        """The server's effective configuration in dialect-neutral names (empty before connect).
+
+        ``session.server_config.get("turn_detection")`` reads the same on GA and
+        beta servers; compare :meth:`session_config`, what this session asks for.
+        """
+        if self.server_session is None:
+            return {}
+        return from_wire(self.server_session.model_dump(exclude_unset=True))
+
+    def _audio_format(self, name: str) -> AudioFormat:
+        wire = self.server_config.get(name) or self.session_config().get(name)
+        if wire is None:
+            return PCM16
+        try:
+            return AudioFormat.from_wire(wire)
+        except (ValueError, TypeError, KeyError):
+            return PCM16
+
+    @property
+    def input_format(self) -> AudioFormat:
+        """The format of input audio: as the server reports it, else as configured, else pcm16."""
+        return self._audio_format("input_audio_format")
+
+    @property
+    def output_format(self) -> AudioFormat:
+        """The format of output audio: as the server reports it, else as configured, else pcm16."""
+        return self._audio_format("output_audio_format")
 
     async def _on_session_created(self, event: ServerEvent) -> None:
         signals.send(signals.connected, self, url=self.url, event=event)
@@ -981,6 +1047,7 @@ class Session:
                 closed = exc
             task_group.cancel_scope.cancel()
         await ws.abort()
+        self._connection_lost.set()
         return closed
 
     async def _renew_later(self, ws: WebSocket, after: float) -> None:
@@ -1023,16 +1090,19 @@ class Session:
                 raise SessionClosedError("closed while reconnecting")
             try:
                 ws = await self._open()
+                await self._configure()
+                await self.conversation.restore(self._write)
             except HandshakeRejectedError as exc:
                 if exc.status in (401, 403):
                     raise
                 logger.warning("reconnect attempt %d failed: %s", attempt, exc)
                 continue
-            except ConnectionFailedError as exc:
+            except (ConnectionFailedError, ConnectionClosedError) as exc:
+                # Also a connection that died while being restored: try a fresh one.
+                if self._ws is not None:
+                    await self._ws.abort()
                 logger.warning("reconnect attempt %d failed: %s", attempt, exc)
                 continue
-            await self._configure()
-            await self.conversation.restore(self._write)
             self.state = "open"
             self._reconnected.set()
             await self.response.resume()
@@ -1125,14 +1195,14 @@ class Session:
     ) -> None:
         current_dispatcher.set(self._dispatcher)
         dispatch = self._dispatcher.dispatch
+        dispatch_many = self._dispatcher.dispatch_many
         window = self._window
         assert window is not None
         try:
             async with receive:
                 async for item in receive:
                     if type(item) is list:
-                        for event in item:
-                            await dispatch(event)
+                        await dispatch_many(item)
                         window.release()
                     else:
                         await dispatch(item)  # type: ignore[arg-type]
@@ -1160,8 +1230,9 @@ class Session:
         self._failure = error
         if self._ws is not None:
             await self._ws.abort()
-        if self._event_send is not None:
-            self._event_send.close()
+        event_send, self._event_send = self._event_send, None  # emit() now says "closed"
+        if event_send is not None:
+            event_send.close()
             # Handlers see every event that arrived before the end (bounded: a
             # handler stuck forever must not keep the session open).
             if self._dispatch_done is not None:
@@ -1181,8 +1252,9 @@ class Session:
             self._task_group.cancel_scope.cancel()
 
     def _shutdown_streams(self, error: BaseException | None) -> None:
-        if self._event_send is not None:
-            self._event_send.close()
+        event_send, self._event_send = self._event_send, None
+        if event_send is not None:
+            event_send.close()
         self._dispatcher.close(error)
 
     # -- error events ------------------------------------------------------

@@ -250,7 +250,7 @@ async def test_api_key_stays_out_of_recordings_and_replay_works(
     # Offline: the recording through a fresh session's handlers.
     offline = Session(url="ws://unused.invalid")
     types: list[str] = []
-    offline.on("*", lambda event: types.append(event.type))
+    offline.on(ServerEvent, lambda event: types.append(event.type))  # not plugin events
     count = await offline.replay(path)
     assert count == len(types)
     assert types[0] == "session.created"
@@ -260,7 +260,7 @@ async def test_api_key_stays_out_of_recordings_and_replay_works(
     async with LocalRealtimeServer(replay=path) as replayer:
         live = Session(url=replayer.url, reconnect=False)
         served: list[str] = []
-        live.on("*", lambda event: served.append(event.type))
+        live.on(ServerEvent, lambda event: served.append(event.type))
         await live.run()  # ends with the recording (normal close)
     assert served == types
 
@@ -317,6 +317,7 @@ async def test_sends_during_a_failed_reconnect_fail_clearly(anyio_backend: str) 
         async with session:
             await session.wait_for("session.updated", timeout=5)
             stop.set()  # the server goes away for good
+
             async def keep_sending() -> None:
                 while True:
                     await session.send_text("anyone there?")

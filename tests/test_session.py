@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.abc
 import pytest
 
 from realtime_events import (
+    ConnectionFailedError,
     InvalidEventError,
     ServerEvent,
     Session,
@@ -342,3 +344,16 @@ async def test_emit_reaches_handlers_after_the_current_event(server: LocalRealti
         await session.send_text("hello")
         await session.wait_for("response.done", timeout=10)
     assert order[:3] == ["created", "demo.noticed:created:True", "item"]
+
+
+async def test_a_failed_first_connect_raises_the_error_itself(anyio_backend: str) -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    await listener.aclose()
+    session = Session(url=f"ws://127.0.0.1:{port}/v1/realtime")
+    with pytest.raises(ConnectionFailedError):  # not an exception group
+        async with session:
+            pass
+    assert session.closed
+    with pytest.raises(SessionClosedError):
+        await session.send_text("nobody listens")

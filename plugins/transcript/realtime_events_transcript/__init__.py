@@ -18,8 +18,9 @@
 
 from __future__ import annotations
 
-from .export import LABELS, render_json, render_markdown, render_text
 from realtime_events.conversation import heard_text
+
+from .export import LABELS, render_json, render_markdown, render_text
 from .transcript import Transcript
 from .turn import Modality, Role, Status, Turn
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from realtime_events import signals
+from realtime_events.conversation import heard_text
 from realtime_events.events import (
     ConversationItem,
     ConversationItemDeletedEvent,
@@ -45,7 +46,6 @@ from realtime_events.events import (
 )
 
 from .export import render_json, render_markdown, render_text, save
-from realtime_events.conversation import heard_text
 from .turn import Role, Status, Turn, now
 
 if TYPE_CHECKING:

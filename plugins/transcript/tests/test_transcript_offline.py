@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from realtime_events_transcript import Turn, heard_text, render_markdown, render_text
 from realtime_events_transcript.export import save
 

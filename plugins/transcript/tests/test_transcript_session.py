@@ -12,13 +12,13 @@ from typing import Any
 
 import anyio
 import pytest
-from realtime_events_transcript import Transcript, Turn
 
 from realtime_events import EventStream, Session, signals
 from realtime_events.audio import read_wav
 from realtime_events.events import Dialect
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events.testing.speech import synthesize
+from realtime_events_transcript import Transcript, Turn
 
 pytestmark = pytest.mark.anyio
 
