@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from .audio import PCM16, AudioFormat
 from .events import Event
+from .events._base import PluginEvent
 
 __all__ = ["EventPrinter", "supports_color"]
 
@@ -84,8 +85,8 @@ class EventPrinter:
         method = getattr(self, "on_" + kind.replace(".", "_"), None)
         if method is not None:
             method(event)
-        elif kind.endswith((".delta", ".added", ".in_progress")) or kind.startswith("transcript."):
-            return  # folded into the lines above, or too chatty to print
+        elif isinstance(event, PluginEvent) or kind.endswith((".delta", ".added", ".in_progress")):
+            return  # plugins' own chatter, or folded into the lines above
         else:
             self.line("event", kind, "dim")
 
@@ -150,8 +151,28 @@ class EventPrinter:
         self.line("error", f"{error.code or error.type}: {error.message}", "red")
 
     def on_tools_call_finished(self, event: Any) -> None:
-        outcome = getattr(event, "error", None) or getattr(event, "result", None)
-        self.line("tool", f"{getattr(event, 'name', '')} -> {outcome}", "yellow")
+        # Plugin events are read loosely: a third-party tools plugin may differ.
+        call = getattr(event, "call", None)
+        name = getattr(call, "name", "tool")
+        error = getattr(event, "error", None)
+        duration = getattr(event, "duration", None)
+        took = f" in {duration * 1000:.0f} ms" if isinstance(duration, float) else ""
+        if error is not None:
+            self.line("tool", f"{name} failed{took}: {error}", "red")
+        else:
+            self.line("tool", f"{name} -> {getattr(event, 'result', None)!r}{took}", "yellow")
+
+    def on_metrics_response(self, event: Any) -> None:
+        record = getattr(event, "metrics", None)
+        first = getattr(record, "time_to_first_delta", None)
+        total = getattr(record, "total_time", None)
+        if isinstance(first, float) and isinstance(total, float):
+            self.line(
+                "timing", f"first output after {first * 1000:.0f} ms, done in {total:.2f} s", "dim"
+            )
+
+    def on_tools_call_started(self, event: Any) -> None:
+        return  # the "tool call" line already announced it
 
     # Every ".done" text event repeats what the deltas showed.
     def on_response_output_text_done(self, event: Any) -> None:
