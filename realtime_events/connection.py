@@ -131,9 +131,17 @@ class WebSocket:
         return batch
 
     async def _read(self) -> None:
+        if self._closed_error is None and self.protocol.state is not State.OPEN:
+            # Closing already (the peer's close frame, a frame that broke the rules,
+            # or our own close()): what is left is the bounded TCP close.
+            await self._finish_closing()
         if self._closed_error is not None:
             raise self._closed_error
         protocol = self.protocol
+        if protocol.writes:
+            # Answers to frames that came with the handshake (a ping's pong) go out
+            # before we wait on the peer, which may be waiting for them.
+            await self._flush()
         self._receiving = True
         try:
             data = await self.stream.receive(READ_SIZE)
@@ -144,8 +152,6 @@ class WebSocket:
                 self._receive_fast(data)
             else:
                 protocol.receive_data(data)
-                if self._fast_allowed:
-                    self._start_fast_receive()
         finally:
             self._receiving = False
         self._last_received = anyio.current_time()
@@ -154,26 +160,36 @@ class WebSocket:
                 self._on_frame(event)
         if protocol.writes:
             await self._flush()
-        if protocol.state is State.CLOSED or protocol.close_rcvd is not None:
+        if protocol.state is not State.OPEN:
+            # A close frame came, or the protocol failed the connection (a frame
+            # broke the rules): either way, only the bounded TCP close is left.
             await self._finish_closing()
             if not self._messages:
                 assert self._closed_error is not None
                 raise self._closed_error
 
-    def _start_fast_receive(self) -> None:
-        """Take over parsing data frames if the protocol's parser is at a frame boundary."""
+    def _begin_receiving(self, data: bytes) -> None:
+        """Start reading frames right after the handshake; ``data`` is what came with it.
+
+        This is the one moment the protocol's parser is known to sit on a frame
+        boundary, so the fast path starts here or never.
+        """
         protocol = self.protocol
-        reader = getattr(protocol, "reader", None)
-        buffer = getattr(reader, "buffer", None)
-        if (
-            protocol.state is State.OPEN
+        self._fast = bool(
+            self._fast_allowed
+            and protocol.state is State.OPEN
             and not protocol.extensions
             and not protocol.debug
-            and buffer is not None
-            and not buffer
-        ):
-            self._fast = True
-            self._fast_allowed = False
+        )
+        if not data:
+            return
+        if self._fast:
+            self._receive_fast(data)
+        else:
+            protocol.receive_data(data)
+            for event in protocol.events_received():
+                if isinstance(event, Frame):
+                    self._on_frame(event)
 
     def _receive_fast(self, data: bytes) -> None:
         """Split complete, unfragmented data frames off ``data`` without the protocol's parser.
@@ -331,6 +347,8 @@ class WebSocket:
             code, reason = self._fail_reason
         elif protocol.close_rcvd is not None:
             code, reason = protocol.close_rcvd.code, protocol.close_rcvd.reason
+        elif protocol.close_sent is not None and protocol.close_sent.code != 1000:
+            code, reason = protocol.close_sent.code, protocol.close_sent.reason
         else:
             code, reason = 1006, "connection dropped without a close frame"
         self._closed_error = ConnectionClosedError(code, reason)
@@ -514,7 +532,6 @@ async def connect(
                 fast_receive=True,
             )
             await _handshake(websocket, protocol, headers or {})
-            websocket._start_fast_receive()
             return websocket
     except TimeoutError as exc:
         await _aclose_quietly(stream)
@@ -544,6 +561,7 @@ async def _handshake(
         request.headers[name] = value
     protocol.send_request(request)
     await websocket._flush()
+    tail = b""  # the last bytes seen, to find a header terminator split across reads
     while True:
         try:
             data = await websocket.stream.receive(READ_SIZE)
@@ -551,18 +569,26 @@ async def _handshake(
             raise ConnectionFailedError(
                 "server closed the connection during the handshake"
             ) from exc
-        protocol.receive_data(data)
-        response: Response | None = None
-        for event in protocol.events_received():
-            if isinstance(event, Response):
-                _check_response(protocol, event)
-                response = event
-            elif isinstance(event, Frame):
-                # The server may send its first events in the same packet as the
-                # handshake response; keep them for the first recv().
-                websocket._on_frame(event)
+        # The protocol gets the response up to the end of its headers only: what
+        # follows may be frames, and the fast receive path must start exactly on a
+        # frame boundary (a 101 response has no body).
+        found = (tail + data).find(b"\r\n\r\n")
+        cut = len(data) if found == -1 else found + 4 - len(tail)
+        head, rest = data[:cut], data[cut:]
+        tail = (tail + head)[-3:]
+        protocol.receive_data(head)
+        response = next(
+            (event for event in protocol.events_received() if isinstance(event, Response)), None
+        )
         if response is not None:
+            _check_response(protocol, response)
+            websocket._begin_receiving(rest)
             return
+        if rest:
+            protocol.receive_data(rest)  # a refusal's body: the protocol reads it
+            for event in protocol.events_received():
+                if isinstance(event, Response):
+                    _check_response(protocol, event)
         if protocol.handshake_exc is not None:
             raise ConnectionFailedError(f"WebSocket handshake failed: {protocol.handshake_exc}")
 
