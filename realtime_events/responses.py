@@ -211,11 +211,17 @@ class Responses:
         code = error.code
         source = error.event_id
         if code == "conversation_already_has_active_response":
-            request = self._requested
-            if request is not None and (source is None or source == request.event_id):
-                # The server was busy with a response we hadn't seen yet (server
-                # VAD often starts one): queue ours behind it.
-                self._requested = None
+            # The server was busy with a response of its own (server VAD starts
+            # them): queue ours behind it. If that response's response.created came
+            # first, it was taken for ours; the error's event_id says it wasn't.
+            request: ResponseRequest | None = None
+            if self._running is not None and source == self._running.event_id:
+                request, self._running = self._running, None
+                request.response_id = None
+                request._created = anyio.Event()
+            elif self._requested is not None and source in (None, self._requested.event_id):
+                request, self._requested = self._requested, None
+            if request is not None:
                 self._queue.insert(0, request)
                 logger.debug("response.create deferred: a response is already active")
         elif code == "response_cancel_not_active":

@@ -720,7 +720,13 @@ class Session:
             raise SessionClosedError(f"cannot emit {name!r}: the session is not running")
         return event
 
-    def use(self, plugin: P | str, **options: Any) -> P:
+    @overload
+    def use(self, plugin: str, **options: Any) -> Any: ...
+
+    @overload
+    def use(self, plugin: P, **options: Any) -> P: ...
+
+    def use(self, plugin: Any, **options: Any) -> Any:
         """Attach a plugin (an object, or the name of an installed one) and return it."""
         loaded: Any = load(plugin, **options) if isinstance(plugin, str) else plugin
         name = getattr(loaded, "name", None)
@@ -732,7 +738,7 @@ class Session:
         loaded.attach(self)
         if self._task_group is not None:
             self._start_plugin(loaded)
-        return loaded  # type: ignore[no-any-return]
+        return loaded
 
     def _start_plugin(self, plugin: Any) -> None:
         run = getattr(plugin, "run", None)

@@ -75,3 +75,27 @@ def test_custom_plugin_demo() -> None:
     assert len(said) == 2
     assert not any(word in line.lower() for line in said for word in ("heck", "darn"))
     assert "totals: {'heck': 2, 'darn': 2}" in out
+
+
+def test_tools_bot_calls_its_tool() -> None:
+    out = run("tools_bot.py", "What's the weather in Paris?")
+    assert 'get_weather({"city": "Paris"})' in out
+    assert "bot: In Paris it is 21 degrees" in out
+
+
+def test_live_transcript_prints_the_conversation_in_order() -> None:
+    out = run("live_transcript.py")
+    weather = out.index("User: What's the weather in Paris?")
+    assert out.index("Tool call: get_weather") > weather
+    assert out.index("Assistant: In Paris it is 21 degrees") > weather
+    assert "[interrupted]" in out  # the barge-in at the end trims the last answer
+
+
+def test_voice_bot_hears_speech_and_barges_in() -> None:
+    audio = EXAMPLES.parent / "tests" / "audio"
+    out = run(
+        "voice_bot.py", "--file", str(audio / "hello_there.wav"), "--file", str(audio / "stop.wav")
+    )
+    assert out.count("you: (") == 2  # both recordings were heard as turns
+    assert "barge-in: assistant item truncated at" in out
+    assert "(measured)" in out  # from the playback tracker, not estimated

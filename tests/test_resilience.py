@@ -372,3 +372,66 @@ def test_arbitrary_frames_never_escape_the_dispatch_loop(
     session.on("response.done", lambda event: event.response.status)  # typed access is safe
     count = anyio.run(session.replay, path)
     assert count == len(seen)
+
+
+async def test_create_racing_a_server_vad_response_is_deferred_not_lost(
+    anyio_backend: str,
+) -> None:
+    """livekit #6817, openai-agents #1466: a client request meets a VAD-started response."""
+    from realtime_events.audio import chunks, read_wav, silence
+
+    model = ScriptedModel().otherwise("Heard you.")
+    async with LocalRealtimeServer(model=model) as server:
+        session = Session(url=server.url, output_modalities=["text"])
+        requests: list[Any] = []
+
+        @session.on("input_audio_buffer.speech_stopped")
+        async def eager(event: Any) -> None:
+            # The server already started its own response; we haven't seen it yet.
+            requests.append(await session.response.create())
+
+        errors: list[str] = []
+        session.on("error", lambda event: errors.append(event.error.code))
+        async with session:
+            pcm, _rate = read_wav(Path(__file__).parent / "audio" / "hello_there.wav")
+            for chunk in chunks(pcm + silence(800), ms=100):
+                await session.input_audio_buffer.append(chunk)
+            done = await requests_done(session, requests)
+    assert errors == ["conversation_already_has_active_response"]  # seen, and handled
+    assert done.response.status == "completed"
+    creates = [e for e in server.connection.received if e["type"] == "response.create"]
+    assert len(creates) == 2  # the deferred request was sent again after the first finished
+
+
+async def requests_done(session: Session, requests: list[Any]) -> ResponseDoneEvent:
+    with anyio.fail_after(20):
+        while not requests:
+            await session.wait_for("input_audio_buffer.speech_stopped")
+        result: ResponseDoneEvent = await requests[0].done()
+        return result
+
+
+async def test_cancel_racing_response_done_is_harmless(anyio_backend: str) -> None:
+    """berd #318, hash #9399: the cancel arrives after the server finished the response."""
+    model = ScriptedModel().otherwise("Quick.")
+    async with LocalRealtimeServer(model=model) as server:
+        session = Session(url=server.url, output_modalities=["text"])
+        cancels: list[Any] = []
+
+        @session.on("response.created", once=True)
+        async def cancel_late(event: Any) -> None:
+            # Holding the dispatcher lets the server finish the response (pace 0)
+            # while its events wait in our buffer: the cancel then comes too late.
+            await anyio.sleep(0.3)
+            cancels.append(await session.response.cancel(event.response.id))
+
+        async with session:
+            await session.send_text("hi")
+            done = await session.wait_for("response.done", timeout=10)
+            follow_up = await session.response.create()
+            second = await follow_up.done()
+    assert cancels == [None]  # inside a handler the cancel is only sent
+    assert done.response.status == "completed"
+    assert second.response.status == "completed"  # the session is fine afterwards
+    errors = [e["error"]["code"] for e in server.connection.sent_events if e["type"] == "error"]
+    assert errors == ["response_cancel_not_active"]  # the race happened, and was harmless
