@@ -413,6 +413,7 @@ def _read_wav(path: str) -> tuple[bytes, int]:
 _WEATHER = re.compile(r"\bweather\b(?:.*?\bin\s+(?P<city>[A-Za-z][\w' -]*?))?\s*[?.!]*$", re.I)
 _GREETING = re.compile(r"\b(hello|hi|hey|good (morning|afternoon|evening))\b", re.I)
 _TIME = re.compile(r"\bwhat(?:'s| is)? the time\b|\bwhat time\b|\btime is it\b", re.I)
+_THANKS = re.compile(r"\b(thanks|thank you|bye|goodbye|that's all)\b", re.I)
 
 
 class DemoModel:
@@ -440,6 +441,8 @@ class DemoModel:
                         "but I don't have a weather tool in this session.")]  # fmt: skip
         if _TIME.search(text):
             return [Say(f"It's {self._clock().strftime('%H:%M')}.")]
+        if _THANKS.search(text):
+            return [Say("You're welcome! Talk to you soon.")]
         if _GREETING.search(text):
             return [Say("Hello! I'm the local demo model. "
                         "Ask me about the weather or the time.")]  # fmt: skip
