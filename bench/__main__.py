@@ -291,7 +291,11 @@ def _idle_memory(server: BenchServer, sessions: int) -> dict[str, float]:
 
 
 def soak(
-    server: BenchServer, turns: int, audio_deltas: int, points: int = 10
+    server: BenchServer,
+    turns: int,
+    audio_deltas: int,
+    points: int = 10,
+    history_limit: int | None = None,
 ) -> list[tuple[int, float, float]]:
     """One session over a time-compressed long call: memory sampled as it goes."""
     url = server.url("stream", "ga", turns, audio_deltas)
@@ -299,7 +303,13 @@ def soak(
     every = max(1, turns // points)
 
     async def main() -> None:
-        session = Session(model=clients.MODEL, url=url, reconnect=False, ping_interval=None)
+        session = Session(
+            model=clients.MODEL,
+            url=url,
+            reconnect=False,
+            ping_interval=None,
+            history_limit=history_limit,
+        )
         seen = [0, 0]
 
         def count(event: Any) -> None:
@@ -325,7 +335,11 @@ def soak(
     wall = time.perf_counter() - started
     minutes = turns * audio_deltas / 600
     deltas = turns * audio_deltas
-    print(f"{deltas:,} audio deltas = {minutes:.0f} min of audio in {wall:.1f} s (tracemalloc on)")
+    bound = f"history_limit={history_limit}" if history_limit else "the whole conversation kept"
+    print(
+        f"{deltas:,} audio deltas = {minutes:.0f} min of audio in {wall:.1f} s "
+        f"(tracemalloc on; {bound})"
+    )
     print(_table(
         ["turns done", "audio min", "RSS MiB", "traced MiB"],
         [[f"{t}", f"{t * audio_deltas / 600:.1f}", f"{r:.1f}", f"{m:.2f}"] for t, r, m in series],
@@ -423,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         if "soak" in sections:
             print("\n## Soak: a one-hour call, time compressed")
             soak(server, max(1, args.soak_deltas // 100), 100)
+            print("\n## Soak again, the conversation mirror bounded")
+            soak(server, max(1, args.soak_deltas // 100), 100, history_limit=50)
     return 0
 
 

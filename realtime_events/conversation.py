@@ -43,8 +43,12 @@ class Conversation:
     Read-only for users: it changes only when the server reports a change.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, history_limit: int | None = None) -> None:
+        if history_limit is not None and history_limit < 1:
+            raise ValueError("history_limit must be at least 1 (or None for no limit)")
         self._session = session
+        #: How many items the mirror keeps (the newest); None keeps them all.
+        self.history_limit = history_limit
         self._items: dict[str, ConversationItem] = {}
         self._order: list[str] = []
         # Bytes of audio received per (item, content index), counted from the base64
@@ -137,6 +141,16 @@ class Conversation:
             self._order.append(item_id)
         else:
             self._order.insert(self._order.index(previous_item_id) + 1, item_id)
+        limit = self.history_limit
+        while limit is not None and len(self._order) > limit:
+            self._forget(self._order.pop(0))
+
+    def _forget(self, item_id: str) -> None:
+        """Drop an item from the mirror only (the server keeps it)."""
+        self._items.pop(item_id, None)
+        self._truncated.pop(item_id, None)
+        for key in [key for key in self._audio_bytes if key[0] == item_id]:
+            del self._audio_bytes[key]
 
     def _on_item(self, event: Any) -> None:
         self._place(event.item.model_copy(deep=True), getattr(event, "previous_item_id", None))
@@ -187,9 +201,9 @@ class Conversation:
         received[key] = received.get(key, 0) + size
 
     def _on_deleted(self, event: ConversationItemDeletedEvent) -> None:
-        if self._items.pop(event.item_id, None) is not None:
+        if event.item_id in self._items:
             self._order.remove(event.item_id)
-        self._truncated.pop(event.item_id, None)
+        self._forget(event.item_id)
 
     def _on_truncated(self, event: ConversationItemTruncatedEvent) -> None:
         self._truncated[event.item_id] = event.audio_end_ms

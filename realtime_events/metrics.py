@@ -110,7 +110,7 @@ class Metrics:
     name = "metrics"
 
     def __init__(
-        self, session: Session | None = None, *, tracer: Any = None, keep: int = 1000
+        self, session: Session | None = None, *, tracer: Any = None, keep: int = 100
     ) -> None:
         self.tracer = tracer
         #: The most recent responses' metrics, oldest first.

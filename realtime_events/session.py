@@ -131,6 +131,9 @@ class Session:
             or ``False`` to end the session on any close.
         renew_after: Reconnect proactively after this many seconds, between
             responses, to stay ahead of the server's cap on a session's length.
+        history_limit: Keep only the newest this many items in the conversation
+            mirror, so memory stays flat over very long sessions; a reconnect then
+            replays only those. None (the default) keeps everything.
         record: Append every frame sent and received to this JSONL file.
         open_timeout, close_timeout: Bounds on connecting and closing.
         ping_interval, ping_timeout: Keepalive; ``None`` turns it off.
@@ -162,6 +165,7 @@ class Session:
         call_id: str | None = None,
         reconnect: bool | ReconnectPolicy = True,
         renew_after: float | None = None,
+        history_limit: int | None = None,
         record: str | os.PathLike[str] | None = None,
         open_timeout: float = 10.0,
         close_timeout: float = 5.0,
@@ -230,7 +234,7 @@ class Session:
         # mirror and the response tracker are current before any user handler runs.
         self.on("session.created", self._on_session_info)
         self.on("session.updated", self._on_session_info)
-        self.conversation = Conversation(self)
+        self.conversation = Conversation(self, history_limit=history_limit)
         self.response = Responses(self)
         self.metrics = Metrics(self)
         self.input_audio_buffer = InputAudioBufferResource(self.send)

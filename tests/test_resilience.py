@@ -435,3 +435,26 @@ async def test_cancel_racing_response_done_is_harmless(anyio_backend: str) -> No
     assert second.response.status == "completed"  # the session is fine afterwards
     errors = [e["error"]["code"] for e in server.connection.sent_events if e["type"] == "error"]
     assert errors == ["response_cancel_not_active"]  # the race happened, and was harmless
+
+
+async def test_history_limit_bounds_the_mirror_and_the_replay(anyio_backend: str) -> None:
+    async with LocalRealtimeServer(model_factory=scripted) as server:
+        session = Session(
+            url=server.url, output_modalities=["text"], reconnect=FAST_RETRY, history_limit=2
+        )
+        seen = Signals(session)
+        async with session:
+            for text in ("hello", "recap"):
+                await session.send_text(text)
+                await session.wait_for("response.done", timeout=10)
+            kept = [item.id for item in session.conversation.items]
+            await server.connection.drop()
+            with anyio.fail_after(10):
+                await seen.reconnected.wait()
+    assert len(kept) == 2  # the second turn: its user message and the reply
+    replayed = [
+        e["item"]["id"]
+        for e in server.connections[1].received
+        if e["type"] == "conversation.item.create"
+    ]
+    assert replayed == kept
