@@ -28,6 +28,7 @@ from .auth import (
 from .connection import WebSocket, connect
 from .conversation import Conversation
 from .dispatch import EventStream
+from .endpoint import Endpoint
 from .errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -64,6 +65,7 @@ __all__ = [
     "ConnectionClosedError",
     "ConnectionFailedError",
     "Conversation",
+    "Endpoint",
     "Event",
     "EventStream",
     "HandshakeRejectedError",

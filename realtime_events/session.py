@@ -23,7 +23,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
-from urllib.parse import urlencode, urlsplit
 
 import anyio
 import anyio.abc
@@ -35,6 +34,7 @@ from .config import from_wire, response_to_wire, to_wire
 from .connection import WebSocket, connect
 from .conversation import Conversation
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
+from .endpoint import Endpoint
 from .errors import (
     ConnectionClosedError,
     ConnectionFailedError,
@@ -72,7 +72,6 @@ __all__ = ["ReconnectPolicy", "Session", "SessionState"]
 
 logger = logging.getLogger("realtime_events.session")
 
-OPENAI_URL = "wss://api.openai.com/v1/realtime"
 
 H = TypeVar("H", bound=Handler)
 E = TypeVar("E", bound=Event)
@@ -175,14 +174,19 @@ class Session:
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
-        self.model = model
-        self.dialect: Dialect = dialect
-        self._api_key = api_key
-        self._url = url
-        self._headers = dict(headers or {})
-        self._query = dict(query or {})
-        self._azure = (azure_endpoint, azure_deployment, api_version)
-        self._call_id = call_id
+        #: Where and how to connect (the key stays out of its repr).
+        self.endpoint = Endpoint(
+            url=url,
+            model=model,
+            api_key=api_key,
+            dialect=dialect,
+            headers=dict(headers or {}),
+            query=dict(query or {}),
+            azure_endpoint=azure_endpoint,
+            azure_deployment=azure_deployment,
+            api_version=api_version,
+            call_id=call_id,
+        )
         self.reconnect_policy: ReconnectPolicy | None = (
             ReconnectPolicy() if reconnect is True else (reconnect or None)
         )
@@ -252,45 +256,17 @@ class Session:
     @property
     def url(self) -> str:
         """The WebSocket URL this session connects to (without credentials)."""
-        endpoint, deployment, api_version = self._azure
-        query: dict[str, str] = {}
-        if endpoint:
-            parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-            scheme = "ws" if parts.scheme in ("http", "ws") else "wss"
-            base = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/openai/realtime"
-            query["api-version"] = api_version or os.environ.get("OPENAI_API_VERSION", "")
-            query["deployment"] = deployment or self.model or ""
-        else:
-            base = self._url or OPENAI_URL
-            if self.model and "model=" not in base:
-                query["model"] = self.model
-        if self._call_id:
-            query["call_id"] = self._call_id
-        query.update(self._query)
-        query = {k: v for k, v in query.items() if v}
-        if not query:
-            return base
-        return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
+        return self.endpoint.ws_url
 
-    def _auth_headers(self) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self._azure[0]:
-            key = self._api_key or os.environ.get("AZURE_OPENAI_API_KEY")
-            if key:
-                headers["api-key"] = key
-        else:
-            key = self._api_key or os.environ.get("OPENAI_API_KEY")
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            elif self._url is None:
-                raise ConnectionFailedError(
-                    "no API key: pass api_key=... or set OPENAI_API_KEY "
-                    "(a local server given by url= needs none)"
-                )
-        if self.dialect == "beta":
-            headers["OpenAI-Beta"] = "realtime=v1"
-        headers.update(self._headers)
-        return headers
+    @property
+    def model(self) -> str | None:
+        """The model the session asks for."""
+        return self.endpoint.model
+
+    @property
+    def dialect(self) -> Dialect:
+        """The protocol dialect: ``"ga"`` or ``"beta"``."""
+        return self.endpoint.dialect
 
     # -- handlers ----------------------------------------------------------
 
@@ -968,7 +944,7 @@ class Session:
         ping_interval, ping_timeout = self._ping
         ws = await connect(
             self.url,
-            headers=self._auth_headers(),
+            headers=self.endpoint.handshake_headers(),
             open_timeout=self.open_timeout,
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,

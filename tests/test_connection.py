@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ from realtime_events import (
     AuthenticationError,
     ConnectionClosedError,
     ConnectionFailedError,
+    Endpoint,
     HandshakeRejectedError,
     Session,
     connect,
@@ -152,7 +154,8 @@ async def test_dropped_connection_reads_as_1006() -> None:
     assert not caught.value.clean
 
 
-async def _handshake_headers(session: Session) -> Request:
+async def _handshake_headers(endpoint: Endpoint) -> Request:
+    """Connect to a raw server at the endpoint's path and query; return the request it got."""
     seen: list[Request] = []
 
     async def handler(ws: WebSocket, request: Request) -> None:
@@ -160,17 +163,16 @@ async def _handshake_headers(session: Session) -> Request:
         await ws.close()
 
     async with raw_server(handler) as url:
-        session._url = url
-        session._azure = (None, None, None) if session._azure[0] is None else session._azure
-        ws = await connect(session.url, headers=session._auth_headers())
+        local = dataclasses.replace(endpoint, url=url)
+        ws = await connect(local.ws_url, headers=local.handshake_headers())
         with pytest.raises(ConnectionClosedError):
             await ws.recv()
     return seen[0]
 
 
 async def test_ga_handshake_headers_and_query() -> None:
-    session = Session("gpt-realtime", api_key="sk-test-ga", headers={"X-Trace": "1"})
-    request = await _handshake_headers(session)
+    endpoint = Endpoint(model="gpt-realtime", api_key="sk-test-ga", headers={"X-Trace": "1"})
+    request = await _handshake_headers(endpoint)
     assert request.headers["Authorization"] == "Bearer sk-test-ga"
     assert "OpenAI-Beta" not in request.headers
     assert request.headers["X-Trace"] == "1"
@@ -178,8 +180,8 @@ async def test_ga_handshake_headers_and_query() -> None:
 
 
 async def test_beta_dialect_sends_the_beta_header() -> None:
-    session = Session("gpt-realtime", api_key="sk-test", dialect="beta")
-    request = await _handshake_headers(session)
+    endpoint = Endpoint(model="gpt-realtime", api_key="sk-test", dialect="beta")
+    request = await _handshake_headers(endpoint)
     assert request.headers["OpenAI-Beta"] == "realtime=v1"
 
 
@@ -195,21 +197,21 @@ def test_azure_url_and_key_header() -> None:
         "wss://example-resource.openai.azure.com/openai/realtime"
         "?api-version=2025-08-28&deployment=my-deployment"
     )
-    headers = session._auth_headers()
-    assert headers == {"api-key": "azure-key"}
+    assert session.endpoint.handshake_headers() == {"api-key": "azure-key"}
 
 
 def test_the_default_endpoint_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConnectionFailedError, match="OPENAI_API_KEY"):
-        Session()._auth_headers()
+        Session().endpoint.handshake_headers()
 
 
 async def test_api_key_never_logged_or_shown(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "sk-very-secret-value"
     session = Session("gpt-realtime", api_key=secret)
-    await _handshake_headers(session)
+    await _handshake_headers(session.endpoint)
     assert secret not in caplog.text
     assert "Authorization" in caplog.text  # the header was logged, its value redacted
     assert secret not in repr(session)
+    assert secret not in repr(session.endpoint)
