@@ -41,12 +41,10 @@ from .errors import (
     HandshakeRejectedError,
     InvalidFrameError,
     RealtimeError,
-    ServerError,
     SessionClosedError,
 )
 from .events import (
     ClientEvent,
-    ErrorEvent,
     Event,
     RealtimeSessionInfo,
     ServerEvent,
@@ -1242,10 +1240,3 @@ class Session:
         if event_send is not None:
             event_send.close()
         self._dispatcher.close(error)
-
-    # -- error events ------------------------------------------------------
-
-    @staticmethod
-    def server_error(event: ErrorEvent) -> ServerError:
-        """Turn an ``error`` event into an exception to raise where an outcome is awaited."""
-        return ServerError(event.error)

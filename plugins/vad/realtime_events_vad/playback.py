@@ -47,7 +47,6 @@ class _Track:
     content_index: int
     response_id: str | None
     audio: bool = False  # an audio part was announced or audio arrived
-    received_bytes: int = 0  # exact, from the base64 length and padding
     first_delta_at: float | None = None
     started_at: float | None = None  # estimated start of playback (wall clock)
     played_ms: float = 0.0  # reported by the application
@@ -128,12 +127,7 @@ class PlaybackTracker:
             return 0.0 if track is None else self._position(track, self._clock())
 
     def received_ms(self, item_id: str, content_index: int = 0) -> float:
-        """Milliseconds of an item's audio received, the least of two counts.
-
-        The tracker's own exact count (from the base64 length and padding) and
-        ``session.conversation.audio_received_ms``; the smaller is never more
-        than the server sent.
-        """
+        """Milliseconds of an item's audio received (``session.conversation.audio_received_ms``)."""
         with self._lock:
             track = self._tracks.get((item_id, content_index))
             return 0.0 if track is None else self._received(track)
@@ -213,13 +207,10 @@ class PlaybackTracker:
                 self._track((event.item_id, event.content_index), event.response_id).audio = True
 
     def _on_audio_delta(self, event: Any) -> None:
-        delta: str = event.delta
-        size = len(delta) * 3 // 4 - (len(delta) - len(delta.rstrip("=")))
         now = self._clock()
         with self._lock:
             track = self._track((event.item_id, event.content_index), event.response_id)
             track.audio = True
-            track.received_bytes += max(0, size)
             if track.first_delta_at is None:
                 track.first_delta_at = now
                 track.started_at = max(now, self._previous_end(track))
@@ -246,12 +237,10 @@ class PlaybackTracker:
         return track
 
     def _received(self, track: _Track) -> float:
-        own = self._format().duration_ms(track.received_bytes)
         session = self._session
         if session is None:
-            return own
-        mirrored = session.conversation.audio_received_ms(track.item_id, track.content_index)
-        return min(own, mirrored)
+            return 0.0
+        return session.conversation.audio_received_ms(track.item_id, track.content_index)
 
     def _position(self, track: _Track, now: float) -> float:
         if track.stopped_at_ms is not None:
@@ -271,6 +260,5 @@ class PlaybackTracker:
             if other is track:
                 break
             if other.started_at is not None and not other.interrupted:
-                received_s = self._format().duration_ms(other.received_bytes) / 1000.0
-                end = max(end, other.started_at + received_s)
+                end = max(end, other.started_at + self._received(other) / 1000.0)
         return end
