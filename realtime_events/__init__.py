@@ -53,7 +53,7 @@ from .metrics import Metrics, ResponseMetrics
 from .plugins import Plugin, PluginNotFoundError
 from .responses import ResponseRequest, Responses
 from .session import ReconnectPolicy, Session, SessionState
-from .sync import SyncSession, start_in_thread
+from .sync import SyncSession
 
 __version__ = "0.1.0"
 
@@ -97,5 +97,4 @@ __all__ = [
     "parse_client_event",
     "parse_server_event",
     "signals",
-    "start_in_thread",
 ]

@@ -22,13 +22,14 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from . import events, signals
+from . import signals
+from ._generated_overloads import SessionOverloads
 from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
 from .config import from_wire, response_to_wire, to_wire
 from .connection import WebSocket, connect
@@ -63,17 +64,12 @@ from .recording import Recorder, read_recording
 from .resources import InputAudioBufferResource, OutputAudioBufferResource
 from .responses import Responses
 
-if TYPE_CHECKING:
-    from .sync import SyncSession
-
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]
 
 logger = logging.getLogger("realtime_events.session")
 
 
 H = TypeVar("H", bound=Handler)
-E = TypeVar("E", bound=Event)
-R = TypeVar("R")
 P = TypeVar("P")
 SessionState = Literal["idle", "connecting", "open", "reconnecting", "closing", "closed"]
 
@@ -102,7 +98,7 @@ class ReconnectPolicy:
         return base * random.uniform(1 - self.jitter, 1)
 
 
-class Session:
+class Session(SessionOverloads):
     """A Realtime session: connection, typed events, and ordered handlers.
 
     The constructor never connects. ``async with session`` connects, sends the
@@ -268,259 +264,8 @@ class Session:
 
     # -- handlers ----------------------------------------------------------
 
-    # BEGIN GENERATED ON OVERLOADS (scripts/generate_overloads.py)
-    # fmt: off
-    @overload
-    def on(self, name: Literal["conversation.created"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationCreatedEvent], R]], Callable[[events.ConversationCreatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.created"], handler: Callable[[events.ConversationCreatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationCreatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.added"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemAddedEvent], R]], Callable[[events.ConversationItemAddedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.added"], handler: Callable[[events.ConversationItemAddedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemAddedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.created"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemCreatedEvent], R]], Callable[[events.ConversationItemCreatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.created"], handler: Callable[[events.ConversationItemCreatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemCreatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.deleted"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemDeletedEvent], R]], Callable[[events.ConversationItemDeletedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.deleted"], handler: Callable[[events.ConversationItemDeletedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemDeletedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemDoneEvent], R]], Callable[[events.ConversationItemDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.done"], handler: Callable[[events.ConversationItemDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.completed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemInputAudioTranscriptionCompletedEvent], R]], Callable[[events.ConversationItemInputAudioTranscriptionCompletedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.completed"], handler: Callable[[events.ConversationItemInputAudioTranscriptionCompletedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemInputAudioTranscriptionCompletedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemInputAudioTranscriptionDeltaEvent], R]], Callable[[events.ConversationItemInputAudioTranscriptionDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.delta"], handler: Callable[[events.ConversationItemInputAudioTranscriptionDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemInputAudioTranscriptionDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.failed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemInputAudioTranscriptionFailedEvent], R]], Callable[[events.ConversationItemInputAudioTranscriptionFailedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.failed"], handler: Callable[[events.ConversationItemInputAudioTranscriptionFailedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemInputAudioTranscriptionFailedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.segment"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemInputAudioTranscriptionSegmentEvent], R]], Callable[[events.ConversationItemInputAudioTranscriptionSegmentEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.input_audio_transcription.segment"], handler: Callable[[events.ConversationItemInputAudioTranscriptionSegmentEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemInputAudioTranscriptionSegmentEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.retrieved"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemRetrievedEvent], R]], Callable[[events.ConversationItemRetrievedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.retrieved"], handler: Callable[[events.ConversationItemRetrievedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemRetrievedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.truncated"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ConversationItemTruncatedEvent], R]], Callable[[events.ConversationItemTruncatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["conversation.item.truncated"], handler: Callable[[events.ConversationItemTruncatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ConversationItemTruncatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["error"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ErrorEvent], R]], Callable[[events.ErrorEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["error"], handler: Callable[[events.ErrorEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ErrorEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.cleared"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferClearedEvent], R]], Callable[[events.InputAudioBufferClearedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.cleared"], handler: Callable[[events.InputAudioBufferClearedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferClearedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.committed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferCommittedEvent], R]], Callable[[events.InputAudioBufferCommittedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.committed"], handler: Callable[[events.InputAudioBufferCommittedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferCommittedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.dtmf_event_received"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferDtmfEventReceivedEvent], R]], Callable[[events.InputAudioBufferDtmfEventReceivedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.dtmf_event_received"], handler: Callable[[events.InputAudioBufferDtmfEventReceivedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferDtmfEventReceivedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.speech_started"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferSpeechStartedEvent], R]], Callable[[events.InputAudioBufferSpeechStartedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.speech_started"], handler: Callable[[events.InputAudioBufferSpeechStartedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferSpeechStartedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.speech_stopped"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferSpeechStoppedEvent], R]], Callable[[events.InputAudioBufferSpeechStoppedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.speech_stopped"], handler: Callable[[events.InputAudioBufferSpeechStoppedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferSpeechStoppedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.timeout_triggered"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.InputAudioBufferTimeoutTriggeredEvent], R]], Callable[[events.InputAudioBufferTimeoutTriggeredEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["input_audio_buffer.timeout_triggered"], handler: Callable[[events.InputAudioBufferTimeoutTriggeredEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.InputAudioBufferTimeoutTriggeredEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.completed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.McpListToolsCompletedEvent], R]], Callable[[events.McpListToolsCompletedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.completed"], handler: Callable[[events.McpListToolsCompletedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.McpListToolsCompletedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.failed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.McpListToolsFailedEvent], R]], Callable[[events.McpListToolsFailedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.failed"], handler: Callable[[events.McpListToolsFailedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.McpListToolsFailedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.in_progress"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.McpListToolsInProgressEvent], R]], Callable[[events.McpListToolsInProgressEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["mcp_list_tools.in_progress"], handler: Callable[[events.McpListToolsInProgressEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.McpListToolsInProgressEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.cleared"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.OutputAudioBufferClearedEvent], R]], Callable[[events.OutputAudioBufferClearedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.cleared"], handler: Callable[[events.OutputAudioBufferClearedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.OutputAudioBufferClearedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.started"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.OutputAudioBufferStartedEvent], R]], Callable[[events.OutputAudioBufferStartedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.started"], handler: Callable[[events.OutputAudioBufferStartedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.OutputAudioBufferStartedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.stopped"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.OutputAudioBufferStoppedEvent], R]], Callable[[events.OutputAudioBufferStoppedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["output_audio_buffer.stopped"], handler: Callable[[events.OutputAudioBufferStoppedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.OutputAudioBufferStoppedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["rate_limits.updated"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.RateLimitsUpdatedEvent], R]], Callable[[events.RateLimitsUpdatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["rate_limits.updated"], handler: Callable[[events.RateLimitsUpdatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.RateLimitsUpdatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.content_part.added"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseContentPartAddedEvent], R]], Callable[[events.ResponseContentPartAddedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.content_part.added"], handler: Callable[[events.ResponseContentPartAddedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseContentPartAddedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.content_part.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseContentPartDoneEvent], R]], Callable[[events.ResponseContentPartDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.content_part.done"], handler: Callable[[events.ResponseContentPartDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseContentPartDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.created"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseCreatedEvent], R]], Callable[[events.ResponseCreatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.created"], handler: Callable[[events.ResponseCreatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseCreatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseDoneEvent], R]], Callable[[events.ResponseDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.done"], handler: Callable[[events.ResponseDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.function_call_arguments.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseFunctionCallArgumentsDeltaEvent], R]], Callable[[events.ResponseFunctionCallArgumentsDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.function_call_arguments.delta"], handler: Callable[[events.ResponseFunctionCallArgumentsDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseFunctionCallArgumentsDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.function_call_arguments.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseFunctionCallArgumentsDoneEvent], R]], Callable[[events.ResponseFunctionCallArgumentsDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.function_call_arguments.done"], handler: Callable[[events.ResponseFunctionCallArgumentsDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseFunctionCallArgumentsDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call_arguments.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseMcpCallArgumentsDeltaEvent], R]], Callable[[events.ResponseMcpCallArgumentsDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call_arguments.delta"], handler: Callable[[events.ResponseMcpCallArgumentsDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseMcpCallArgumentsDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call_arguments.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseMcpCallArgumentsDoneEvent], R]], Callable[[events.ResponseMcpCallArgumentsDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call_arguments.done"], handler: Callable[[events.ResponseMcpCallArgumentsDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseMcpCallArgumentsDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.completed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseMcpCallCompletedEvent], R]], Callable[[events.ResponseMcpCallCompletedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.completed"], handler: Callable[[events.ResponseMcpCallCompletedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseMcpCallCompletedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.failed"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseMcpCallFailedEvent], R]], Callable[[events.ResponseMcpCallFailedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.failed"], handler: Callable[[events.ResponseMcpCallFailedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseMcpCallFailedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.in_progress"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseMcpCallInProgressEvent], R]], Callable[[events.ResponseMcpCallInProgressEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.mcp_call.in_progress"], handler: Callable[[events.ResponseMcpCallInProgressEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseMcpCallInProgressEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio.delta", "response.output_audio.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputAudioDeltaEvent], R]], Callable[[events.ResponseOutputAudioDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio.delta", "response.output_audio.delta"], handler: Callable[[events.ResponseOutputAudioDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputAudioDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio.done", "response.output_audio.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputAudioDoneEvent], R]], Callable[[events.ResponseOutputAudioDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio.done", "response.output_audio.done"], handler: Callable[[events.ResponseOutputAudioDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputAudioDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio_transcript.delta", "response.output_audio_transcript.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputAudioTranscriptDeltaEvent], R]], Callable[[events.ResponseOutputAudioTranscriptDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio_transcript.delta", "response.output_audio_transcript.delta"], handler: Callable[[events.ResponseOutputAudioTranscriptDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputAudioTranscriptDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio_transcript.done", "response.output_audio_transcript.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputAudioTranscriptDoneEvent], R]], Callable[[events.ResponseOutputAudioTranscriptDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.audio_transcript.done", "response.output_audio_transcript.done"], handler: Callable[[events.ResponseOutputAudioTranscriptDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputAudioTranscriptDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.output_item.added"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputItemAddedEvent], R]], Callable[[events.ResponseOutputItemAddedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.output_item.added"], handler: Callable[[events.ResponseOutputItemAddedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputItemAddedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.output_item.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputItemDoneEvent], R]], Callable[[events.ResponseOutputItemDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.output_item.done"], handler: Callable[[events.ResponseOutputItemDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputItemDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.text.delta", "response.output_text.delta"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputTextDeltaEvent], R]], Callable[[events.ResponseOutputTextDeltaEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.text.delta", "response.output_text.delta"], handler: Callable[[events.ResponseOutputTextDeltaEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputTextDeltaEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.text.done", "response.output_text.done"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.ResponseOutputTextDoneEvent], R]], Callable[[events.ResponseOutputTextDoneEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["response.text.done", "response.output_text.done"], handler: Callable[[events.ResponseOutputTextDoneEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.ResponseOutputTextDoneEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["session.created"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.SessionCreatedEvent], R]], Callable[[events.SessionCreatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["session.created"], handler: Callable[[events.SessionCreatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.SessionCreatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["session.updated"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.SessionUpdatedEvent], R]], Callable[[events.SessionUpdatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["session.updated"], handler: Callable[[events.SessionUpdatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.SessionUpdatedEvent], R]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["transcription_session.updated"], handler: None = None, *, once: bool = False, concurrent: bool = False) -> Callable[[Callable[[events.TranscriptionSessionUpdatedEvent], R]], Callable[[events.TranscriptionSessionUpdatedEvent], R]]: ...  # noqa: E501
-    @overload
-    def on(self, name: Literal["transcription_session.updated"], handler: Callable[[events.TranscriptionSessionUpdatedEvent], R], *, once: bool = False, concurrent: bool = False) -> Callable[[events.TranscriptionSessionUpdatedEvent], R]: ...  # noqa: E501
-    # fmt: on
-    # END GENERATED ON OVERLOADS
-
-    @overload
-    def on(
-        self,
-        name: type[E],
-        handler: None = None,
-        *,
-        once: bool = False,
-        concurrent: bool = False,
-    ) -> Callable[[Callable[[E], R]], Callable[[E], R]]: ...
-
-    @overload
-    def on(
-        self,
-        name: type[E],
-        handler: Callable[[E], R],
-        *,
-        once: bool = False,
-        concurrent: bool = False,
-    ) -> Callable[[E], R]: ...
-
-    @overload
-    def on(
-        self, name: str, handler: None = None, *, once: bool = False, concurrent: bool = False
-    ) -> Callable[[Callable[[Any], R]], Callable[[Any], R]]: ...
-
-    @overload
-    def on(
-        self,
-        name: str,
-        handler: Callable[[Any], R],
-        *,
-        once: bool = False,
-        concurrent: bool = False,
-    ) -> Callable[[Any], R]: ...
-
-    def on(
-        self,
-        name: Pattern,
-        handler: Handler | None = None,
-        *,
-        once: bool = False,
-        concurrent: bool = False,
-    ) -> Any:
-        """Register a handler for an event name, a ``"prefix.*"`` pattern, ``"*"`` or a class.
-
-        Works as a decorator and as a call, and returns the handler unchanged, so
-        one function can be registered for several events. Either spelling of a
-        renamed event matches it on either dialect. Handlers run in registration
-        order, one event at a time; ``concurrent=True`` starts the handler as a
-        task instead, and ``once=True`` removes it after its first event.
-        """
-        if handler is None:
-
-            def decorator(fn: Handler) -> Handler:
-                self._dispatcher.add(name, fn, once=once, concurrent=concurrent)
-                return fn
-
-            return decorator
+    def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
         self._dispatcher.add(name, handler, once=once, concurrent=concurrent)
-        return handler
 
     def once(self, name: Pattern, handler: H | None = None) -> Any:
         """Register a handler that runs for the first matching event only."""
@@ -530,136 +275,9 @@ class Session:
         """Remove a handler (from ``name`` only, if given); tell whether it was registered."""
         return self._dispatcher.remove(handler, name)
 
-    # BEGIN GENERATED WAIT_FOR OVERLOADS (scripts/generate_overloads.py)
-    # fmt: off
-    @overload
-    async def wait_for(self, name: Literal["conversation.created"], *, where: Callable[[events.ConversationCreatedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationCreatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.added"], *, where: Callable[[events.ConversationItemAddedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemAddedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.created"], *, where: Callable[[events.ConversationItemCreatedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemCreatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.deleted"], *, where: Callable[[events.ConversationItemDeletedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemDeletedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.done"], *, where: Callable[[events.ConversationItemDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.input_audio_transcription.completed"], *, where: Callable[[events.ConversationItemInputAudioTranscriptionCompletedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemInputAudioTranscriptionCompletedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.input_audio_transcription.delta"], *, where: Callable[[events.ConversationItemInputAudioTranscriptionDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemInputAudioTranscriptionDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.input_audio_transcription.failed"], *, where: Callable[[events.ConversationItemInputAudioTranscriptionFailedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemInputAudioTranscriptionFailedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.input_audio_transcription.segment"], *, where: Callable[[events.ConversationItemInputAudioTranscriptionSegmentEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemInputAudioTranscriptionSegmentEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.retrieved"], *, where: Callable[[events.ConversationItemRetrievedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemRetrievedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["conversation.item.truncated"], *, where: Callable[[events.ConversationItemTruncatedEvent], bool] | None = None, timeout: float | None = None) -> events.ConversationItemTruncatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["error"], *, where: Callable[[events.ErrorEvent], bool] | None = None, timeout: float | None = None) -> events.ErrorEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.cleared"], *, where: Callable[[events.InputAudioBufferClearedEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferClearedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.committed"], *, where: Callable[[events.InputAudioBufferCommittedEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferCommittedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.dtmf_event_received"], *, where: Callable[[events.InputAudioBufferDtmfEventReceivedEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferDtmfEventReceivedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.speech_started"], *, where: Callable[[events.InputAudioBufferSpeechStartedEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferSpeechStartedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.speech_stopped"], *, where: Callable[[events.InputAudioBufferSpeechStoppedEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferSpeechStoppedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["input_audio_buffer.timeout_triggered"], *, where: Callable[[events.InputAudioBufferTimeoutTriggeredEvent], bool] | None = None, timeout: float | None = None) -> events.InputAudioBufferTimeoutTriggeredEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["mcp_list_tools.completed"], *, where: Callable[[events.McpListToolsCompletedEvent], bool] | None = None, timeout: float | None = None) -> events.McpListToolsCompletedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["mcp_list_tools.failed"], *, where: Callable[[events.McpListToolsFailedEvent], bool] | None = None, timeout: float | None = None) -> events.McpListToolsFailedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["mcp_list_tools.in_progress"], *, where: Callable[[events.McpListToolsInProgressEvent], bool] | None = None, timeout: float | None = None) -> events.McpListToolsInProgressEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["output_audio_buffer.cleared"], *, where: Callable[[events.OutputAudioBufferClearedEvent], bool] | None = None, timeout: float | None = None) -> events.OutputAudioBufferClearedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["output_audio_buffer.started"], *, where: Callable[[events.OutputAudioBufferStartedEvent], bool] | None = None, timeout: float | None = None) -> events.OutputAudioBufferStartedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["output_audio_buffer.stopped"], *, where: Callable[[events.OutputAudioBufferStoppedEvent], bool] | None = None, timeout: float | None = None) -> events.OutputAudioBufferStoppedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["rate_limits.updated"], *, where: Callable[[events.RateLimitsUpdatedEvent], bool] | None = None, timeout: float | None = None) -> events.RateLimitsUpdatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.content_part.added"], *, where: Callable[[events.ResponseContentPartAddedEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseContentPartAddedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.content_part.done"], *, where: Callable[[events.ResponseContentPartDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseContentPartDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.created"], *, where: Callable[[events.ResponseCreatedEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseCreatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.done"], *, where: Callable[[events.ResponseDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.function_call_arguments.delta"], *, where: Callable[[events.ResponseFunctionCallArgumentsDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseFunctionCallArgumentsDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.function_call_arguments.done"], *, where: Callable[[events.ResponseFunctionCallArgumentsDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseFunctionCallArgumentsDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.mcp_call_arguments.delta"], *, where: Callable[[events.ResponseMcpCallArgumentsDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseMcpCallArgumentsDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.mcp_call_arguments.done"], *, where: Callable[[events.ResponseMcpCallArgumentsDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseMcpCallArgumentsDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.mcp_call.completed"], *, where: Callable[[events.ResponseMcpCallCompletedEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseMcpCallCompletedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.mcp_call.failed"], *, where: Callable[[events.ResponseMcpCallFailedEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseMcpCallFailedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.mcp_call.in_progress"], *, where: Callable[[events.ResponseMcpCallInProgressEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseMcpCallInProgressEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.audio.delta", "response.output_audio.delta"], *, where: Callable[[events.ResponseOutputAudioDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputAudioDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.audio.done", "response.output_audio.done"], *, where: Callable[[events.ResponseOutputAudioDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputAudioDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.audio_transcript.delta", "response.output_audio_transcript.delta"], *, where: Callable[[events.ResponseOutputAudioTranscriptDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputAudioTranscriptDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.audio_transcript.done", "response.output_audio_transcript.done"], *, where: Callable[[events.ResponseOutputAudioTranscriptDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputAudioTranscriptDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.output_item.added"], *, where: Callable[[events.ResponseOutputItemAddedEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputItemAddedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.output_item.done"], *, where: Callable[[events.ResponseOutputItemDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputItemDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.text.delta", "response.output_text.delta"], *, where: Callable[[events.ResponseOutputTextDeltaEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputTextDeltaEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["response.text.done", "response.output_text.done"], *, where: Callable[[events.ResponseOutputTextDoneEvent], bool] | None = None, timeout: float | None = None) -> events.ResponseOutputTextDoneEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["session.created"], *, where: Callable[[events.SessionCreatedEvent], bool] | None = None, timeout: float | None = None) -> events.SessionCreatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["session.updated"], *, where: Callable[[events.SessionUpdatedEvent], bool] | None = None, timeout: float | None = None) -> events.SessionUpdatedEvent: ...  # noqa: E501
-    @overload
-    async def wait_for(self, name: Literal["transcription_session.updated"], *, where: Callable[[events.TranscriptionSessionUpdatedEvent], bool] | None = None, timeout: float | None = None) -> events.TranscriptionSessionUpdatedEvent: ...  # noqa: E501
-    # fmt: on
-    # END GENERATED WAIT_FOR OVERLOADS
-
-    @overload
-    async def wait_for(
-        self,
-        name: type[E],
-        *,
-        where: Callable[[E], bool] | None = None,
-        timeout: float | None = None,
-    ) -> E: ...
-
-    @overload
-    async def wait_for(
-        self,
-        name: str,
-        *,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float | None = None,
-    ) -> Any: ...
-
-    async def wait_for(
-        self,
-        name: Pattern,
-        *,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float | None = None,
+    async def _wait_for(
+        self, name: Pattern, *, where: Callable[[Any], bool] | None, timeout: float | None
     ) -> Any:
-        """Wait for the next event matching ``name`` (and ``where``) and return it.
-
-        Raises :class:`TimeoutError` after ``timeout`` seconds, and
-        :class:`SessionClosedError` if the session ends first. Don't await this
-        inside a handler: the dispatcher would be waiting for itself.
-        """
         return await self._dispatcher.wait_for(name, where=where, timeout=timeout)
 
     @asynccontextmanager
@@ -812,21 +430,6 @@ class Session:
         return response_to_wire(overrides, self.dialect)
 
     # -- lifecycle ---------------------------------------------------------
-
-    def start_in_thread(
-        self,
-        *,
-        backend: Literal["asyncio", "trio"] = "asyncio",
-        backend_options: dict[str, Any] | None = None,
-    ) -> SyncSession:
-        """Run this session on a background thread and return its blocking facade.
-
-        For threaded programs (Discord-style bots, Flask, telephony SDKs with
-        their own threads): see :class:`~realtime_events.sync.SyncSession`.
-        """
-        from .sync import start_in_thread  # sync builds on this module
-
-        return start_in_thread(self, backend=backend, backend_options=backend_options)
 
     async def __aenter__(self) -> Session:
         await self.start()

@@ -33,6 +33,7 @@ from typing import Any, Literal, TypeVar, overload
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from . import signals
+from ._generated_overloads import SyncSessionOverloads
 from .conversation import Conversation
 from .dispatch import EventStream, Handler, Overflow, Pattern
 from .errors import RealtimeError, SessionClosedError
@@ -45,7 +46,7 @@ from .resources import (
 from .responses import ResponseRequest, Responses
 from .session import Session
 
-__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession", "start_in_thread"]
+__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession"]
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Handler)
@@ -166,7 +167,7 @@ class SyncEventStream:
             raise SessionClosedError("the session closed") from None
 
 
-class SyncSession:
+class SyncSession(SyncSessionOverloads):
     """Run a Session on a background event loop and drive it with blocking calls.
 
     Give it a :class:`Session`, or the keyword arguments to build one (it is then
@@ -269,7 +270,7 @@ class SyncSession:
         return self._closed.wait(timeout)
 
     def __enter__(self) -> SyncSession:
-        if self._stack is None:  # start_in_thread() already started it
+        if self._stack is None:  # start() may have started it already
             self.start()
         return self
 
@@ -329,35 +330,8 @@ class SyncSession:
             return func(*args, **kwargs)
         return self._portal.call(func, *args, **kwargs)
 
-    @overload
-    def on(
-        self, name: Pattern, handler: None = None, *, once: bool = False, concurrent: bool = False
-    ) -> Callable[[H], H]: ...
-    @overload
-    def on(
-        self, name: Pattern, handler: H, *, once: bool = False, concurrent: bool = False
-    ) -> H: ...
-    def on(
-        self,
-        name: Pattern,
-        handler: H | None = None,
-        *,
-        once: bool = False,
-        concurrent: bool = False,
-    ) -> Any:
-        """Register a handler, as ``Session.on`` does (a decorator or a call), from any thread.
-
-        Handlers run on the loop thread, in registration order; async handlers
-        may use the Session's async API.
-        """
-        if handler is None:
-
-            def decorator(fn: H) -> H:
-                return self.on(name, fn, once=once, concurrent=concurrent)
-
-            return decorator
+    def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
         self._registry(self.session.on, name, handler, once=once, concurrent=concurrent)
-        return handler
 
     def once(self, name: Pattern, handler: H | None = None) -> Any:
         """Register a handler for the first matching event only."""
@@ -378,19 +352,9 @@ class SyncSession:
 
     # -- waiting -----------------------------------------------------------
 
-    def wait_for(
-        self,
-        name: Pattern,
-        *,
-        where: Callable[[Any], bool] | None = None,
-        timeout: float | None = None,
+    def _wait_for(
+        self, name: Pattern, *, where: Callable[[Any], bool] | None, timeout: float | None
     ) -> Any:
-        """Block until the next event matching ``name`` (and ``where``); return it.
-
-        Like ``Session.wait_for`` it only sees events that arrive after it starts
-        waiting: to wait for the answer to something you send, open
-        :meth:`stream` before sending. ``where`` runs on the loop thread.
-        """
         return self._portal.call(self.session.wait_for, name, where=where, timeout=timeout)
 
     @contextmanager
@@ -455,16 +419,3 @@ class SyncSession:
     def output_audio_buffer(self) -> Any:
         """``session.output_audio_buffer`` with a blocking ``clear``."""
         return BlockingProxy(self.session.output_audio_buffer, self._portal)
-
-
-def start_in_thread(
-    session: Session,
-    *,
-    backend: Backend = "asyncio",
-    backend_options: Mapping[str, Any] | None = None,
-) -> SyncSession:
-    """Start ``session`` on a background loop thread and return its blocking facade.
-
-    Close it with ``.close()`` (or use the result in a ``with`` block).
-    """
-    return SyncSession(session, backend=backend, backend_options=backend_options).start()

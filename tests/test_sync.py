@@ -12,7 +12,7 @@ from anyio.from_thread import start_blocking_portal
 
 from realtime_events import ConnectionFailedError, Session, SessionClosedError
 from realtime_events.errors import RealtimeError
-from realtime_events.sync import SyncSession, start_in_thread
+from realtime_events.sync import SyncSession
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
 BACKENDS = ["asyncio", "trio"]
@@ -106,7 +106,7 @@ def test_sends_from_many_threads_all_arrive_in_per_thread_order(
 def test_wait_for_from_a_thread_and_close_from_another(
     server: LocalRealtimeServer, backend: Any
 ) -> None:
-    s = start_in_thread(Session(url=server.url, output_modalities=["text"]), backend=backend)
+    s = SyncSession(Session(url=server.url, output_modalities=["text"]), backend=backend).start()
     got: list[Any] = []
     waiting = threading.Event()
 

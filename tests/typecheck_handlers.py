@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import assert_type
 
-from realtime_events import Session
+from realtime_events import Session, SyncSession
 from realtime_events.events import (
     ResponseCreatedEvent,
     ResponseDoneEvent,
@@ -55,3 +55,39 @@ def misuse_is_an_error(session: Session) -> None:
     # Limitation: in the call form, ``session.on(name, handler)``, a mismatched
     # handler falls back to the untyped ``str`` overload instead of failing; only
     # the decorator form is checked strictly.
+
+
+def sync_handlers_get_their_event_type(s: SyncSession) -> None:
+    @s.on("response.output_audio.delta")
+    def play(event: ResponseOutputAudioDeltaEvent) -> None:
+        assert_type(event.audio, bytes)
+
+    @s.on("response.audio.delta")  # the beta spelling types the same
+    def play_beta(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+    def configured(event: SessionUpdatedEvent) -> int:
+        return 1
+
+    assert_type(s.on("session.updated", configured), Callable[[SessionUpdatedEvent], int])
+
+    @s.on(ResponseCreatedEvent)
+    def created(event: ResponseCreatedEvent) -> None: ...
+
+    @s.on("response.*")
+    def anything(event: object) -> None: ...
+
+
+def sync_wait_for_blocks_and_returns_the_event_type(s: SyncSession) -> None:
+    assert_type(s.wait_for("response.done"), ResponseDoneEvent)
+    created = s.wait_for(ResponseCreatedEvent, where=lambda e: e.response.id == "x")
+    assert_type(created, ResponseCreatedEvent)
+    assert_type(s.wait_for("session.updated", timeout=5), SessionUpdatedEvent)
+
+
+def sync_misuse_is_an_error(s: SyncSession) -> None:
+    @s.on("response.done")  # type: ignore[arg-type]
+    def wrong_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+
+def sync_wait_for_is_not_any(s: SyncSession) -> ResponseOutputAudioDeltaEvent:
+    return s.wait_for("response.done")  # type: ignore[return-value]
