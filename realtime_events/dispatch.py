@@ -160,9 +160,17 @@ class Dispatcher:
                 registration.active = False
                 found = True
         if found:
-            self._registrations = [r for r in self._registrations if r.active]
-            self._cache.clear()
+            self._prune()
         return found
+
+    def discard(self, registration: Registration) -> None:
+        """Unregister this one registration, leaving others of the same handler in place."""
+        registration.active = False
+        self._prune()
+
+    def _prune(self) -> None:
+        self._registrations = [r for r in self._registrations if r.active]
+        self._cache.clear()
 
     def handlers_for(self, event: Event) -> tuple[Registration, ...]:
         """Return the registrations ``event`` reaches, in order."""
@@ -219,8 +227,8 @@ class Dispatcher:
     async def _call_special(self, registration: Registration, event: Event) -> None:
         """Run a ``once`` or ``concurrent`` registration's handler for ``event``."""
         if registration.once:
-            registration.active = False
-            self.remove(registration.handler, registration.matcher.pattern)
+            # By identity: a permanent registration of the same handler and pattern stays.
+            self.discard(registration)
         handler = registration.handler
         if registration.concurrent:
             self._spawn(self._concurrent_call(handler, event))

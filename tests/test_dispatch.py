@@ -1,0 +1,418 @@
+"""The Dispatcher on its own: order, once, concurrency, taps and emit, without any I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from realtime_events.dispatch import Dispatcher, current_dispatcher
+from realtime_events.errors import SessionClosedError
+from realtime_events.events import Event, PluginEvent, ResponseDoneEvent
+from realtime_events.events.parse import parse_server_event
+
+pytestmark = pytest.mark.anyio
+
+Failure = tuple[Event, Any, Exception]
+
+
+def server_event(kind: str, **fields: Any) -> Event:
+    """A server event parsed from its wire form, as the session's reader makes them."""
+    return parse_server_event(json.dumps({"type": kind, "event_id": "evt_1", **fields}))
+
+
+def done(response_id: str) -> Event:
+    return server_event("response.done", response={"id": response_id, "status": "completed"})
+
+
+def plugin_event(name: str, **fields: Any) -> Event:
+    return PluginEvent.model_construct(type=name, **fields)
+
+
+@asynccontextmanager
+async def running() -> AsyncIterator[tuple[Dispatcher, list[Failure]]]:
+    """A dispatcher whose concurrent handlers run in a task group; failures are collected."""
+    failures: list[Failure] = []
+    async with anyio.create_task_group() as task_group:
+
+        def spawn(call: Callable[[], Coroutine[Any, Any, None]]) -> None:
+            task_group.start_soon(call)
+
+        dispatcher = Dispatcher(
+            spawn=spawn, on_error=lambda event, handler, exc: failures.append((event, handler, exc))
+        )
+        token = current_dispatcher.set(dispatcher)
+        try:
+            yield dispatcher, failures
+        finally:
+            current_dispatcher.reset(token)
+            dispatcher.close()
+
+
+# -- order ------------------------------------------------------------------
+
+
+async def test_handlers_run_in_registration_order_one_event_at_a_time() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def first(event: Any) -> None:
+        seen.append(("first", event.response.id))
+
+    async def second(event: Any) -> None:
+        await anyio.sleep(0)  # yields to the loop, yet holds the order
+        seen.append(("second", event.response.id))
+
+    def third(event: Any) -> None:
+        seen.append(("third", event.response.id))
+
+    async with running() as (dispatcher, failures):
+        dispatcher.add("response.done", first)
+        dispatcher.add(ResponseDoneEvent, second)
+        dispatcher.add("response.*", third)
+        dispatcher.add("session.created", lambda event: seen.append(("never", "")))
+        await dispatcher.dispatch_many([done("a"), done("b")])
+    assert seen == [
+        ("first", "a"),
+        ("second", "a"),
+        ("third", "a"),
+        ("first", "b"),
+        ("second", "b"),
+        ("third", "b"),
+    ]
+    assert failures == []
+
+
+async def test_a_handler_registered_during_dispatch_sees_the_next_event() -> None:
+    seen: list[str] = []
+
+    async with running() as (dispatcher, _):
+
+        def late(event: Any) -> None:
+            seen.append(f"late {event.response.id}")
+
+        def register(event: Any) -> None:
+            seen.append(f"register {event.response.id}")
+            if event.response.id == "a":
+                dispatcher.add("response.done", late)
+
+        dispatcher.add("response.done", register)
+        await dispatcher.dispatch(done("a"))
+        await dispatcher.dispatch(done("b"))
+    assert seen == ["register a", "register b", "late b"]
+
+
+async def test_either_spelling_of_a_renamed_event_matches() -> None:
+    seen: list[str] = []
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.audio.delta", lambda event: seen.append(event.type))
+        dispatcher.add("response.output_audio.delta", lambda event: seen.append("ga"))
+        delta = {"response_id": "r", "item_id": "i", "output_index": 0, "content_index": 0}
+        await dispatcher.dispatch(server_event("response.output_audio.delta", delta="AA==", **delta))
+        await dispatcher.dispatch(server_event("response.audio.delta", delta="AA==", **delta))
+    assert seen == ["response.output_audio.delta", "ga", "response.audio.delta", "ga"]
+
+
+# -- errors -----------------------------------------------------------------
+
+
+async def test_a_raising_handler_is_reported_and_the_others_still_run() -> None:
+    seen: list[str] = []
+
+    def broken(event: Any) -> None:
+        raise ValueError("broken handler")
+
+    async def broken_async(event: Any) -> None:
+        raise KeyError("broken async handler")
+
+    async with running() as (dispatcher, failures):
+        dispatcher.add("response.done", lambda event: seen.append("before"))
+        dispatcher.add("response.done", broken)
+        dispatcher.add("response.done", broken_async)
+        dispatcher.add("response.done", lambda event: seen.append("after"))
+        event = done("a")
+        await dispatcher.dispatch(event)
+    assert seen == ["before", "after"]
+    assert [(e, h) for e, h, _ in failures] == [(event, broken), (event, broken_async)]
+    assert isinstance(failures[0][2], ValueError)
+    assert isinstance(failures[1][2], KeyError)
+
+
+# -- once -------------------------------------------------------------------
+
+
+async def test_once_runs_a_handler_for_one_event_only() -> None:
+    seen: list[str] = []
+
+    def handler(event: Any) -> None:
+        seen.append(event.response.id)
+
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.done", handler, once=True)
+        await dispatcher.dispatch_many([done("a"), done("b")])
+        assert dispatcher.handlers_for(done("c")) == ()
+    assert seen == ["a"]
+
+
+async def test_once_leaves_a_permanent_registration_of_the_same_handler_in_place() -> None:
+    seen: list[str] = []
+
+    def handler(event: Any) -> None:
+        seen.append(event.response.id)
+
+    async with running() as (dispatcher, _):
+        permanent = dispatcher.add("response.done", handler)
+        dispatcher.add("response.done", handler, once=True)
+        await dispatcher.dispatch_many([done("a"), done("b"), done("c")])
+        assert dispatcher.handlers_for(done("d")) == (permanent,)
+    # The first event reaches both registrations; the later ones only the permanent one.
+    assert seen == ["a", "a", "b", "c"]
+
+
+async def test_two_once_registrations_of_one_handler_each_fire_once() -> None:
+    seen: list[str] = []
+
+    def handler(event: Any) -> None:
+        seen.append(event.response.id)
+
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.done", handler, once=True)
+        dispatcher.add("response.done", handler, once=True)
+        await dispatcher.dispatch_many([done("a"), done("b")])
+    assert seen == ["a", "a"]
+
+
+async def test_remove_unregisters_every_registration_of_a_handler() -> None:
+    seen: list[str] = []
+
+    def handler(event: Any) -> None:
+        seen.append(event.type)
+
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.done", handler)
+        dispatcher.add("response.*", handler)
+        assert dispatcher.remove(handler, "response.*")
+        await dispatcher.dispatch(done("a"))
+        assert dispatcher.remove(handler)
+        assert not dispatcher.remove(handler)
+        await dispatcher.dispatch(done("b"))
+    assert seen == ["response.done"]
+
+
+# -- concurrent -------------------------------------------------------------
+
+
+async def test_concurrent_handlers_do_not_hold_the_order() -> None:
+    seen: list[str] = []
+    release = anyio.Event()
+
+    async def slow(event: Any) -> None:
+        seen.append(f"slow started {event.response.id}")
+        await release.wait()
+        seen.append(f"slow finished {event.response.id}")
+
+    def fast(event: Any) -> None:
+        seen.append(f"fast {event.response.id}")
+        if event.response.id == "b":
+            release.set()
+
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.done", slow, concurrent=True)
+        dispatcher.add("response.done", fast)
+        await dispatcher.dispatch_many([done("a"), done("b")])
+        # Both slow calls are still running (or about to start): the dispatcher did not wait.
+        assert "slow finished a" not in seen
+    assert seen[:2] == ["fast a", "fast b"]
+    assert sorted(seen[2:]) == sorted(
+        ["slow started a", "slow started b", "slow finished a", "slow finished b"]
+    )
+
+
+async def test_a_concurrent_handler_is_not_the_dispatcher_and_its_errors_are_reported() -> None:
+    contexts: list[Dispatcher | None] = []
+
+    async def handler(event: Any) -> None:
+        contexts.append(current_dispatcher.get())
+        raise RuntimeError("concurrent failure")
+
+    async with running() as (dispatcher, failures):
+        dispatcher.add("response.done", handler, concurrent=True, once=True)
+        event = done("a")
+        await dispatcher.dispatch_many([event, done("b")])
+    assert contexts == [None]
+    assert [(e, h) for e, h, _ in failures] == [(event, handler)]
+
+
+# -- taps: wait_for ---------------------------------------------------------
+
+
+async def test_wait_for_returns_the_next_matching_event_after_its_handlers() -> None:
+    order: list[str] = []
+    async with running() as (dispatcher, _):
+        dispatcher.add("response.done", lambda event: order.append(f"handler {event.response.id}"))
+        result: list[Any] = []
+
+        async def waiter() -> None:
+            event = await dispatcher.wait_for("response.done", where=lambda e: e.response.id == "b")
+            order.append(f"waiter {event.response.id}")
+            result.append(event)
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(waiter)
+            await anyio.wait_all_tasks_blocked()
+            await dispatcher.dispatch_many([done("a"), done("b"), done("c")])
+    assert result[0].response.id == "b"
+    assert order.index("handler b") < order.index("waiter b")
+
+
+async def test_wait_for_times_out_and_leaves_no_tap_behind() -> None:
+    async with running() as (dispatcher, _):
+        with pytest.raises(TimeoutError):
+            await dispatcher.wait_for("response.done", timeout=0.05)
+        assert dispatcher._taps == []
+
+
+async def test_close_ends_waiters_with_the_reason() -> None:
+    reason = ConnectionError("gone")
+    caught: list[BaseException] = []
+    async with running() as (dispatcher, _):
+
+        async def waiter() -> None:
+            try:
+                await dispatcher.wait_for("response.done")
+            except SessionClosedError as exc:
+                caught.append(exc)
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(waiter)
+            await anyio.wait_all_tasks_blocked()
+            dispatcher.close(reason)
+        assert len(caught) == 1
+        assert caught[0].__cause__ is reason
+        with pytest.raises(SessionClosedError):
+            await dispatcher.wait_for("response.done")
+        dispatcher.reopen()
+        with pytest.raises(TimeoutError):
+            await dispatcher.wait_for("response.done", timeout=0.01)
+
+
+async def test_a_failing_where_is_reported_and_the_waiter_keeps_waiting() -> None:
+    def where(event: Any) -> bool:
+        if event.response.id == "a":
+            raise ValueError("bad predicate")
+        return True
+
+    async with running() as (dispatcher, failures):
+        got: list[Any] = []
+
+        async def waiter() -> None:
+            got.append(await dispatcher.wait_for("response.done", where=where))
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(waiter)
+            await anyio.wait_all_tasks_blocked()
+            await dispatcher.dispatch_many([done("a"), done("b")])
+    assert got[0].response.id == "b"
+    assert len(failures) == 1
+    assert failures[0][1] is where
+
+
+# -- taps: streams ----------------------------------------------------------
+
+
+async def test_a_blocking_stream_holds_the_dispatcher_until_it_is_read() -> None:
+    async with running() as (dispatcher, _):
+        stream = dispatcher.open_stream("response.done", buffer=1)
+        dispatched = anyio.Event()
+
+        async def dispatch() -> None:
+            await dispatcher.dispatch_many([done("a"), done("b"), done("c")])
+            dispatched.set()
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(dispatch)
+            await anyio.wait_all_tasks_blocked()
+            assert not dispatched.is_set()  # "b" waits for room behind "a"
+            got = [(await stream.receive(timeout=5)).response.id for _ in range(3)]
+        assert got == ["a", "b", "c"]
+        stream.close()
+        await dispatcher.dispatch(done("d"))  # a closed stream no longer takes events
+        assert dispatcher._taps == []
+
+
+async def test_a_dropping_stream_keeps_the_newest_events_and_never_blocks() -> None:
+    async with running() as (dispatcher, _):
+        stream = dispatcher.open_stream("response.done", buffer=2, overflow="drop_oldest")
+        await dispatcher.dispatch_many([done(str(n)) for n in range(10)])
+        got = [(await stream.receive(timeout=5)).response.id for _ in range(2)]
+        assert got == ["8", "9"]
+        stream.close()
+
+
+async def test_streams_end_when_the_dispatcher_closes() -> None:
+    async with running() as (dispatcher, _):
+        normal = dispatcher.open_stream("response.done")
+        await dispatcher.dispatch(done("a"))
+        dispatcher.close()
+        assert [event.response.id async for event in normal] == ["a"]
+
+        dispatcher.reopen()
+        failed = dispatcher.open_stream("response.done")
+        dispatcher.close(ConnectionError("gone"))
+        with pytest.raises(SessionClosedError):
+            await failed.receive(timeout=5)
+
+
+async def test_a_stream_left_by_its_reader_is_discarded() -> None:
+    async with running() as (dispatcher, _):
+        stream = dispatcher.open_stream("response.done", buffer=1)
+        stream._receive.close()  # the reader went away without closing the stream
+        await dispatcher.dispatch_many([done("a"), done("b")])
+        assert dispatcher._taps == []
+
+
+# -- emit from handlers -----------------------------------------------------
+
+
+async def test_events_emitted_by_handlers_run_right_after_the_current_one() -> None:
+    seen: list[str] = []
+
+    async with running() as (dispatcher, _):
+
+        def on_done(event: Any) -> None:
+            seen.append(f"done {event.response.id}")
+            dispatcher.pending.append(plugin_event("demo.first", of=event.response.id))
+            dispatcher.pending.append(plugin_event("demo.second", of=event.response.id))
+
+        def on_first(event: Any) -> None:
+            seen.append(f"first {event.of}")
+            # Emitted while draining: runs after what was already pending.
+            dispatcher.pending.append(plugin_event("demo.nested", of=event.of))
+
+        dispatcher.add("response.done", on_done)
+        dispatcher.add("demo.first", on_first)
+        dispatcher.add("demo.second", lambda event: seen.append(f"second {event.of}"))
+        dispatcher.add("demo.nested", lambda event: seen.append(f"nested {event.of}"))
+        dispatcher.add("demo.*", lambda event: seen.append(f"any {event.type}"))
+        await dispatcher.dispatch_many([done("a"), done("b")])
+        assert not dispatcher.pending
+    assert seen == [
+        "done a",
+        "first a",
+        "any demo.first",
+        "second a",
+        "any demo.second",
+        "nested a",
+        "any demo.nested",
+        "done b",
+        "first b",
+        "any demo.first",
+        "second b",
+        "any demo.second",
+        "nested b",
+        "any demo.nested",
+    ]
