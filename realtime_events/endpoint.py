@@ -4,42 +4,92 @@ Three kinds of endpoint share one shape: the OpenAI API (``?model=``, a Bearer
 key), Azure OpenAI (``/openai/realtime?api-version=&deployment=``, an
 ``api-key`` header), and any other URL (a local or compatible server, which may
 need no key at all).
+
+Keys stay where they belong: ``$OPENAI_API_KEY`` goes only to the OpenAI API
+(``api.openai.com``), ``$AZURE_OPENAI_API_KEY`` only to the configured
+``azure_endpoint``, and any other URL gets a key only when one is passed as
+``api_key``. No credential crosses a network unencrypted (``ws://`` to a host
+other than this machine) unless ``allow_insecure_key=True`` says so.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from urllib.parse import urlencode, urlsplit
 
+from ._secrets import (
+    InsecureKeyError,
+    SecretHeaders,
+    check_key_transport,
+    is_openai_host,
+    is_secret_header,
+    redact_url,
+    target,
+)
 from .errors import ConnectionFailedError
 from .events.names import Dialect
 
-__all__ = ["OPENAI_URL", "Endpoint"]
+__all__ = ["OPENAI_URL", "Endpoint", "InsecureKeyError", "SecretHeaders"]
+
+logger = logging.getLogger("realtime_events.endpoint")
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Endpoint:
-    """A Realtime endpoint. The key is never part of its ``repr``.
+    """A Realtime endpoint. No credential is ever part of its ``repr``.
 
-    ``api_key`` defaults to ``$OPENAI_API_KEY`` (``$AZURE_OPENAI_API_KEY`` with
-    ``azure_endpoint``), read when the headers are built, so a key rotated in
-    the environment is picked up by the next reconnect.
+    ``api_key`` defaults to ``$OPENAI_API_KEY`` for the OpenAI API (the default
+    ``url``, or any ``url`` on ``api.openai.com``) and to ``$AZURE_OPENAI_API_KEY``
+    with ``azure_endpoint``; any other ``url`` gets a key only from ``api_key``.
+    The environment is read when the headers are built, so a key rotated there
+    is picked up by the next reconnect.
+
+    ``headers`` is kept as :class:`SecretHeaders`: its ``repr`` hides the value
+    of every credential (Authorization, api-key, Cookie, any name holding
+    "key", "token", "secret", "auth"...), and so does the Endpoint's.
+
+    A credential to a ``ws://`` URL whose host is not this machine raises
+    :class:`InsecureKeyError` (when the Endpoint is made, or for a key from the
+    environment when the headers are built), unless ``allow_insecure_key`` is true.
     """
 
     url: str | None = None
     model: str | None = None
     api_key: str | None = field(default=None, repr=False)
     dialect: Dialect = "ga"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=SecretHeaders)
     query: Mapping[str, str] = field(default_factory=dict)
     azure_endpoint: str | None = None
     azure_deployment: str | None = None
     api_version: str | None = None
     call_id: str | None = None
+    allow_insecure_key: bool = False
+
+    def __post_init__(self) -> None:
+        # Whatever mapping was given, keep one whose repr redacts the secrets.
+        object.__setattr__(self, "headers", SecretHeaders(self.headers))
+        # Refuse what is known now (an explicit key, credential headers) at once,
+        # rather than at the first connect.
+        known = dict(self.headers)
+        if self.api_key:
+            known.setdefault("api-key" if self.azure_endpoint else "Authorization", "")
+        self._check_transport(known)
+
+    def __repr__(self) -> str:
+        shown = []
+        for each in fields(self):
+            if not each.repr:
+                continue
+            value = getattr(self, each.name)
+            if each.name in ("url", "azure_endpoint") and value is not None:
+                value = redact_url(value)
+            shown.append(f"{each.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @property
     def ws_url(self) -> str:
@@ -64,26 +114,63 @@ class Endpoint:
             return base
         return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
 
-    def handshake_headers(self) -> dict[str, str]:
-        """The headers of the WebSocket handshake: credentials, dialect, extras.
+    @property
+    def is_openai(self) -> bool:
+        """True when this is the OpenAI API, the one place ``$OPENAI_API_KEY`` goes."""
+        if self.azure_endpoint:
+            return False
+        where = target(self.ws_url)
+        return where is not None and is_openai_host(where.host)
 
-        Raises :class:`ConnectionFailedError` when the OpenAI API would get no key.
+    def handshake_headers(self) -> dict[str, str]:
+        """The headers of the WebSocket handshake, real values: credentials, dialect, extras.
+
+        Raises :class:`ConnectionFailedError` when the OpenAI API would get no
+        key, and :class:`InsecureKeyError` when a credential would go unencrypted
+        to another machine without ``allow_insecure_key``.
         """
         headers: dict[str, str] = {}
+        key = self._key()
         if self.azure_endpoint:
-            key = self.api_key or os.environ.get("AZURE_OPENAI_API_KEY")
             if key:
                 headers["api-key"] = key
-        else:
-            key = self.api_key or os.environ.get("OPENAI_API_KEY")
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            elif self.url is None:
-                raise ConnectionFailedError(
-                    "no API key: pass api_key=... or set OPENAI_API_KEY "
-                    "(a local server given by url= needs none)"
-                )
+        elif key:
+            headers["Authorization"] = f"Bearer {key}"
+        elif self.is_openai:
+            raise ConnectionFailedError(
+                "no API key: pass api_key=... or set OPENAI_API_KEY "
+                "(a local server given by url= needs none)"
+            )
         if self.dialect == "beta":
             headers["OpenAI-Beta"] = "realtime=v1"
         headers.update(self.headers)
+        self._check_transport(headers)
         return headers
+
+    def _key(self) -> str | None:
+        """The key to send: the one given, else the environment's for this kind of endpoint."""
+        if self.api_key:
+            return self.api_key
+        if self.azure_endpoint:
+            return os.environ.get("AZURE_OPENAI_API_KEY") or None
+        if self.is_openai:
+            return os.environ.get("OPENAI_API_KEY") or None
+        if os.environ.get("OPENAI_API_KEY"):
+            # Said once per connection, so a proxy that answers 401 is easy to explain.
+            logger.info(
+                "not sending $OPENAI_API_KEY to %s, which is not the OpenAI API: "
+                "pass api_key=... to send a key there",
+                redact_url(self.ws_url),
+            )
+        return None
+
+    def _check_transport(self, headers: Mapping[str, str]) -> None:
+        if self.allow_insecure_key:
+            return
+        where = target(self.ws_url)
+        if where is None:
+            return  # not a WebSocket URL: connect() refuses it before sending anything
+        what = [name for name in headers if is_secret_header(name)]
+        if where.user_info:
+            what.append("the URL's user info")
+        check_key_transport(where.host, secure=where.secure, what=what, url=self.ws_url)
