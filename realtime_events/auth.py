@@ -28,9 +28,11 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from ._secrets import check_key_transport, is_openai_host
 from .config import to_wire
 from .errors import AuthenticationError, RealtimeError
 from .events.names import Dialect
@@ -93,11 +95,10 @@ def create_client_secret_sync(
     dialect: Dialect = "ga",
     azure: bool = False,
     timeout: float = 30.0,
+    allow_insecure_key: bool = False,
 ) -> ClientSecret:
     """Mint an ephemeral client secret, blocking; see :func:`create_client_secret`."""
-    key = api_key or os.environ.get("AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY")
-    if not key:
-        raise ClientSecretError("no API key: pass api_key=... or set OPENAI_API_KEY")
+    key = _key(api_key, base_url, azure=azure, allow_insecure_key=allow_insecure_key)
     config = dict(session_config or {})
     config.setdefault("model", model)
     wire = to_wire(config, dialect)
@@ -126,6 +127,7 @@ async def create_client_secret(
     dialect: Dialect = "ga",
     azure: bool = False,
     timeout: float = 30.0,
+    allow_insecure_key: bool = False,
 ) -> ClientSecret:
     """Mint an ephemeral client secret for a client to connect with.
 
@@ -135,7 +137,11 @@ async def create_client_secret(
     ``dialect="beta"`` calls the beta ``POST {base_url}/realtime/sessions``.
     ``api_key`` defaults to ``$OPENAI_API_KEY`` (``$AZURE_OPENAI_API_KEY`` and the
     ``api-key`` header with ``azure=True``; then ``base_url`` is
-    ``https://<resource>.openai.azure.com/openai/v1``).
+    ``https://<resource>.openai.azure.com/openai/v1``). ``$OPENAI_API_KEY`` is
+    sent only to ``api.openai.com``: another ``base_url`` needs ``api_key``. A key
+    never goes over plain ``http://`` to another machine unless
+    ``allow_insecure_key=True`` (:class:`~realtime_events.endpoint.InsecureKeyError`
+    otherwise), and never follows a redirect (a 3xx answer is a failure).
 
     Raises :class:`AuthenticationError` when the key is refused (401/403) and
     :class:`ClientSecretError` for any other failure, with the status and body.
@@ -150,9 +156,50 @@ async def create_client_secret(
         dialect=dialect,
         azure=azure,
         timeout=timeout,
+        allow_insecure_key=allow_insecure_key,
     )
     # urllib blocks: run it in a worker thread so the event loop keeps serving.
     return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+
+
+def _key(api_key: str | None, base_url: str, *, azure: bool, allow_insecure_key: bool) -> str:
+    """The key to send to ``base_url``: the one given, or the environment's if it belongs there."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if api_key:
+        key: str | None = api_key
+    elif azure:
+        # The Azure key goes to the Azure resource the caller named, never to OpenAI.
+        key = None if is_openai_host(host) else os.environ.get("AZURE_OPENAI_API_KEY")
+    else:
+        key = os.environ.get("OPENAI_API_KEY") if is_openai_host(host) else None
+    if not key:
+        variable = "AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"
+        withheld = is_openai_host(host) if azure else not is_openai_host(host)
+        where = f" (the environment's key is not sent to {host})" if withheld else ""
+        raise ClientSecretError(f"no API key: pass api_key=... or set {variable}{where}")
+    if not allow_insecure_key:
+        header = "api-key" if azure else "Authorization"
+        check_key_transport(host, secure=parts.scheme == "https", what=[header], url=base_url)
+    return key
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: urllib would resend the key to wherever the answer points."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def _post_json(
@@ -161,7 +208,7 @@ def _post_json(
     data = json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers=dict(headers), method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _opener.open(request, timeout=timeout) as response:
             text = response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from realtime_events.auth import (
     create_client_secret,
     create_client_secret_sync,
 )
+from realtime_events.endpoint import InsecureKeyError
 
 KEY = "sk-test-123"
 
@@ -27,6 +31,11 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     """Answers like the real endpoints; records every request it gets."""
 
     requests: list[dict[str, Any]]
+
+    def do_GET(self) -> None:
+        # Only a followed redirect would come here: record it as evidence.
+        self.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": {}})
+        self._answer(405, {"error": {"message": "POST only"}})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
@@ -49,6 +58,11 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         elif self.path == "/v1/realtime/sessions":
             secret = {"value": "ek_beta", "expires_at": int(time.time()) + 60}
             self._answer(200, {**body, "id": "sess_456", "client_secret": secret})
+        elif self.path == "/v1/moved/realtime/client_secrets":
+            self.send_response(302)
+            self.send_header("Location", "/v1/realtime/client_secrets")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/v1/broken/realtime/client_secrets":
             self._answer(500, {"error": {"message": "The server had an error"}})
         else:
@@ -66,19 +80,46 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         pass  # keep test output clean
 
 
-@pytest.fixture
-def api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+@contextlib.contextmanager
+def fake_openai(host: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     requests: list[dict[str, Any]] = []
     handler = type("Handler", (FakeOpenAI,), {"requests": requests})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", requests
+        yield f"http://{host}:{server.server_address[1]}/v1", requests
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    with fake_openai("127.0.0.1") as answer:
+        yield answer
+
+
+def lan_address() -> str | None:
+    """This machine's IPv4 address on a network (not loopback), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # sends nothing: only picks the outgoing route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+@pytest.fixture
+def lan_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The fake API on this machine's network address: reached in clear, not over loopback."""
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+    with fake_openai(address) as answer:
+        yield answer
 
 
 def test_ga_client_secret(api: tuple[str, list[dict[str, Any]]]) -> None:
@@ -198,3 +239,46 @@ def test_azure_from_env() -> None:
     }
     with pytest.raises(ValueError, match="AZURE_OPENAI_ENDPOINT"):
         azure_from_env({})
+
+
+def test_the_environment_key_goes_only_to_openai(
+    api: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base_url, requests = api
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with pytest.raises(ClientSecretError, match=r"not sent to 127\.0\.0\.1"):
+        create_client_secret_sync(base_url=base_url)
+    assert requests == []  # nothing was sent at all
+
+
+def test_the_azure_environment_key_goes_to_the_azure_base_url(
+    api: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base_url, requests = api
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-for-azure")
+    assert create_client_secret_sync(base_url=base_url, azure=True).value == "ek_abc"
+    assert requests[0]["headers"]["api-key"] == KEY
+    with pytest.raises(ClientSecretError, match=r"not sent to api\.openai\.com"):
+        create_client_secret_sync(azure=True)  # the default base_url is OpenAI's, not Azure
+
+
+def test_a_key_is_never_sent_in_clear_to_another_machine(
+    lan_api: tuple[str, list[dict[str, Any]]],
+) -> None:
+    base_url, requests = lan_api
+    with pytest.raises(InsecureKeyError, match="allow_insecure_key=True") as caught:
+        create_client_secret_sync(KEY, base_url=base_url)
+    assert KEY not in str(caught.value)
+    assert requests == []
+    secret = create_client_secret_sync(KEY, base_url=base_url, allow_insecure_key=True)
+    assert secret.value == "ek_abc"
+    assert requests[0]["headers"]["authorization"] == f"Bearer {KEY}"
+
+
+def test_a_key_never_follows_a_redirect(api: tuple[str, list[dict[str, Any]]]) -> None:
+    base_url, requests = api
+    with pytest.raises(ClientSecretError) as caught:
+        create_client_secret_sync(KEY, base_url=base_url + "/moved")
+    assert caught.value.status == 302
+    assert [request["path"] for request in requests] == ["/v1/moved/realtime/client_secrets"]
