@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import anyio.abc
+import anyio.lowlevel
 import pytest
 
 from realtime_events.dispatch import Dispatcher, current_dispatcher
@@ -64,7 +64,7 @@ async def test_handlers_run_in_registration_order_one_event_at_a_time() -> None:
         seen.append(("first", event.response.id))
 
     async def second(event: Any) -> None:
-        await anyio.sleep(0)  # yields to the loop, yet holds the order
+        await anyio.lowlevel.checkpoint()  # yields to the loop, yet holds the order
         seen.append(("second", event.response.id))
 
     def third(event: Any) -> None:
@@ -112,7 +112,9 @@ async def test_either_spelling_of_a_renamed_event_matches() -> None:
         dispatcher.add("response.audio.delta", lambda event: seen.append(event.type))
         dispatcher.add("response.output_audio.delta", lambda event: seen.append("ga"))
         delta = {"response_id": "r", "item_id": "i", "output_index": 0, "content_index": 0}
-        await dispatcher.dispatch(server_event("response.output_audio.delta", delta="AA==", **delta))
+        await dispatcher.dispatch(
+            server_event("response.output_audio.delta", delta="AA==", **delta)
+        )
         await dispatcher.dispatch(server_event("response.audio.delta", delta="AA==", **delta))
     assert seen == ["response.output_audio.delta", "ga", "response.audio.delta", "ga"]
 
