@@ -50,6 +50,11 @@ __all__ = ["Metrics", "ResponseMetrics", "Trigger"]
 #: ``response.create`` the client sent, or (neither seen) ``response.created`` itself.
 Trigger = Literal["speech", "request", "created"]
 
+#: How many responses may be timed at once. The server runs one response per
+#: conversation at a time, plus out-of-band ones, and ends each with
+#: ``response.done``; a response that never ends is dropped, oldest first.
+MAX_IN_FLIGHT = 32
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseMetrics:
@@ -126,6 +131,7 @@ class Metrics:
         self._session: Session | None = None
         self._speech_stopped_at: float | None = None
         self._requested_at: float | None = None
+        # Responses created and not done yet; a connection's end clears them.
         self._in_flight: dict[str, _InFlight] = {}
         self._lost_at: float | None = None
         if session is not None:
@@ -205,7 +211,10 @@ class Metrics:
             trigger, started = "created", now
         self._speech_stopped_at = self._requested_at = None
         if event.response.id is not None:
-            self._in_flight[event.response.id] = _InFlight(trigger, started, now)
+            in_flight = self._in_flight
+            in_flight[event.response.id] = _InFlight(trigger, started, now)
+            while len(in_flight) > MAX_IN_FLIGHT:
+                del in_flight[next(iter(in_flight))]
 
     def _on_audio(self, event: ResponseOutputAudioDeltaEvent) -> None:
         flight = self._in_flight.get(event.response_id)

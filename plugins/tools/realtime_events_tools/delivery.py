@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import OrderedDict
 
 from realtime_events import Session
 from realtime_events.errors import SessionClosedError
@@ -20,13 +21,18 @@ __all__ = ["Delivery"]
 
 logger = logging.getLogger("realtime_events_tools")
 
+#: How many answered call ids are remembered besides the conversation mirror,
+#: which holds every output the server confirmed. Calls are seen again only
+#: within their own response, long before this many more were answered.
+KEEP_ANSWERED = 256
+
 
 class Delivery:
     """Sends function outputs, at most one per call, and requests for a reply."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._answered: set[str] = set()
+        self._answered: OrderedDict[str, None] = OrderedDict()
 
     def answered(self, call_id: str) -> bool:
         """True when an output for ``call_id`` was sent or is in the conversation."""
@@ -40,7 +46,9 @@ class Delivery:
         if self.answered(call_id):
             logger.info("call %s was already answered; not answering it again", call_id)
             return
-        self._answered.add(call_id)
+        self._answered[call_id] = None
+        while len(self._answered) > KEEP_ANSWERED:
+            self._answered.popitem(last=False)
         item = {"type": "function_call_output", "call_id": call_id, "output": output}
         with contextlib.suppress(SessionClosedError):  # the session ended: nobody to answer
             await self._session.conversation.item.create(item)

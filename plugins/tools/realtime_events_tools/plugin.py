@@ -27,6 +27,7 @@ import inspect
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -62,6 +63,15 @@ logger = logging.getLogger("realtime_events_tools")
 Approver = Callable[[ToolCall], bool | Awaitable[bool]]
 Job = Callable[[], Coroutine[Any, Any, None]]
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: How many finished calls' ids are remembered. A call is only ever seen again
+#: within its own response (its arguments, its output item, ``response.done``),
+#: and a batch finishes after that response is done: the margin is generous.
+KEEP_FINISHED_CALLS = 256
+
+# The session states in which calls are served: a session replaying a recording
+# (or closed) has no one to run them, nor a connection to answer on.
+_LIVE_STATES = frozenset({"connecting", "open", "reconnecting"})
 
 
 @dataclass(eq=False)
@@ -102,11 +112,14 @@ class Tools:
         self.session: Session | None = None
         self._tools: dict[str, Tool] = {}
         self._calls: dict[str, ToolCall] = {}  # until their batch is finished
-        self._finished: set[str] = set()  # call ids, so a late sighting never reruns a call
+        # Recently finished call ids, so a late sighting never reruns a call.
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._batches: dict[str, _Batch] = {}
         self._update_pending = False
         self._delivery: Delivery | None = None
-        # Handlers hand work to run() through this stream, so they never wait.
+        # Handlers hand work to run() through this stream, so they never wait. It
+        # holds one job per call and per batch being served, and only while the
+        # session is live (run() takes them at once): the buffer needs no limit.
         self._jobs, self._job_queue = anyio.create_memory_object_stream[Job](math.inf)
         for fn in functions:
             self.add(fn)
@@ -249,7 +262,8 @@ class Tools:
         session.on("response.function_call_arguments.done", self._on_arguments_done)
         session.on("response.output_item.done", self._on_output_item_done)
         session.on("response.done", self._on_response_done)
-        signals.disconnected.connect(self._on_disconnected, sender=session, weak=False)
+        # A weak receiver: blinker must not keep the plugin (or the session) alive.
+        signals.disconnected.connect(self._on_disconnected, sender=session)
 
     async def run(self, session: Session) -> None:
         """Run calls (and config updates) as tasks, until the session ends."""
@@ -302,6 +316,9 @@ class Tools:
         self, call_id: str, name: str, arguments: str, response_id: str, item_id: str | None
     ) -> None:
         if call_id in self._calls or call_id in self._finished or self._deliver.answered(call_id):
+            return
+        if self._session.state not in _LIVE_STATES:
+            logger.debug("call %s (%s) seen while the session is not live: not run", name, call_id)
             return
         call = ToolCall(call_id, name, arguments, response_id=response_id, item_id=item_id)
         self._calls[call_id] = call
@@ -408,7 +425,9 @@ class Tools:
             del self._batches[batch.response_id]
         for call in batch.calls:  # forget results, which may be large; keep the ids
             self._calls.pop(call.call_id, None)
-            self._finished.add(call.call_id)
+            self._finished[call.call_id] = None
+        while len(self._finished) > KEEP_FINISHED_CALLS:
+            self._finished.popitem(last=False)
         if not all(call.interrupted for call in batch.calls):
             await self._deliver.reply()
         self._emit("tools.batch_finished", calls=list(batch.calls), response_id=batch.response_id)

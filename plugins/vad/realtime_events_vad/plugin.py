@@ -31,13 +31,15 @@ WebSocket the application owns playback and drops its own queue (on
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from realtime_events import signals
+from realtime_events import SessionClosedError, signals
 from realtime_events.audio import PCM16, AudioFormat, Converter
 
 from .detectors import Detector, make_detector
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from realtime_events import Session
 
 __all__ = ["MIN_COMMIT_MS", "VAD", "Mode"]
+
+logger = logging.getLogger("realtime_events_vad")
 
 Mode = Literal["server", "client", "gated"]
 _MODES = ("server", "client", "gated")
@@ -131,7 +135,8 @@ class VAD:
         session.on("input_audio_buffer.speech_started", self._on_server_speech_started)
         session.on("input_audio_buffer.speech_stopped", self._on_server_speech_stopped)
         session.on("response.done", self._on_response_done)
-        signals.reconnected.connect(self._on_reconnected, sender=session, weak=False)
+        # A weak receiver: blinker must not keep the plugin (or the session) alive.
+        signals.reconnected.connect(self._on_reconnected, sender=session)
 
     def session_config(self) -> Mapping[str, Any]:
         """Switch server VAD off in ``"client"`` and ``"gated"`` modes; leave it alone otherwise."""
@@ -358,7 +363,11 @@ class VAD:
         if not playing and active is None:
             return
         if active is not None and not (source == "server" and self._server_interrupts()):
-            await session.response.cancel(active, wait=False)
+            await self._tell_server(
+                session,
+                "response.cancel",
+                functools.partial(session.response.cancel, active, wait=False),
+            )
         if not playing:
             session.emit(
                 "vad.interrupted", item_id=None, content_index=0, audio_end_ms=0,
@@ -370,15 +379,20 @@ class VAD:
             deleted = end <= 0
             self.playback.interrupt(item.item_id, item.content_index, end)
             if not deleted:
-                await session.conversation.item.truncate(
-                    item.item_id, audio_end_ms=end, content_index=item.content_index
+                truncate = functools.partial(
+                    session.conversation.item.truncate,
+                    item.item_id,
+                    audio_end_ms=end,
+                    content_index=item.content_index,
                 )
+                await self._tell_server(session, "conversation.item.truncate", truncate)
             elif item.response_id is not None and item.response_id == active:
                 # Deleting an item its response still writes to races the
                 # response's own events: delete it once the response is done.
                 self._deferred_deletes.setdefault(item.response_id, []).append(item.item_id)
             else:
-                await session.conversation.item.delete(item.item_id)
+                delete = functools.partial(session.conversation.item.delete, item.item_id)
+                await self._tell_server(session, "conversation.item.delete", delete)
             session.emit(
                 "vad.interrupted", item_id=item.item_id, content_index=item.content_index,
                 audio_end_ms=end, measured=item.measured, deleted=deleted,
@@ -408,9 +422,29 @@ class VAD:
         response_id = event.response.id
         if response_id is None or self._session is None:
             return
+        session = self._session
         for item_id in self._deferred_deletes.pop(response_id, []):
-            if item_id in self._session.conversation:
-                await self._session.conversation.item.delete(item_id)
+            if item_id in session.conversation:
+                delete = functools.partial(session.conversation.item.delete, item_id)
+                await self._tell_server(session, "conversation.item.delete", delete)
+
+    @staticmethod
+    async def _tell_server(
+        session: Session, what: str, send: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Send a barge-in's consequence, if there is a connection to send it on.
+
+        Replaying a recording, between connections, or once closed there is no
+        server to tell (and no reply to wait for): the local side of the
+        barge-in (playback cut, ``vad.interrupted``) happens all the same.
+        """
+        if session.state != "open":
+            logger.debug("barge-in: not sending %s, the session is %s", what, session.state)
+            return
+        try:
+            await send()
+        except SessionClosedError:
+            logger.debug("barge-in: %s not sent, the session closed meanwhile", what)
 
     def _on_reconnected(self, session: Any, **_: Any) -> None:
         # A new server session starts with an empty input buffer.

@@ -19,7 +19,7 @@ import anyio
 import numpy as np
 import pytest
 
-from realtime_events import Event, Session
+from realtime_events import Event, Session, signals
 from realtime_events.audio import PCM16, Resampler, read_wav, resample
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events_vad import VAD, PlaybackTracker
@@ -542,3 +542,60 @@ def test_plugin_shape() -> None:
 async def test_push_before_attach_is_an_error() -> None:
     with pytest.raises(RuntimeError, match=r"session\.use"):
         await VAD().push(silence(20))
+
+
+# -- offline replay ----------------------------------------------------------------------
+
+
+def _recording(path: Path) -> Path:
+    """A recorded assistant audio reply that the user talks over (server VAD)."""
+    ids = {"response_id": "resp_1", "output_index": 0}
+    part = {**ids, "item_id": "item_a", "content_index": 0}
+    audio = base64.b64encode(silence(500)).decode()
+    events: list[dict[str, Any]] = [
+        {"type": "session.created", "session": {"id": "sess_1"}},
+        {"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}},
+        {
+            "type": "response.output_item.added",
+            **ids,
+            "item": {"id": "item_a", "type": "message", "role": "assistant", "content": []},
+        },
+        {"type": "response.content_part.added", **part, "part": {"type": "audio"}},
+        {"type": "response.output_audio.delta", **part, "delta": audio},
+        {"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": "item_u"},
+        {"type": "response.done", "response": {"id": "resp_1", "status": "cancelled"}},
+    ]
+    with path.open("w", encoding="utf-8") as file:
+        for n, event in enumerate(events):
+            data = json.dumps({"event_id": f"evt_{n}", **event})
+            file.write(json.dumps({"t": 0.0, "dir": "recv", "data": data}) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("played_ms", [0.0, 200.0], ids=["nothing-played", "some-played"])
+async def test_barge_in_during_a_replay_sends_nothing_and_raises_nothing(
+    tmp_path: Path, played_ms: float
+) -> None:
+    detection = {"type": "server_vad", "interrupt_response": False}
+    session = Session(url="ws://127.0.0.1:9", turn_detection=detection)
+    vad = session.use(VAD("server"))
+    log = Log(session)
+    failures: list[BaseException] = []
+
+    def failed(sender: Any, *, error: BaseException, **_: Any) -> None:
+        failures.append(error)
+
+    signals.handler_failed.connect(failed, sender=session)
+
+    @session.on("response.output_audio.delta")
+    def report(event: Any) -> None:
+        if played_ms:
+            vad.playback.played(event.item_id, 0, played_ms)
+
+    assert await session.replay(_recording(tmp_path / "barge_in.jsonl")) == 7
+    assert failures == []
+    [interrupted] = log.of("vad.interrupted")
+    assert (interrupted.item_id, interrupted.audio_end_ms) == ("item_a", int(played_ms))
+    assert interrupted.deleted is (played_ms == 0)
+    assert vad.playback.is_interrupted("item_a")
+    assert vad.buffer_sizes()["deferred_deletes"] == 0
