@@ -11,56 +11,96 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import signals
+from .audio import AudioFormat
 from .events import (
     ClientEvent,
     ContentPart,
     ConversationItem,
+    ConversationItemAddedEvent,
+    ConversationItemCreatedEvent,
     ConversationItemCreateEvent,
     ConversationItemDeletedEvent,
+    ConversationItemDoneEvent,
     ConversationItemInputAudioTranscriptionCompletedEvent,
     ConversationItemTruncatedEvent,
+    Event,
     ResponseContentPartAddedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
     ResponseOutputAudioDeltaEvent,
     ResponseOutputAudioTranscriptDeltaEvent,
     ResponseOutputTextDeltaEvent,
 )
-from .resources import ConversationItemResource
-
-if TYPE_CHECKING:
-    from .session import Session
+from .events.names import Dialect
+from .resources import ConversationItemResource, Send
 
 __all__ = ["Conversation", "heard_text"]
 
 logger = logging.getLogger("realtime_events.conversation")
 
 
+#: How many items sent with ``conversation.item.create`` may await the server's
+#: confirmation at once. One round trip normally confirms each; beyond this many
+#: the oldest is no longer replayed after a reconnect.
+MAX_UNCONFIRMED = 256
+
+On = Callable[[str, Callable[[Any], Any]], object]
+
+# The server's announcements of an item: a restored item comes back as one of these.
+_ECHOES = (ConversationItemCreatedEvent, ConversationItemAddedEvent, ConversationItemDoneEvent)
+
+
 class Conversation:
     """``session.conversation``: the mirrored items, and ``.item`` to change them.
 
     Read-only for users: it changes only when the server reports a change.
+
+    It is built from what it needs of a session: ``on`` registers its handlers
+    (they must run before any user handler), ``send`` writes client events,
+    ``dialect`` shapes replayed items, ``output_format`` says how long received
+    audio lasts, and ``sender`` is the object whose ``signals.event_sent`` it
+    follows (the session) to see the items this client creates.
     """
 
-    def __init__(self, session: Session, *, history_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        on: On,
+        send: Send,
+        dialect: Dialect,
+        output_format: Callable[[], AudioFormat],
+        sender: object,
+        history_limit: int | None = None,
+    ) -> None:
         if history_limit is not None and history_limit < 1:
             raise ValueError("history_limit must be at least 1 (or None for no limit)")
-        self._session = session
         #: How many items the mirror keeps (the newest); None keeps them all.
         self.history_limit = history_limit
+        self._dialect = dialect
+        self._output_format = output_format
         self._items: dict[str, ConversationItem] = {}
         self._order: list[str] = []
         # Bytes of audio received per (item, content index), counted from the base64
-        # text: cheaper than decoding it, and exact.
+        # text: cheaper than decoding it, and exact. Only for items in the mirror.
         self._audio_bytes: dict[tuple[str, int], int] = {}
         self._truncated: dict[str, int] = {}
         # Items this client created that the server has not confirmed yet: if the
-        # connection dies first, they may be lost, so a reconnect sends them again.
+        # connection dies first, they may be lost, so the next restore sends them
+        # once more (oldest first, at most MAX_UNCONFIRMED of them).
         self._unconfirmed: dict[str, dict[str, Any]] = {}
-        signals.event_sent.connect(self._on_sent, sender=session, weak=False)
-        self.item = ConversationItemResource(session.send)
-        on = session.on
+        # Ids of the items the last restore replayed, until the server's echo of each.
+        self._restored: set[str] = set()
+        # The echo that ends an item's announcement: beta sends only "created", GA
+        # "added" then "done".
+        self._last_echo: type[Event] = (
+            ConversationItemDoneEvent if dialect == "ga" else ConversationItemCreatedEvent
+        )
+        # A weak receiver: blinker must not keep the mirror (or the session) alive.
+        signals.event_sent.connect(self._on_sent, sender=sender)
+        self.item = ConversationItemResource(send)
         for name in (
             "conversation.item.created",
             "conversation.item.added",
@@ -74,6 +114,8 @@ class Conversation:
         on("response.output_text.delta", self._on_text_delta)
         on("response.output_audio_transcript.delta", self._on_transcript_delta)
         on("response.output_audio.delta", self._on_audio_delta)
+        on("response.function_call_arguments.delta", self._on_arguments_delta)
+        on("response.function_call_arguments.done", self._on_arguments_done)
         on("conversation.item.deleted", self._on_deleted)
         on("conversation.item.truncated", self._on_truncated)
         on("conversation.item.input_audio_transcription.completed", self._on_transcription)
@@ -106,7 +148,7 @@ class Conversation:
     def audio_received_ms(self, item_id: str, content_index: int = 0) -> float:
         """Milliseconds of audio received so far for an assistant item's content part."""
         received = self._audio_bytes.get((item_id, content_index), 0)
-        return self._session.output_format.duration_ms(received)
+        return self._output_format().duration_ms(received)
 
     def truncated_at(self, item_id: str) -> int | None:
         """Where an item's audio was truncated (``audio_end_ms``), or None."""
@@ -114,14 +156,26 @@ class Conversation:
 
     # -- keeping current ---------------------------------------------------
 
-    def _on_sent(self, session: Any, *, event: ClientEvent, **_: Any) -> None:
+    def _on_sent(self, sender: Any, *, event: ClientEvent, **_: Any) -> None:
         if not isinstance(event, ConversationItemCreateEvent):
             return
         item = event.item
         payload = dict(item) if isinstance(item, Mapping) else item.model_dump(exclude_none=True)
         item_id = payload.get("id")
-        if item_id and item_id not in self._items:
-            self._unconfirmed[item_id] = payload
+        if not item_id or item_id in self._items:
+            return
+        unconfirmed = self._unconfirmed
+        unconfirmed.pop(item_id, None)  # sent again: it moves to the end
+        unconfirmed[item_id] = payload
+        while len(unconfirmed) > MAX_UNCONFIRMED:
+            dropped = next(iter(unconfirmed))
+            del unconfirmed[dropped]
+            logger.warning(
+                "more than %d items await the server's confirmation; %s will not be "
+                "replayed after a reconnect",
+                MAX_UNCONFIRMED,
+                dropped,
+            )
 
     def _place(self, item: ConversationItem, previous_item_id: str | None) -> None:
         item_id = item.id
@@ -130,11 +184,9 @@ class Conversation:
         self._unconfirmed.pop(item_id, None)
         known = self._items.get(item_id)
         if known is not None:
-            # Later events (added -> done) carry fuller content: keep the newest,
-            # but never lose text gathered from deltas that the newer copy omits.
-            if not item.content and known.content:
-                item.content = known.content
-            self._items[item_id] = item
+            # Later events (added -> done) carry fuller copies: keep the newest, but
+            # never lose what earlier events or deltas gathered and it omits.
+            self._items[item_id] = _merged(known, item)
             return
         self._items[item_id] = item
         if previous_item_id is None or previous_item_id not in self._items:
@@ -157,14 +209,10 @@ class Conversation:
 
     def _on_output_item(self, event: Any) -> None:
         item: ConversationItem = event.item
-        known = self._items.get(item.id or "")
-        if known is None:
-            self._place(item.model_copy(deep=True), self._order[-1] if self._order else None)
+        if item.id in self._items:
+            self._place(item.model_copy(deep=True), None)
         else:
-            known.status = item.status or known.status
-            if item.content:
-                # The done copy is complete; merge it over what deltas built.
-                self._place(item.model_copy(deep=True), None)
+            self._place(item.model_copy(deep=True), self._order[-1] if self._order else None)
 
     def _part(self, item_id: str, index: int) -> ContentPart | None:
         item = self._items.get(item_id)
@@ -193,6 +241,8 @@ class Conversation:
             part.transcript = (part.transcript or "") + event.delta
 
     def _on_audio_delta(self, event: ResponseOutputAudioDeltaEvent) -> None:
+        if event.item_id not in self._items:
+            return  # not in the conversation (or forgotten): nothing to count for
         key = (event.item_id, event.content_index)
         delta = event.delta
         # Each "=" of padding stands for a byte that isn't there.
@@ -200,13 +250,29 @@ class Conversation:
         received = self._audio_bytes
         received[key] = received.get(key, 0) + size
 
+    def _on_arguments_delta(self, event: ResponseFunctionCallArgumentsDeltaEvent) -> None:
+        # The arguments are gathered as they stream, so a connection lost before
+        # the call's done events still leaves the mirror (and a replay) with them.
+        item = self._items.get(event.item_id)
+        if item is not None:
+            item.arguments = (item.arguments or "") + event.delta
+            item.call_id = item.call_id or event.call_id
+
+    def _on_arguments_done(self, event: ResponseFunctionCallArgumentsDoneEvent) -> None:
+        item = self._items.get(event.item_id)
+        if item is not None:
+            item.arguments = event.arguments
+            item.call_id = item.call_id or event.call_id
+            item.name = item.name or event.name
+
     def _on_deleted(self, event: ConversationItemDeletedEvent) -> None:
         if event.item_id in self._items:
             self._order.remove(event.item_id)
         self._forget(event.item_id)
 
     def _on_truncated(self, event: ConversationItemTruncatedEvent) -> None:
-        self._truncated[event.item_id] = event.audio_end_ms
+        if event.item_id in self._items:
+            self._truncated[event.item_id] = event.audio_end_ms
 
     def _on_transcription(
         self, event: ConversationItemInputAudioTranscriptionCompletedEvent
@@ -234,7 +300,7 @@ class Conversation:
         """
         replay: list[dict[str, Any]] = []
         for item in self.items:
-            payload = _replay_item(item, self._session.dialect, self._heard(item))
+            payload = _replay_item(item, self._dialect, self._heard(item))
             if payload is not None:
                 replay.append(payload)
         return replay
@@ -243,11 +309,60 @@ class Conversation:
         """Replay the mirrored items into a fresh server session, keeping their ids.
 
         Items sent but never confirmed by the old server follow, as they were
-        sent. ``write`` sends without waiting for the reconnect to finish: this
-        *is* the reconnect.
+        sent; each is sent again once only (a restore that fails part way, with
+        the connection, does not count). ``write`` sends without waiting for the
+        reconnect to finish: this *is* the reconnect.
+
+        The server announces each replayed item again; :meth:`absorb` recognises
+        those echoes so that handlers are not told twice about one item.
         """
-        for payload in [*self.replayable(), *self._unconfirmed.values()]:
+        replay = self.replayable()
+        self._restored = {payload["id"] for payload in replay}
+        for payload in [*replay, *self._unconfirmed.values()]:
             await write(ConversationItemCreateEvent(item=payload))
+        # Their confirmations, if the server takes them, are announced as new: the
+        # old server never confirmed them, so no handler has seen them yet.
+        self._unconfirmed.clear()
+
+    def absorb(self, event: Event) -> bool:
+        """Take in the server's echo of a restored item; tell whether ``event`` was one.
+
+        After :meth:`restore`, the new server announces every replayed item with
+        ``conversation.item.created`` (beta) or ``conversation.item.added`` and
+        ``conversation.item.done`` (GA). Those are echoes of items handlers
+        already saw, so the session's reader calls this for each event it
+        receives, in order, and drops the event instead of dispatching it when
+        this returns True: a handler of ``conversation.item.created`` runs once
+        per item, however many reconnects happen.
+
+        An echo is applied to the mirror: the mirror's own copy of the item is
+        kept, since it holds more than the replayed form (audio and its
+        transcript, where it was truncated), and the item is placed again only
+        if the mirror no longer has it. Only the items replayed by the latest
+        restore count (the set is replaced at each restore, and an item leaves
+        it with its last echo); any other event returns False and changes
+        nothing. Items resent because the old server never confirmed them are
+        not echoes: their confirmation is announced as usual.
+        """
+        restored = self._restored
+        if not restored or not isinstance(event, _ECHOES):
+            return False
+        item_id = event.item.id
+        if item_id not in restored:
+            return False
+        if item_id not in self._items:
+            self._place(event.item.model_copy(deep=True), event.previous_item_id)
+        if isinstance(event, self._last_echo):
+            restored.discard(item_id)
+        return True
+
+
+def _merged(known: ConversationItem, newer: ConversationItem) -> ConversationItem:
+    """``newer``, with what it omits (content, a call's arguments...) taken from ``known``."""
+    for name in ("content", "arguments", "name", "call_id", "output", "role", "status"):
+        if not getattr(newer, name) and getattr(known, name):
+            setattr(newer, name, getattr(known, name))
+    return newer
 
 
 def _replay_item(item: ConversationItem, dialect: str, text: str) -> dict[str, Any] | None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from . import signals
+from .config import response_to_wire
 from .dispatch import current_dispatcher
 from .errors import ServerError, SessionClosedError
 from .events import (
@@ -30,15 +32,20 @@ from .events import (
     ResponseCreateEvent,
     ResponseDoneEvent,
 )
-
-if TYPE_CHECKING:
-    from .session import Session
+from .events.names import Dialect
+from .resources import Send
 
 __all__ = ["ResponseRequest", "Responses"]
 
 logger = logging.getLogger("realtime_events.responses")
 
 _ids = itertools.count(1)
+
+#: How many finished responses :meth:`Responses.cancel` remembers, to answer a
+#: cancel of one of them at once.
+KEEP_FINISHED = 64
+
+On = Callable[[str, Callable[[Any], Any]], object]
 
 
 @dataclass(eq=False)
@@ -79,23 +86,34 @@ class ResponseRequest:
 
 
 class Responses:
-    """Creates and cancels responses without ever breaking the one-active rule."""
+    """Creates and cancels responses without ever breaking the one-active rule.
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    It is built from what it needs of a session: ``on`` registers its handlers
+    (before any user handler), ``send`` writes client events, ``dialect``
+    translates per-response overrides, and ``sender`` is the object whose
+    ``disconnected`` and ``closed`` signals it follows (the session).
+    """
+
+    def __init__(self, *, on: On, send: Send, dialect: Dialect, sender: object) -> None:
+        self._send_event = send
+        self._dialect = dialect
         #: The response in progress (from ``response.created``), or None.
         self.current: Response | None = None
         self._requested: ResponseRequest | None = None
         self._running: ResponseRequest | None = None
         self._queue: list[ResponseRequest] = []
         self._finished: OrderedDict[str, ResponseDoneEvent] = OrderedDict()
+        # Cancels awaiting the server's answer, by target response. Each is answered
+        # by that response's response.done or by an error naming the cancel's
+        # event_id, and none outlives the connection: so both stay small.
         self._cancel_waiters: dict[str, list[anyio.Event]] = {}
-        self._cancel_event_ids: dict[str, str] = {}
-        session.on("response.created", self._on_created)
-        session.on("response.done", self._on_done)
-        session.on("error", self._on_error)
-        signals.closed.connect(self._on_closed, sender=session, weak=False)
-        signals.disconnected.connect(self._on_disconnected, sender=session, weak=False)
+        self._cancel_event_ids: dict[str, str] = {}  # cancel event_id -> response id
+        on("response.created", self._on_created)
+        on("response.done", self._on_done)
+        on("error", self._on_error)
+        # Weak receivers: blinker must not keep this object (or the session) alive.
+        signals.closed.connect(self._on_closed, sender=sender)
+        signals.disconnected.connect(self._on_disconnected, sender=sender)
 
     @property
     def active(self) -> bool:
@@ -119,7 +137,7 @@ class Responses:
         while one is active coalesce when their overrides are equal; an
         out-of-band response (``conversation="none"``) is sent at once.
         """
-        request = ResponseRequest(self._session.response_overrides(overrides))
+        request = ResponseRequest(response_to_wire(overrides, self._dialect))
         if overrides.get("conversation") == "none":
             await self._send(request, track=False)
             return request
@@ -139,7 +157,7 @@ class Responses:
         if request.overrides:
             event = ResponseCreateEvent(event_id=request.event_id, response=request.overrides)
         try:
-            await self._session.send(event)
+            await self._send_event(event)
         except BaseException as exc:
             if self._requested is request:
                 self._requested = None
@@ -165,7 +183,11 @@ class Responses:
         self._cancel_waiters.setdefault(target, []).append(confirmed)
         event_id = f"evt_re_cancel_{next(_ids)}"
         self._cancel_event_ids[event_id] = target
-        await self._session.send(ResponseCancelEvent(response_id=target, event_id=event_id))
+        try:
+            await self._send_event(ResponseCancelEvent(response_id=target, event_id=event_id))
+        except BaseException:
+            self._forget_cancel(event_id, confirmed)
+            raise
         if wait is None:
             wait = current_dispatcher.get() is None
         if not wait:
@@ -190,10 +212,9 @@ class Responses:
         response_id = event.response.id
         if response_id is not None:
             self._finished[response_id] = event
-            while len(self._finished) > 64:
+            while len(self._finished) > KEEP_FINISHED:
                 self._finished.popitem(last=False)
-            for waiter in self._cancel_waiters.pop(response_id, []):
-                waiter.set()
+            self._confirm_cancels(response_id)
         if self.current is not None and self.current.id == response_id:
             self.current = None
             request, self._running = self._running, None
@@ -225,11 +246,13 @@ class Responses:
                 self._queue.insert(0, request)
                 logger.debug("response.create deferred: a response is already active")
         elif code == "response_cancel_not_active":
-            target = self._cancel_event_ids.pop(source or "", None)
+            target = self._cancel_event_ids.get(source or "")
             targets = [target] if target else list(self._cancel_waiters)
             for response_id in targets:
-                for waiter in self._cancel_waiters.pop(response_id, []):
-                    waiter.set()
+                self._confirm_cancels(response_id)
+        elif source is not None and source in self._cancel_event_ids:
+            # Any other refusal of a cancel (an unknown response id, say) answers it too.
+            self._confirm_cancels(self._cancel_event_ids[source])
         elif self._requested is not None and source == self._requested.event_id:
             request, self._requested = self._requested, None
             request._fail(ServerError(error))
@@ -246,10 +269,7 @@ class Responses:
         if requested is not None and not requested._done.is_set():
             self._queue.insert(0, requested)
         self.current = None
-        for waiters in self._cancel_waiters.values():
-            for waiter in waiters:
-                waiter.set()
-        self._cancel_waiters.clear()
+        self._release_all_cancels()
 
     async def resume(self) -> None:
         """Send the first queued request, if nothing is active (after a reconnect)."""
@@ -263,7 +283,33 @@ class Responses:
         self._requested = self._running = None
         self._queue.clear()
         self.current = None
+        self._release_all_cancels()
+
+    # -- cancels awaiting an answer -----------------------------------------
+
+    def _confirm_cancels(self, response_id: str) -> None:
+        """The server answered the cancels of ``response_id``: wake their waiters."""
+        for waiter in self._cancel_waiters.pop(response_id, []):
+            waiter.set()
+        answered = [e for e, target in self._cancel_event_ids.items() if target == response_id]
+        for event_id in answered:
+            del self._cancel_event_ids[event_id]
+
+    def _forget_cancel(self, event_id: str, waiter: anyio.Event) -> None:
+        """A cancel could not be sent: forget it and its waiter (the caller's own)."""
+        target = self._cancel_event_ids.pop(event_id, None)
+        if target is None:
+            return
+        waiters = self._cancel_waiters.get(target, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._cancel_waiters.pop(target, None)
+
+    def _release_all_cancels(self) -> None:
+        """The connection (or session) ended: no answer will come to any cancel."""
         for waiters in self._cancel_waiters.values():
             for waiter in waiters:
                 waiter.set()
         self._cancel_waiters.clear()
+        self._cancel_event_ids.clear()
