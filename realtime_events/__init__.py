@@ -28,7 +28,7 @@ from .auth import (
 from .connection import WebSocket, connect
 from .conversation import Conversation
 from .dispatch import EventStream
-from .endpoint import Endpoint
+from .endpoint import Endpoint, InsecureKeyError
 from .errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -51,8 +51,10 @@ from .events import (
 from .events._base import PluginEvent
 from .metrics import Metrics, ResponseMetrics
 from .plugins import Plugin, PluginNotFoundError
+from .reconnect import ReconnectPolicy
 from .responses import ResponseRequest, Responses
-from .session import ReconnectPolicy, Session, SessionState
+from .session import Session
+from .supervisor import SessionState
 from .sync import SyncSession
 
 __version__ = "0.1.0"
@@ -69,6 +71,7 @@ __all__ = [
     "Event",
     "EventStream",
     "HandshakeRejectedError",
+    "InsecureKeyError",
     "InvalidEventError",
     "InvalidFrameError",
     "Metrics",

@@ -1,49 +1,37 @@
-"""The Session: one long-lived Realtime conversation and the tasks that serve it.
+"""The Session: one long-lived Realtime conversation, its handlers and its state.
 
-A running session owns a task group with three kinds of task:
-
-- the *reader* (one per connection) receives frames, parses each into a typed
-  event, and hands batches to the dispatcher through a memory stream whose
-  depth is bounded by a semaphore, so a slow dispatcher pushes back onto the
-  socket instead of growing memory;
-- the *dispatcher* (one per session, surviving reconnects) runs handlers one
-  event at a time, in registration order;
-- the *supervisor* owns the connection: keepalive, and reconnecting after an
-  abnormal close.
+The session is the public face: configuration, handlers (``on``, ``wait_for``,
+``stream``, ``emit``), sending, plugins, and the conversation mirror, response
+sequencer and metrics that stay current across connections. Each run of it
+(``async with session``, ``session.run()``) is served by a
+:class:`~realtime_events.supervisor.Supervisor`, which owns the connection and
+its tasks; the session hands it what it needs and nothing else.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import random
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from blinker import Signal
 
 from . import signals
 from ._generated_overloads import SessionOverloads
+from ._secrets import redact_url
 from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
-from .config import from_wire, response_to_wire, to_wire
+from .config import from_wire, to_wire
 from .connection import WebSocket, connect
 from .conversation import Conversation
+from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
 from .endpoint import Endpoint
-from .errors import (
-    ConnectionClosedError,
-    ConnectionFailedError,
-    HandshakeRejectedError,
-    InvalidFrameError,
-    RealtimeError,
-    SessionClosedError,
-)
+from .errors import InvalidFrameError, RealtimeError, SessionClosedError
 from .events import (
     ClientEvent,
     Event,
@@ -60,42 +48,21 @@ from .events._base import PluginEvent
 from .events.names import Dialect
 from .metrics import Metrics
 from .plugins import Plugin, load, session_config_of
+from .reconnect import ReconnectPolicy
 from .recording import Recorder, read_recording
 from .resources import InputAudioBufferResource, OutputAudioBufferResource
 from .responses import Responses
+from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, first_of
 
-__all__ = ["ReconnectPolicy", "Session", "SessionState"]
+__all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for older imports
 
 logger = logging.getLogger("realtime_events.session")
 
 
 H = TypeVar("H", bound=Handler)
 P = TypeVar("P")
-SessionState = Literal["idle", "connecting", "open", "reconnecting", "closing", "closed"]
 
 _UNSET: Any = object()
-
-
-@dataclass(frozen=True)
-class ReconnectPolicy:
-    """How to reconnect after an unexpected close: exponential backoff with jitter.
-
-    The delay before attempt *n* is ``min(initial_delay * 2**(n-1), max_delay)``
-    times a random factor in ``[1 - jitter, 1]``. ``max_attempts=None`` retries
-    forever. A handshake refused with 401/403 is never retried.
-    """
-
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_attempts: int | None = 8
-    jitter: float = 0.25
-    #: Close codes that end the session instead of reconnecting (1000 always does).
-    final_codes: frozenset[int] = frozenset({1000, 1008})
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before reconnect attempt ``attempt`` (1-based)."""
-        base = min(math.ldexp(self.initial_delay, attempt - 1), self.max_delay)
-        return base * random.uniform(1 - self.jitter, 1)
 
 
 class Session(SessionOverloads):
@@ -109,8 +76,11 @@ class Session(SessionOverloads):
     Args:
         model: The model, sent as ``?model=`` (the deployment name on Azure).
         url: Any ``ws://`` or ``wss://`` endpoint; the OpenAI API by default.
-        api_key: Defaults to ``$OPENAI_API_KEY`` (``$AZURE_OPENAI_API_KEY`` on
-            Azure). A local server given by ``url`` needs none.
+        api_key: Defaults to ``$OPENAI_API_KEY`` for the OpenAI API only
+            (``$AZURE_OPENAI_API_KEY`` with ``azure_endpoint``); another ``url``
+            gets a key only when ``api_key`` is passed.
+        allow_insecure_key: Send credentials over plaintext ``ws://`` to a host
+            that is not this machine (refused by default).
         dialect: ``"ga"`` or ``"beta"`` (sends ``OpenAI-Beta: realtime=v1``).
         instructions, voice, output_modalities, turn_detection,
         input_audio_transcription, input_audio_format, output_audio_format:
@@ -130,8 +100,9 @@ class Session(SessionOverloads):
         record: Append every frame sent and received to this JSONL file.
         open_timeout, close_timeout: Bounds on connecting and closing.
         ping_interval, ping_timeout: Keepalive; ``None`` turns it off.
-        max_pending_batches: How many received batches may wait for the
-            dispatcher before the reader stops reading (backpressure).
+        max_pending_bytes: How many bytes of received frames may wait for the
+            handlers before the reader stops reading (backpressure): a slow
+            handler holds the server back instead of growing memory.
     """
 
     def __init__(
@@ -156,6 +127,7 @@ class Session(SessionOverloads):
         azure_deployment: str | None = None,
         api_version: str | None = None,
         call_id: str | None = None,
+        allow_insecure_key: bool = False,
         reconnect: bool | ReconnectPolicy = True,
         renew_after: float | None = None,
         history_limit: int | None = None,
@@ -164,7 +136,7 @@ class Session(SessionOverloads):
         close_timeout: float = 5.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
-        max_pending_batches: int = 64,
+        max_pending_bytes: int = 1024 * 1024,
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
@@ -180,17 +152,19 @@ class Session(SessionOverloads):
             azure_deployment=azure_deployment,
             api_version=api_version,
             call_id=call_id,
+            allow_insecure_key=allow_insecure_key,
         )
         self.reconnect_policy: ReconnectPolicy | None = (
             ReconnectPolicy() if reconnect is True else (reconnect or None)
         )
         self.renew_after = renew_after
-        self._renewing = False
         self._record_path = record
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
         self._ping = (ping_interval, ping_timeout)
-        self._max_pending_batches = max_pending_batches
+        if max_pending_bytes < 1:
+            raise ValueError("max_pending_bytes must be at least 1")
+        self.max_pending_bytes = max_pending_bytes
 
         self.config: dict[str, Any] = {}
         for name, value in (
@@ -208,21 +182,13 @@ class Session(SessionOverloads):
             self.config["input_audio_transcription"] = input_audio_transcription
         self.config.update(config or {})
 
-        self.state: SessionState = "idle"
         self.plugins: dict[str, Plugin] = {}
         self._dispatcher = Dispatcher(spawn=self._spawn, on_error=self._handler_failed)
-        self._task_group: anyio.abc.TaskGroup | None = None
-        self._host_group: anyio.abc.TaskGroup | None = None
-        self._dispatch_done: anyio.Event | None = None
-        self._ws: WebSocket | None = None
-        self._event_send: MemoryObjectSendStream[Event | list[ServerEvent]] | None = None
-        self._window: anyio.Semaphore | None = None
-        self._finished: anyio.Event | None = None
-        self._closing = False
-        self._failure: BaseException | None = None
-        self._recorder: Recorder | None = None
-        self._reconnected = anyio.Event()
-        self._connection_lost = anyio.Event()
+        # The run in progress, if any, and how the last one ended.
+        self._run: Supervisor | None = None
+        self._ended: SessionState = "idle"
+        self._replay_group: anyio.abc.TaskGroup | None = None
+        self._group: anyio.abc.TaskGroup | None = None  # the one ``async with`` entered
 
         #: The server's effective configuration, from the last ``session.created``
         #: or ``session.updated`` (GA nests audio settings, beta keeps them flat).
@@ -232,8 +198,15 @@ class Session(SessionOverloads):
         # mirror and the response tracker are current before any user handler runs.
         self.on("session.created", self._on_session_info)
         self.on("session.updated", self._on_session_info)
-        self.conversation = Conversation(self, history_limit=history_limit)
-        self.response = Responses(self)
+        self.conversation = Conversation(
+            on=self.on,
+            send=self.send,
+            dialect=self.dialect,
+            output_format=lambda: self.output_format,
+            sender=self,
+            history_limit=history_limit,
+        )
+        self.response = Responses(on=self.on, send=self.send, dialect=self.dialect, sender=self)
         self.metrics = Metrics(self)
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
@@ -243,7 +216,8 @@ class Session(SessionOverloads):
             self.use(plugin)
 
     def __repr__(self) -> str:
-        return f"<Session {self.url!r} model={self.model!r} dialect={self.dialect} {self.state}>"
+        url = redact_url(self.url)
+        return f"<Session {url!r} model={self.model!r} dialect={self.dialect} {self.state}>"
 
     # -- where to connect --------------------------------------------------
 
@@ -305,13 +279,15 @@ class Session(SessionOverloads):
         """Publish a plugin event (``"<plugin>.<event>"``) to this session's handlers.
 
         Inside a handler the event is dispatched right after the current one;
-        elsewhere it joins the queue of incoming events.
+        elsewhere it joins the queue of incoming events, which holds at most
+        1024 emitted events: past that, :class:`RealtimeError` says the handlers
+        are not keeping up, instead of memory growing without bound.
         """
         event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
         if current_dispatcher.get() is self._dispatcher:
             self._dispatcher.pending.append(event)
-        elif self._event_send is not None:
-            self._event_send.send_nowait(event)
+        elif self._run is not None and not self._run.finished:
+            self._run.enqueue(event)
         else:
             raise SessionClosedError(f"cannot emit {name!r}: the session is not running")
         return event
@@ -332,20 +308,27 @@ class Session(SessionOverloads):
             raise ValueError(f"a plugin named {name!r} is already attached")
         self.plugins[name] = loaded
         loaded.attach(self)
-        if self._task_group is not None:
-            self._start_plugin(loaded)
+        task = self._plugin_task(loaded)
+        if task is not None and self._run is not None and not self._run.finished:
+            self._run.spawn(task)
         return loaded
 
-    def _start_plugin(self, plugin: Any) -> None:
+    def _plugin_task(self, plugin: Any) -> Callable[[], Coroutine[Any, Any, None]] | None:
+        """The plugin's ``run(session)`` as a task of the run, if it has one."""
         run = getattr(plugin, "run", None)
-        if callable(run) and self._task_group is not None:
-            self._task_group.start_soon(self._run_plugin, run)
+        if not callable(run):
+            return None
 
-    async def _run_plugin(self, run: Callable[[Session], Coroutine[Any, Any, None]]) -> None:
-        # A plugin may be attached from a handler; its task is not the dispatcher,
-        # whatever context it was started from (emit() depends on telling them apart).
-        current_dispatcher.set(None)
-        await run(self)
+        async def task() -> None:
+            # A plugin may be attached from a handler; its task is not the dispatcher,
+            # whatever context it was started from (emit() depends on telling them apart).
+            current_dispatcher.set(None)
+            try:
+                await run(self)
+            except Exception:
+                logger.exception("plugin %r failed", plugin.name)
+
+        return task
 
     # -- sending -----------------------------------------------------------
 
@@ -356,33 +339,11 @@ class Session(SessionOverloads):
         sent) and :class:`SessionClosedError` when the session is not connected.
         """
         model = parse_client_event(event)
-        while True:
-            if self.state == "reconnecting":
-                # Hold the send until the conversation is restored, so it lands after
-                # the replayed history; give up with the reconnect policy.
-                await self._reconnected.wait()
-            if self.state not in ("open", "connecting"):
-                raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
-            lost = self._connection_lost
-            try:
-                await self._write(model)
-            except ConnectionClosedError:
-                # The connection died under this send. Once the supervisor has seen
-                # it too, the loop sends again on the next connection, or fails.
-                await lost.wait()
-                continue
-            return model
-
-    async def _write(self, model: ClientEvent) -> None:
-        """Write one event on the current connection (no waiting for a reconnect)."""
-        ws = self._ws
-        if ws is None:
-            raise SessionClosedError(f"cannot send {model.type!r}: not connected")
-        data = model.to_json()
-        await ws.send(data)
-        if self._recorder is not None:
-            self._recorder.write("send", data)
-        signals.send(signals.event_sent, self, event=model)
+        run = self._run
+        if run is None or run.finished:
+            raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
+        await run.send(model)
+        return model
 
     def session_config(self) -> dict[str, Any]:
         """The effective configuration: the session's own fields, then each plugin's."""
@@ -425,14 +386,36 @@ class Session(SessionOverloads):
         if respond:
             await self.response.create()
 
-    def response_overrides(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Translate per-response overrides to this session's dialect."""
-        return response_to_wire(overrides, self.dialect)
-
     # -- lifecycle ---------------------------------------------------------
 
+    @property
+    def state(self) -> SessionState:
+        """Where the session is: idle, connecting, open, reconnecting, closing or closed."""
+        run = self._run
+        return run.state if run is not None else self._ended
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of received events waiting for the handlers (see ``max_pending_bytes``)."""
+        run = self._run
+        return run.pending_bytes if run is not None else 0
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended."""
+        return self.state == "closed"
+
     async def __aenter__(self) -> Session:
-        await self.start()
+        if self._group is not None:
+            raise RealtimeError("this session is entered already")
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        try:
+            await group.start(self.run)
+        except BaseException as exc:
+            await _leave(group, exc)
+            raise _single(exc) from None
+        self._group = group
         return self
 
     async def __aexit__(
@@ -440,110 +423,105 @@ class Session(SessionOverloads):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        await self.close()
-        host, self._host_group = self._host_group, None
-        if host is not None:
-            return await host.__aexit__(exc_type, exc, tb)
-        return None
-
-    async def start(self) -> None:
-        """Connect, send the configuration, and start serving events in the background.
-
-        Prefer ``async with session``, which also stops it. Raises
-        :class:`ConnectionFailedError` (or :class:`AuthenticationError`) when the
-        first connection can't be made.
-        """
-        if self.state not in ("idle", "closed"):
-            raise RealtimeError(f"the session is already {self.state}")
-        self.state = "connecting"
-        self._closing = False
-        self._failure = None
-        self._finished = anyio.Event()
-        self._dispatcher.reopen()
-        self._event_send, receive = anyio.create_memory_object_stream[Event | list[ServerEvent]](
-            math.inf
-        )
-        self._window = anyio.Semaphore(self._max_pending_batches)
-        if self._record_path is not None:
-            self._recorder = Recorder(self._record_path)
-        host = anyio.create_task_group()
-        await host.__aenter__()
-        self._host_group = host
+    ) -> bool:
+        group, self._group = self._group, None
+        assert group is not None, "__aexit__ without __aenter__"
         try:
-            ws = await self._open()
-            self.state = "open"
-            await host.start(self._background, ws, receive)
-            await self._configure()
-        except BaseException as exc:
-            self.state = "closed"
-            self._shutdown_streams(exc)
-            if self._ws is not None:
-                await self._ws.abort()
-            host.cancel_scope.cancel()
-            self._host_group = None
-            # Exit the group as if its body succeeded, so the caller gets the error
-            # itself (say, AuthenticationError) rather than a group wrapping it.
-            await host.__aexit__(None, None, None)
-            raise
+            # Shielded so that a cancel from outside still closes cleanly; close()
+            # bounds its own waits by close_timeout.
+            with anyio.CancelScope(shield=True):
+                await self.close()
+        finally:
+            suppressed = await _leave(group, exc)
+        return suppressed
 
-    async def _background(
-        self,
-        ws: WebSocket,
-        receive: MemoryObjectReceiveStream[Event | list[ServerEvent]],
-        *,
-        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Own every task of the session; cancelling this group never touches the caller."""
-        async with anyio.create_task_group() as task_group:
-            self._task_group = task_group
-            self._dispatch_done = anyio.Event()
-            task_group.start_soon(self._dispatch_loop, receive)
-            task_group.start_soon(self._supervise, ws)
-            for plugin in self.plugins.values():
-                self._start_plugin(plugin)
-            task_status.started()
-        self._task_group = None
-
-    async def run(self) -> None:
         """Connect and serve events until the session is closed, then return.
 
+        ``await task_group.start(session.run)`` returns once the session is open.
         It ends after :meth:`close` (from any task) or a normal close (1000) by
-        the server; an abnormal close reconnects, and raises only when the
-        reconnect policy gives up.
+        the server; an abnormal close reconnects, and the failure that ends the
+        session (the reconnect policy gave up, a refused key) is raised as itself.
         """
-        async with self:
-            assert self._finished is not None
-            await self._finished.wait()
-        if self._failure is not None:
-            raise self._failure
+        if self._run is not None:
+            raise RealtimeError(f"the session is {self.state} already")
+        recorder = Recorder(self._record_path) if self._record_path is not None else None
+        run = Supervisor(
+            self._hooks(recorder),
+            RunSettings(
+                reconnect=self.reconnect_policy,
+                renew_after=self.renew_after,
+                close_timeout=self.close_timeout,
+                max_pending_bytes=self.max_pending_bytes,
+            ),
+        )
+        self._run = run
+        try:
+            await run.run(task_status=task_status)
+        finally:
+            self._ended = "closed"
+            self._run = None  # the run and the session no longer hold each other
+
+    async def start(self) -> None:
+        """Connect, configure, and serve in the background until :meth:`close`.
+
+        For code that cannot hold an ``async with`` block open (a bot's startup
+        and shutdown callbacks): ``start()`` and ``close()`` may be called from
+        different tasks. The run belongs to no caller's task group: close it, or
+        it ends with the event loop. Raises what the first connection raises.
+        """
+        if self._run is not None:
+            raise RealtimeError(f"the session is {self.state} already")
+        status = Started()
+        spawn_detached(self._run_detached, status)
+        try:
+            await status.wait()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.close()
+            raise
+
+    async def _run_detached(self, status: Started) -> None:
+        try:
+            await self.run(task_status=status)
+        except BaseException as exc:
+            if not status.fail(exc) and not isinstance(exc, anyio.get_cancelled_exc_class()):
+                logger.error("the session ended: %s", exc)
 
     async def close(self) -> None:
-        """Close the session; returns within a bounded time even if the server never answers."""
-        if self.state in ("idle", "closed") or self._finished is None:
-            return
-        self._closing = True
-        if self.state != "closing":
-            self.state = "closing"
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000)
-        if current_dispatcher.get() is self._dispatcher:
-            return  # called from a handler: the dispatcher finishes after it returns
-        with anyio.move_on_after(self.close_timeout * 2) as scope:
-            await self._finished.wait()
-        if scope.cancelled_caught and self._task_group is not None:
-            logger.warning("session tasks did not finish in time; cancelling them")
-            self._task_group.cancel_scope.cancel()
+        """Close the session; returns within ``close_timeout`` even if the server never answers."""
+        run = self._run
+        if run is not None:
+            await run.close()
 
-    @property
-    def closed(self) -> bool:
-        """True once the session has ended."""
-        return self.state == "closed"
+    def _hooks(self, recorder: Recorder | None) -> RunHooks:
+        tasks = [task for plugin in self.plugins.values() if (task := self._plugin_task(plugin))]
+        return RunHooks(
+            dispatcher=self._dispatcher,
+            open=self._open,
+            configure=self._configure,
+            restore=self.conversation.restore,
+            absorb=self.conversation.absorb,
+            resume=self.response.resume,
+            idle=self._idle,
+            parse=self._parse,
+            signal=self._signal,
+            tasks=tasks,
+            recorder=recorder,
+        )
+
+    def _signal(self, signal: Signal, **kwargs: Any) -> None:
+        signals.send(signal, self, **kwargs)
+
+    async def _idle(self) -> None:
+        while self.response.active:
+            await self.wait_for("response.done")
 
     async def _open(self) -> WebSocket:
         ping_interval, ping_timeout = self._ping
-        ws = await connect(
+        return await connect(
             self.url,
             headers=self.endpoint.handshake_headers(),
             open_timeout=self.open_timeout,
@@ -551,16 +529,13 @@ class Session(SessionOverloads):
             ping_timeout=ping_timeout,
             close_timeout=self.close_timeout,
         )
-        self._ws = ws
-        self._connection_lost = anyio.Event()
-        return ws
 
-    async def _configure(self) -> None:
-        """Send the session configuration, and the conversation on a reconnect."""
+    async def _configure(self, write: Callable[[ClientEvent], Awaitable[None]]) -> None:
+        """Send the session configuration on a fresh connection."""
         # Sent even when empty: the server then confirms the effective configuration
         # with session.updated, which plugins and the mirror read.
         config = self.session_config()
-        await self._write(SessionUpdateEvent(session=to_wire(config, self.dialect)))
+        await write(SessionUpdateEvent(session=to_wire(config, self.dialect)))
 
     def _on_session_info(self, event: SessionCreatedEvent | SessionUpdatedEvent) -> None:
         self.server_session = event.session
@@ -598,124 +573,6 @@ class Session(SessionOverloads):
     async def _on_session_created(self, event: ServerEvent) -> None:
         signals.send(signals.connected, self, url=self.url, event=event)
 
-    async def _supervise(self, ws: WebSocket) -> None:
-        """Serve connections until the session ends, reconnecting after abnormal closes."""
-        error: BaseException | None = None
-        try:
-            while True:
-                closed = await self._serve(ws)
-                renewing, self._renewing = self._renewing, False
-                policy = self.reconnect_policy
-                will_reconnect = not self._closing and (
-                    renewing or (policy is not None and closed.code not in policy.final_codes)
-                )
-                signals.send(
-                    signals.disconnected, self, error=closed, will_reconnect=will_reconnect
-                )
-                if not will_reconnect:
-                    if closed.code != 1000 and not self._closing:
-                        error = closed
-                    break
-                ws = await self._reconnect(policy or ReconnectPolicy(), closed, now=renewing)
-        except Exception as exc:  # the reconnect policy gave up
-            error = exc
-        finally:
-            await self._finish(error)
-
-    async def _serve(self, ws: WebSocket) -> ConnectionClosedError:
-        """Read from one connection until it closes; return why it closed."""
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(ws.keepalive)
-            if self.renew_after is not None:
-                task_group.start_soon(self._renew_later, ws, self.renew_after)
-            try:
-                await self._read_loop(ws)
-            except ConnectionClosedError as exc:
-                closed = exc
-            task_group.cancel_scope.cancel()
-        await ws.abort()
-        self._connection_lost.set()
-        return closed
-
-    async def _renew_later(self, ws: WebSocket, after: float) -> None:
-        """Renew the connection after ``after`` seconds, at a moment no response runs.
-
-        Servers cap a session's length; renewing before the cap, between turns,
-        avoids being cut off mid-answer. The conversation is replayed as on any
-        reconnect.
-        """
-        await anyio.sleep(after)
-        while self.response.active:
-            await self.wait_for("response.done")
-        logger.info("renewing the connection after %.0f s", after)
-        self._renewing = True
-        await ws.close(1000, "renewing the session")
-
-    async def _reconnect(
-        self, policy: ReconnectPolicy, closed: ConnectionClosedError, *, now: bool = False
-    ) -> WebSocket:
-        """Open a new connection and restore the conversation into it.
-
-        ``now`` skips the first backoff delay: a renewal is planned, not a failure.
-        """
-        self.state = "reconnecting"
-        self._reconnected = anyio.Event()
-        attempt = 0
-        while True:
-            attempt += 1
-            if policy.max_attempts is not None and attempt > policy.max_attempts:
-                raise ConnectionFailedError(
-                    f"gave up reconnecting after {attempt - 1} attempts"
-                ) from closed
-            delay = 0.0 if now and attempt == 1 else policy.delay(attempt)
-            signals.send(signals.reconnecting, self, attempt=attempt, delay=delay, error=closed)
-            logger.warning(
-                "connection lost (%s); reconnecting in %.2f s (attempt %d)", closed, delay, attempt
-            )
-            await anyio.sleep(delay)
-            if self._closing:
-                raise SessionClosedError("closed while reconnecting")
-            try:
-                ws = await self._open()
-                await self._configure()
-                await self.conversation.restore(self._write)
-            except HandshakeRejectedError as exc:
-                if exc.status in (401, 403):
-                    raise
-                logger.warning("reconnect attempt %d failed: %s", attempt, exc)
-                continue
-            except (ConnectionFailedError, ConnectionClosedError) as exc:
-                # Also a connection that died while being restored: try a fresh one.
-                if self._ws is not None:
-                    await self._ws.abort()
-                logger.warning("reconnect attempt %d failed: %s", attempt, exc)
-                continue
-            self.state = "open"
-            self._reconnected.set()
-            await self.response.resume()
-            signals.send(signals.reconnected, self, attempt=attempt)
-            return ws
-
-    async def _read_loop(self, ws: WebSocket) -> None:
-        send = self._event_send
-        window = self._window
-        assert send is not None
-        assert window is not None
-        recorder = self._recorder
-        parse = self._parse
-        while True:
-            messages = await ws.recv_batch()
-            batch: list[ServerEvent] = []
-            for data, text in messages:
-                if recorder is not None:
-                    recorder.write("recv", data if text else data.hex(), binary=not text)
-                event = parse(data, text)
-                if event is not None:
-                    batch.append(event)
-            if batch:
-                await window.acquire()
-                await send.send(batch)
-
     def _parse(self, data: bytes, text: bool) -> ServerEvent | None:
         """Parse one frame; report (and drop) what is not an event."""
         if not text:
@@ -739,7 +596,7 @@ class Session(SessionOverloads):
         default) goes as fast as possible. Returns how many events were dispatched.
         Nothing is sent: the session stays unconnected.
         """
-        if self.state not in ("idle", "closed"):
+        if self._run is not None or self._replay_group is not None:
             raise RealtimeError(f"cannot replay into a session that is {self.state}")
         frames = [frame for frame in read_recording(recording) if frame.direction == "recv"]
         count = 0
@@ -747,7 +604,7 @@ class Session(SessionOverloads):
         token = current_dispatcher.set(self._dispatcher)
         try:
             async with anyio.create_task_group() as task_group:
-                self._task_group = task_group
+                self._replay_group = task_group
                 previous = frames[0].t if frames else 0.0
                 for frame in frames:
                     if speed > 0:
@@ -759,7 +616,7 @@ class Session(SessionOverloads):
                         await self._dispatcher.dispatch(event)
                         count += 1
         finally:
-            self._task_group = None
+            self._replay_group = None
             current_dispatcher.reset(token)
             self._dispatcher.close()
         return count
@@ -777,30 +634,14 @@ class Session(SessionOverloads):
             )
             signals.send(signals.event_unknown, self, event=event)
 
-    async def _dispatch_loop(
-        self, receive: MemoryObjectReceiveStream[Event | list[ServerEvent]]
-    ) -> None:
-        current_dispatcher.set(self._dispatcher)
-        dispatch = self._dispatcher.dispatch
-        dispatch_many = self._dispatcher.dispatch_many
-        window = self._window
-        assert window is not None
-        try:
-            async with receive:
-                async for item in receive:
-                    if type(item) is list:
-                        await dispatch_many(item)
-                        window.release()
-                    else:
-                        await dispatch(item)  # type: ignore[arg-type]
-        finally:
-            if self._dispatch_done is not None:
-                self._dispatch_done.set()
-
     def _spawn(self, call: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        if self._task_group is None:
+        """Start a concurrent handler in the run (or the replay) it belongs to."""
+        if self._run is not None:
+            self._run.spawn(call)
+        elif self._replay_group is not None:
+            self._replay_group.start_soon(call)
+        else:
             raise SessionClosedError("the session is not running")
-        self._task_group.start_soon(call)
 
     def _handler_failed(self, event: Event, handler: Handler, error: Exception) -> None:
         logger.error(
@@ -811,35 +652,27 @@ class Session(SessionOverloads):
         )
         signals.send(signals.handler_failed, self, event=event, handler=handler, error=error)
 
-    async def _finish(self, error: BaseException | None) -> None:
-        """End the session: drain queued events, end waiters, stop the tasks."""
-        self.state = "closing"
-        self._failure = error
-        if self._ws is not None:
-            await self._ws.abort()
-        event_send, self._event_send = self._event_send, None  # emit() now says "closed"
-        if event_send is not None:
-            event_send.close()
-            # Handlers see every event that arrived before the end (bounded: a
-            # handler stuck forever must not keep the session open).
-            if self._dispatch_done is not None:
-                with anyio.move_on_after(self.close_timeout):
-                    await self._dispatch_done.wait()
-        self._dispatcher.close(error)
-        self.state = "closed"
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
-        self._reconnected.set()  # senders waiting for a reconnect see the session closed
-        signals.send(signals.closed, self, error=error)
-        if self._finished is not None:
-            self._finished.set()
-        if self._task_group is not None:
-            # Plugins' background tasks and concurrent handlers end with the session.
-            self._task_group.cancel_scope.cancel()
 
-    def _shutdown_streams(self, error: BaseException | None) -> None:
-        event_send, self._event_send = self._event_send, None
-        if event_send is not None:
-            event_send.close()
-        self._dispatcher.close(error)
+async def _leave(group: anyio.abc.TaskGroup, exc: BaseException | None) -> bool:
+    """Exit a task group entered by hand, raising what ended it as itself.
+
+    A task group wraps what it raises in an exception group, even a single
+    exception. One failure (the body's, or the run's) comes out as itself, so
+    ``except TimeoutError`` works around ``async with session``; several at once
+    (the body raised *and* the run failed) stay a group, as they must.
+    """
+    try:
+        return bool(await group.__aexit__(type(exc) if exc else None, exc, _traceback(exc)))
+    except BaseExceptionGroup as failures:
+        single = first_of(failures)
+        if single is failures:
+            raise
+    raise single
+
+
+def _single(exc: BaseException) -> BaseException:
+    return first_of(exc) if isinstance(exc, BaseExceptionGroup) else exc
+
+
+def _traceback(exc: BaseException | None) -> TracebackType | None:
+    return exc.__traceback__ if exc is not None else None

@@ -1,0 +1,516 @@
+"""One run of a session: the connection, its tasks, reconnection and the finish.
+
+A :class:`Supervisor` lives for one ``Session.run()``. It owns a task group
+with three kinds of task:
+
+- the *reader* (one per connection) receives frames, parses each into a typed
+  event and queues them for the dispatcher. The queue is bounded in bytes: past
+  the budget the reader stops reading, so a slow handler pushes back onto the
+  socket instead of growing memory;
+- the *dispatcher* (one per run, surviving reconnects) runs handlers one event
+  at a time, in registration order;
+- the *supervisor loop* serves one connection after another: configuration,
+  keepalive, renewal, and reconnecting with backoff after an abnormal close.
+
+It knows nothing of ``Session``: the session hands it what it needs as
+:class:`RunHooks`. Every wait on the way out is bounded by ``close_timeout``,
+and a cancellation from outside leaves the caller's scopes alone (see
+docs/reconnection.md for the lifecycle and its bounds).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import anyio.abc
+
+from . import signals
+from .connection import WebSocket
+from .dispatch import Dispatcher, current_dispatcher
+from .errors import (
+    ConnectionClosedError,
+    ConnectionFailedError,
+    HandshakeRejectedError,
+    RealtimeError,
+    SessionClosedError,
+)
+from .events import ClientEvent, Event, ServerEvent
+from .reconnect import ReconnectPolicy, retry_after
+from .recording import Recorder
+
+__all__ = ["RunHooks", "RunSettings", "SessionState", "Supervisor"]
+
+logger = logging.getLogger("realtime_events.session")
+
+SessionState = Literal["idle", "connecting", "open", "reconnecting", "closing", "closed"]
+Write = Callable[[ClientEvent], Awaitable[None]]
+
+#: How many plugin events emitted outside handlers may wait for the dispatcher.
+MAX_PENDING_EMITS = 1024
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The numbers a run obeys."""
+
+    reconnect: ReconnectPolicy | None
+    renew_after: float | None
+    close_timeout: float
+    max_pending_bytes: int
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What a run needs from its session, as plain callables."""
+
+    dispatcher: Dispatcher
+    #: Open a new connection (the handshake; raises ConnectionFailedError).
+    open: Callable[[], Awaitable[WebSocket]]
+    #: Send the session configuration on a fresh connection.
+    configure: Callable[[Write], Awaitable[None]]
+    #: Replay the conversation into a new server session.
+    restore: Callable[[Write], Awaitable[None]]
+    #: Take a server event that only echoes what ``restore`` sent; True if it did.
+    absorb: Callable[[ServerEvent], bool]
+    #: After a reconnect: send what waited for it (queued response requests).
+    resume: Callable[[], Awaitable[None]]
+    #: Return once no response is running (renewal waits for a quiet moment).
+    idle: Callable[[], Awaitable[None]]
+    #: Parse one frame; None for what is not an event (reported by the hook).
+    parse: Callable[[bytes, bool], ServerEvent | None]
+    #: Send a lifecycle signal with the session as sender.
+    signal: Callable[..., None]
+    #: Long-running tasks that live as long as the run (plugins' ``run``).
+    tasks: Sequence[Callable[[], Awaitable[None]]] = ()
+    recorder: Recorder | None = None
+
+
+class Supervisor:
+    """Owns one run of a session, from the first connection to the finish."""
+
+    def __init__(self, hooks: RunHooks, settings: RunSettings) -> None:
+        self._hooks = hooks
+        self._settings = settings
+        self.state: SessionState = "connecting"
+        #: Why the run ended, if it failed (None after a normal close).
+        self.failure: BaseException | None = None
+        self._ws: WebSocket | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+        self._closing = False
+        self._renewing = False
+        self._attempt = 0
+        self._configured_at: float | None = None
+        self._last_error: Any = None
+        self._ready = anyio.Event()  # open, or finished before it could be
+        self._finished = anyio.Event()
+        self._dispatch_done = anyio.Event()
+        self._reconnected = anyio.Event()
+        self._reconnected.set()
+        self._connection_lost = anyio.Event()
+        self._wait_scope: anyio.CancelScope | None = None
+        # The reader-to-dispatcher queue: batches with their size, and emitted events.
+        self._queue: deque[tuple[list[ServerEvent], int] | Event] = deque()
+        self._queued_bytes = 0
+        self._emitted = 0
+        self._ending = False
+        self._wake = anyio.Event()
+        self._room = anyio.Event()
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of received events queued for the dispatcher."""
+        return self._queued_bytes
+
+    @property
+    def finished(self) -> bool:
+        """True once the run has ended."""
+        return self._finished.is_set()
+
+    # -- the run -----------------------------------------------------------
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Connect, serve until closed, and finish; raise the failure that ended it."""
+        hooks = self._hooks
+        hooks.dispatcher.reopen()
+        try:
+            with anyio.CancelScope() as self._wait_scope:
+                ws = await hooks.open()
+            if self._wait_scope.cancelled_caught:
+                raise SessionClosedError("closed while connecting")
+            self._wait_scope = None
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                task_group.start_soon(self._dispatch_loop)
+                for task in hooks.tasks:
+                    task_group.start_soon(_logged, task)
+                task_group.start_soon(self._supervise, ws)
+                await self._ready.wait()
+                if not self._finished.is_set():
+                    task_status.started()
+                await self._finished.wait()
+                task_group.cancel_scope.cancel()
+        except BaseException as exc:
+            if not self._finished.is_set():
+                # Cancelled from outside, or the first connection failed: no
+                # draining, only what must not be skipped.
+                with anyio.CancelScope(shield=True):
+                    if self._ws is not None:
+                        await self._ws.abort()
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+                self._end(None if cancelled else exc)
+            raise
+        finally:
+            self._task_group = None
+        if self.failure is not None:
+            raise self.failure
+
+    async def close(self) -> None:
+        """End the run; returns within ``close_timeout`` (plus scheduling slack)."""
+        if self._finished.is_set():
+            return
+        self._closing = True
+        if self.state != "closed":
+            self.state = "closing"
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()  # a backoff or a handshake in progress
+        ws = self._ws
+        if current_dispatcher.get() is self._hooks.dispatcher:
+            # From a handler: the dispatcher finishes after it returns, so don't wait.
+            if ws is not None and self._task_group is not None:
+                self._task_group.start_soon(ws.close, 1000)
+            return
+        with anyio.move_on_after(self._settings.close_timeout):
+            if ws is not None:
+                await ws.close(1000)
+            await self._finished.wait()
+        if not self._finished.is_set():
+            logger.warning("session tasks did not finish in time; cancelling them")
+            if self._task_group is not None:
+                self._task_group.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+                await self._finished.wait()
+
+    async def _supervise(self, ws: WebSocket) -> None:
+        """Serve connections until the run ends, reconnecting after abnormal closes."""
+        error: BaseException | None = None
+        policy = self._settings.reconnect
+        try:
+            while True:
+                closed = await self._serve(ws)
+                renewing, self._renewing = self._renewing, False
+                configured = self._configured_at
+                if (
+                    policy
+                    and configured
+                    and anyio.current_time() - configured >= policy.healthy_after
+                ):
+                    self._attempt = 0  # it stayed up: failures count afresh
+                will_reconnect = not self._closing and (
+                    renewing or (policy is not None and closed.code not in policy.final_codes)
+                )
+                if will_reconnect:
+                    self.state = "reconnecting"
+                    self._reconnected = anyio.Event()
+                self._hooks.signal(
+                    signals.disconnected, error=closed, will_reconnect=will_reconnect
+                )
+                if not will_reconnect:
+                    error = self._final_error(closed)
+                    break
+                if renewing:
+                    self._attempt = 0
+                ws = await self._reconnect(policy or ReconnectPolicy(), closed, now=renewing)
+        except SessionClosedError:
+            error = None  # closed while reconnecting
+        except ConnectionFailedError as exc:
+            error = exc
+        await self._finish(error)
+
+    def _stayed_up(self, policy: ReconnectPolicy) -> bool:
+        """Whether the last connection was configured and then lived long enough."""
+        configured = self._configured_at
+        return configured is not None and (
+            anyio.current_time() - configured >= policy.healthy_after
+        )
+
+    def _final_error(self, closed: ConnectionClosedError) -> BaseException | None:
+        """What to report for a close that ends the run: None when all is well."""
+        if self._closing:
+            return None
+        reason = self._server_reason(closed)
+        if not self._ready.is_set():
+            return SessionClosedError(f"the server ended the session before it opened: {reason}")
+        if closed.code == 1000:
+            return None
+        return ConnectionClosedError(closed.code, reason)
+
+    def _server_reason(self, closed: ConnectionClosedError) -> str:
+        """The close and the server's last error event, which often says why."""
+        error = self._last_error
+        if error is None:
+            return str(closed)
+        detail = getattr(error, "message", None) or str(error)
+        code = getattr(error, "code", None)
+        return f"{closed}; the server's last error: {f'{code}: ' if code else ''}{detail}"
+
+    async def _serve(self, ws: WebSocket) -> ConnectionClosedError:
+        """Read one connection until it closes; return why it closed."""
+        self._ws = ws
+        self._connection_lost = anyio.Event()
+        self._configured_at = None
+        self._last_error = None
+        closed: ConnectionClosedError | None = None
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(ws.keepalive)
+            task_group.start_soon(self._set_up, ws)
+            try:
+                await self._read_loop(ws)
+            except ConnectionClosedError as exc:
+                closed = exc
+            task_group.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            await ws.abort()
+        self._connection_lost.set()
+        assert closed is not None
+        return closed
+
+    async def _set_up(self, ws: WebSocket) -> None:
+        """Configure a fresh connection (and restore the conversation), then open it."""
+        reconnect = self._ready.is_set()
+        try:
+            await self._hooks.configure(self.write)
+            if reconnect:
+                await self._hooks.restore(self.write)
+        except ConnectionClosedError:
+            return  # the reader reports the close
+        self._configured_at = anyio.current_time()
+        if self._closing:
+            await ws.close(1000)  # close() came while this connection was being made
+            return
+        self.state = "open"
+        if reconnect:
+            self._reconnected.set()
+            await self._hooks.resume()
+            self._hooks.signal(signals.reconnected, attempt=self._attempt)
+        else:
+            self._ready.set()
+        if self._settings.renew_after is not None:
+            await self._renew_later(ws, self._settings.renew_after)
+
+    async def _renew_later(self, ws: WebSocket, after: float) -> None:
+        """Renew the connection after ``after`` seconds, at a moment no response runs.
+
+        Servers cap a session's length; renewing before the cap, between turns,
+        avoids being cut off mid-answer. The conversation is replayed as on any
+        reconnect.
+        """
+        await anyio.sleep(after)
+        await self._hooks.idle()
+        logger.info("renewing the connection after %.0f s", after)
+        self._renewing = True
+        await ws.close(1000, "renewing the session")
+
+    async def _reconnect(
+        self, policy: ReconnectPolicy, closed: ConnectionClosedError, *, now: bool = False
+    ) -> WebSocket:
+        """Open a new connection, with backoff; raise when the policy gives up.
+
+        ``now`` skips the first delay: a renewal is planned, not a failure.
+        """
+        wait: float | None = None  # what a refusing server asked for
+        last: BaseException = closed
+        while True:
+            self._attempt += 1
+            attempt = self._attempt
+            if policy.max_attempts is not None and attempt > policy.max_attempts:
+                raise ConnectionFailedError(
+                    f"gave up reconnecting after {attempt - 1} attempts: {last}"
+                ) from last
+            delay = 0.0 if now and attempt == 1 else policy.delay(attempt, retry_after=wait)
+            self._hooks.signal(signals.reconnecting, attempt=attempt, delay=delay, error=closed)
+            logger.warning(
+                "connection lost (%s); reconnecting in %.2f s (attempt %d)", last, delay, attempt
+            )
+            if self._closing:
+                raise SessionClosedError("closed while reconnecting")
+            try:
+                with anyio.CancelScope() as self._wait_scope:
+                    await anyio.sleep(delay)
+                    return await self._hooks.open()
+            except HandshakeRejectedError as exc:
+                if exc.status in (401, 403):
+                    raise
+                wait, last = retry_after(exc.headers), exc
+            except ConnectionFailedError as exc:
+                wait, last = None, exc
+            finally:
+                self._wait_scope = None
+            if self._closing:  # close() cancelled the wait or the handshake
+                raise SessionClosedError("closed while reconnecting")
+            logger.warning("reconnect attempt %d failed: %s", attempt, last)
+
+    # -- reading and dispatching -------------------------------------------
+
+    async def _read_loop(self, ws: WebSocket) -> None:
+        parse = self._hooks.parse
+        absorb = self._hooks.absorb
+        recorder = self._hooks.recorder
+        budget = self._settings.max_pending_bytes
+        queue = self._queue
+        while True:
+            messages = await ws.recv_batch()
+            batch: list[ServerEvent] = []
+            size = 0
+            for data, text in messages:
+                size += len(data)
+                if recorder is not None:
+                    recorder.write("recv", data if text else data.hex(), binary=not text)
+                event = parse(data, text)
+                if event is None:
+                    continue
+                if event.type == "error":
+                    self._last_error = getattr(event, "error", event)
+                if absorb(event):
+                    continue
+                batch.append(event)
+            if not batch:
+                continue
+            queue.append((batch, size))
+            self._queued_bytes += size
+            self._wake.set()
+            while self._queued_bytes > budget and not self._ending:
+                self._room = anyio.Event()
+                await self._room.wait()
+
+    async def _dispatch_loop(self) -> None:
+        dispatcher = self._hooks.dispatcher
+        current_dispatcher.set(dispatcher)
+        dispatch = dispatcher.dispatch
+        dispatch_many = dispatcher.dispatch_many
+        budget = self._settings.max_pending_bytes
+        queue = self._queue
+        try:
+            while True:
+                if not queue:
+                    if self._ending:
+                        return
+                    self._wake = anyio.Event()
+                    await self._wake.wait()
+                    continue
+                item = queue.popleft()
+                if type(item) is tuple:
+                    batch, size = item
+                    await dispatch_many(batch)
+                    self._queued_bytes -= size
+                    if self._queued_bytes <= budget:
+                        self._room.set()
+                else:
+                    self._emitted -= 1
+                    await dispatch(item)  # type: ignore[arg-type]
+        finally:
+            self._dispatch_done.set()
+
+    def enqueue(self, event: Event) -> None:
+        """Queue an event emitted outside handlers behind the received ones."""
+        if self._ending:
+            raise SessionClosedError(f"cannot emit {event.type!r}: the session is closing")
+        if self._emitted >= MAX_PENDING_EMITS:
+            raise RealtimeError(
+                f"cannot emit {event.type!r}: {MAX_PENDING_EMITS} emitted events already "
+                "wait for the handlers (are they stuck?)"
+            )
+        self._emitted += 1
+        self._queue.append(event)
+        self._wake.set()
+
+    def spawn(self, call: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start a task that lives as long as the run (a concurrent handler, a plugin)."""
+        if self._task_group is None or self._finished.is_set():
+            raise SessionClosedError("the session is not running")
+        self._task_group.start_soon(call)
+
+    # -- sending -----------------------------------------------------------
+
+    async def send(self, model: ClientEvent) -> None:
+        """Write an event, holding it while a reconnect restores the conversation."""
+        while True:
+            if self.state == "reconnecting":
+                # Hold the send until the conversation is restored, so it lands after
+                # the replayed history; give up with the reconnect policy.
+                await self._reconnected.wait()
+            if self.state not in ("open", "connecting"):
+                raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
+            lost = self._connection_lost
+            try:
+                await self.write(model)
+            except ConnectionClosedError:
+                # The connection died under this send. Once the loop has seen it
+                # too, send again on the next connection, or fail.
+                await lost.wait()
+                continue
+            return
+
+    async def write(self, model: ClientEvent) -> None:
+        """Write one event on the current connection (no waiting for a reconnect)."""
+        ws = self._ws
+        if ws is None:
+            raise SessionClosedError(f"cannot send {model.type!r}: not connected")
+        data = model.to_json()
+        await ws.send(data)
+        recorder = self._hooks.recorder
+        if recorder is not None:
+            recorder.write("send", data)
+        self._hooks.signal(signals.event_sent, event=model)
+
+    # -- the finish --------------------------------------------------------
+
+    async def _finish(self, error: BaseException | None) -> None:
+        """End the run: let handlers see what arrived (bounded), then end everything."""
+        self.state = "closing"
+        if self._ws is not None:
+            with anyio.CancelScope(shield=True):
+                await self._ws.abort()
+        self._ending = True
+        self._wake.set()
+        self._room.set()
+        with anyio.move_on_after(self._settings.close_timeout):
+            await self._dispatch_done.wait()
+        self._end(error)
+
+    def _end(self, error: BaseException | None) -> None:
+        """Mark the run over: waiters, senders and signals learn it (idempotent)."""
+        if self._finished.is_set():
+            return
+        self.failure = error
+        self._ending = True
+        self._hooks.dispatcher.close(error)
+        self.state = "closed"
+        if self._hooks.recorder is not None:
+            self._hooks.recorder.close()
+        self._reconnected.set()  # senders waiting for a reconnect see the session closed
+        self._connection_lost.set()
+        self._queue.clear()
+        self._ready.set()
+        self._finished.set()
+        self._hooks.signal(signals.closed, error=error)
+
+
+async def _logged(task: Callable[[], Awaitable[None]]) -> None:
+    """Run a long-lived task; a failure is logged, and ends neither the run nor the others."""
+    try:
+        await task()
+    except Exception:
+        logger.exception("background task %s failed", getattr(task, "__qualname__", task))
+
+
+def first_of(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a group wraps, through nested groups; the group if it holds several."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
