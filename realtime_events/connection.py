@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus, InvalidURI
@@ -34,13 +35,28 @@ from .errors import (
     HandshakeRejectedError,
 )
 
-__all__ = ["Message", "WebSocket", "accept", "connect"]
+__all__ = ["DEFAULT_MAX_SIZE", "Message", "WebSocket", "accept", "connect"]
 
 logger = logging.getLogger("realtime_events.connection")
 
 # Large reads amortise the per-call cost of the stream and of the parser: an audio
 # delta is ~6 KB and a busy session delivers several per read.
 READ_SIZE = 256 * 1024
+
+#: The default largest incoming message, in bytes: 32 MiB.
+#:
+#: The largest Realtime events are items that carry audio (a retrieved item, or
+#: one the server echoes back): pcm16 at 24 kHz is 64 KB of base64 a second, so
+#: 32 MiB holds about eight and a half minutes of one item's audio, and twice the
+#: 15 MiB the API accepts in one ``input_audio_buffer.append``. Every other event
+#: is far smaller. A frame that announces more is refused at its header, before
+#: any of it is buffered, and the connection fails with 1009 (message too big).
+DEFAULT_MAX_SIZE = 32 * 1024 * 1024
+
+# Outgoing frames are written in pieces of this size, so that keepalive can tell
+# a slow send (its pieces keep completing) from one blocked on a peer that
+# stopped reading (64 KiB in ``ping_timeout`` is about 26 kbit/s at 20 s).
+SEND_PIECE = 64 * 1024
 
 SECRET_HEADERS = frozenset({"authorization", "api-key", "openai-organization"})
 
@@ -70,8 +86,14 @@ class WebSocket:
     """A WebSocket connection over an anyio byte stream.
 
     ``recv``/``recv_batch`` must be called from one task at a time; ``send`` and
-    ``close`` may be called from any task. Keepalive runs only while
-    :meth:`keepalive` is running, usually in the owner's task group.
+    ``close`` may be called from any task, by several at once. Keepalive runs
+    only while :meth:`keepalive` is running, usually in the owner's task group.
+
+    Every wait is bounded: :meth:`close` returns within ``close_timeout`` even
+    when a send is blocked on a peer that stopped reading, and keepalive fails a
+    connection whose pings go unanswered, or whose sends make no progress, for
+    ``ping_timeout``. Incoming messages larger than ``max_size`` bytes (None: no
+    limit) fail the connection with 1009; see :data:`DEFAULT_MAX_SIZE`.
     """
 
     def __init__(
@@ -82,6 +104,7 @@ class WebSocket:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         close_timeout: float = 5.0,
+        max_size: int | None = DEFAULT_MAX_SIZE,
         fast_receive: bool = False,
     ) -> None:
         self.protocol = protocol
@@ -89,14 +112,23 @@ class WebSocket:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.close_timeout = close_timeout
+        self.max_size = _check_max_size(max_size)
         self._send_lock = anyio.Lock()
         self._messages: deque[Message] = deque()
         self._fragments: list[bytes] = []
+        self._fragments_size = 0
         self._fragment_text = False
         self._closed_error: ConnectionClosedError | None = None
+        # A local reason the connection failed (keepalive, a message too big, an
+        # abort), reported in preference to what the protocol saw afterwards.
         self._fail_reason: tuple[int, str] | None = None
-        self._receiving = False
-        self._has_reader = False
+        self._discarding = False  # failed locally: frames still parsed are dropped
+        self._write_error: str | None = None
+        # When the write in progress started (or last made progress); None when idle.
+        self._send_since: float | None = None
+        self._receiving = False  # a read waits on the socket (see keepalive)
+        self._reading = False  # a recv() call is reading
+        self._close_reading = False  # close() is reading, as nobody else was
         self._closed_event = anyio.Event()
         self._last_received = anyio.current_time()
         self._stream_closed = False
@@ -111,10 +143,14 @@ class WebSocket:
     # -- receiving ---------------------------------------------------------
 
     async def recv(self) -> Message:
-        """Return the next message; raise :class:`ConnectionClosedError` once closed."""
-        self._has_reader = True
+        """Return the next message; raise :class:`ConnectionClosedError` once closed.
+
+        Every message the peer sent before its close frame (or before it closed
+        TCP) is returned first; the error then carries the peer's close code and
+        reason (1006 when it sent none).
+        """
         while not self._messages:
-            await self._read()
+            await self._read_for_caller()
         return self._messages.popleft()
 
     async def recv_batch(self) -> list[Message]:
@@ -123,25 +159,37 @@ class WebSocket:
         Taking what one read produced in a single call saves a task switch per
         message when the peer sends faster than the application reads.
         """
-        self._has_reader = True
         while not self._messages:
-            await self._read()
+            await self._read_for_caller()
         batch = list(self._messages)
         self._messages.clear()
         return batch
 
+    async def _read_for_caller(self) -> None:
+        if self._close_reading:
+            # close() reads for the closing handshake (nobody was reading when it
+            # began): wait for its outcome rather than race it for the socket.
+            await self._closed_event.wait()
+            assert self._closed_error is not None
+            raise self._closed_error
+        self._reading = True
+        try:
+            await self._read()
+        finally:
+            self._reading = False
+
     async def _read(self) -> None:
-        if self._closed_error is None and self.protocol.state is not State.OPEN:
+        protocol = self.protocol
+        if self._closed_error is None and protocol.state is not State.OPEN:
             # Closing already (the peer's close frame, a frame that broke the rules,
             # or our own close()): what is left is the bounded TCP close.
             await self._finish_closing()
         if self._closed_error is not None:
             raise self._closed_error
-        protocol = self.protocol
         if protocol.writes:
             # Answers to frames that came with the handshake (a ping's pong) go out
             # before we wait on the peer, which may be waiting for them.
-            await self._flush()
+            await self._flush_replies()
         self._receiving = True
         try:
             data = await self.stream.receive(READ_SIZE)
@@ -159,14 +207,14 @@ class WebSocket:
             if isinstance(event, Frame):
                 self._on_frame(event)
         if protocol.writes:
-            await self._flush()
-        if protocol.state is not State.OPEN:
-            # A close frame came, or the protocol failed the connection (a frame
-            # broke the rules): either way, only the bounded TCP close is left.
+            await self._flush_replies()
+        if protocol.state is not State.OPEN and not self._messages:
+            # A close frame came, the peer closed TCP, or a frame broke the rules:
+            # only the bounded TCP close is left. With messages queued, they are
+            # returned first: the next call finishes closing.
             await self._finish_closing()
-            if not self._messages:
-                assert self._closed_error is not None
-                raise self._closed_error
+            assert self._closed_error is not None
+            raise self._closed_error
 
     def _begin_receiving(self, data: bytes) -> None:
         """Start reading frames right after the handshake; ``data`` is what came with it.
@@ -240,6 +288,7 @@ class WebSocket:
         """
         protocol = self.protocol
         append = self._messages.append
+        max_size = self.max_size
         size = len(data)
         while size - pos >= 2:
             first = data[pos]
@@ -256,6 +305,11 @@ class WebSocket:
                     break
                 length = int.from_bytes(data[pos + 2 : pos + 10], "big")
                 start = pos + 10
+            if max_size is not None and length > max_size:
+                # Refused at the header, before buffering any of it: a peer could
+                # announce 2^63 bytes and keep sending.
+                self._fail(1009, _too_big(length, max_size))
+                return False
             if second & 0x80:
                 start += 4  # masked: a protocol error from a server; the protocol says so
             end = start + length
@@ -303,26 +357,51 @@ class WebSocket:
         self.protocol.receive_eof()
 
     def _on_frame(self, frame: Frame) -> None:
+        if self._discarding:
+            return
         opcode = frame.opcode
         if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if self._too_big(len(frame.data)):
+                return
             if frame.fin:
                 self._messages.append(Message(bytes(frame.data), opcode is Opcode.TEXT))
             else:
                 self._fragments = [bytes(frame.data)]
+                self._fragments_size = len(frame.data)
                 self._fragment_text = opcode is Opcode.TEXT
         elif opcode is Opcode.CONT:
+            self._fragments_size += len(frame.data)
+            if self._too_big(self._fragments_size):
+                self._fragments = []
+                return
             self._fragments.append(bytes(frame.data))
             if frame.fin:
                 self._messages.append(Message(b"".join(self._fragments), self._fragment_text))
                 self._fragments = []
+
+    def _too_big(self, size: int) -> bool:
+        """Fail the connection if a message of ``size`` bytes exceeds ``max_size``."""
+        # The protocol checks the same bound when it was built with it; this holds
+        # it for a protocol built otherwise, as fragments are joined here.
+        if self.max_size is None or size <= self.max_size:
+            return False
+        self._fail(1009, _too_big(size, self.max_size))
+        return True
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455, 7.1.7): send a close frame, take no more frames."""
+        self._record_failure(code, reason)
+        self._discarding = True
+        self.protocol.fail(code, reason)
 
     async def _finish_closing(self) -> None:
         """Wait (bounded) for the peer to close TCP, then close our end."""
         if self._closed_error is not None:
             return
         protocol = self.protocol
+        deadline = anyio.current_time() + self.close_timeout
         if not _is_closed(protocol):
-            with anyio.move_on_after(self.close_timeout):
+            with anyio.CancelScope(deadline=deadline):
                 while not _is_closed(protocol):
                     try:
                         data = await self.stream.receive(READ_SIZE)
@@ -330,61 +409,146 @@ class WebSocket:
                         anyio.EndOfStream,
                         anyio.BrokenResourceError,
                         anyio.ClosedResourceError,
+                        OSError,
                     ):
                         protocol.receive_eof()
                     else:
                         protocol.receive_data(data)
                     protocol.events_received()
-                    await self._flush()
+                    await self._flush_replies()
         self._set_closed()
-        await self._close_stream()
+        await self._close_stream(deadline)
+
+    def _record_failure(self, code: int, reason: str) -> None:
+        # The first reason wins, and a close frame the peer already sent beats any:
+        # it says why the connection ended before we noticed anything.
+        if self._fail_reason is None and self.protocol.close_rcvd is None:
+            self._fail_reason = (code, reason)
+
+    def _close_info(self, *, final: bool) -> tuple[int, str]:
+        """The code and reason to report: final once closed, else for a send that can't go."""
+        protocol = self.protocol
+        sent, received = protocol.close_sent, protocol.close_rcvd
+        if self._fail_reason is not None:
+            return self._fail_reason
+        if received is not None:
+            return received.code, received.reason
+        if sent is not None and (sent.code != 1000 or not final):
+            # We failed the connection (a frame broke the rules) or are closing it.
+            return sent.code, sent.reason
+        if self._write_error is not None:
+            return 1006, self._write_error
+        if final:
+            return 1006, "connection dropped without a close frame"
+        return 1006, "connection is closing"
 
     def _set_closed(self) -> None:
         if self._closed_error is not None:
             return
-        protocol = self.protocol
-        if self._fail_reason is not None:
-            code, reason = self._fail_reason
-        elif protocol.close_rcvd is not None:
-            code, reason = protocol.close_rcvd.code, protocol.close_rcvd.reason
-        elif protocol.close_sent is not None and protocol.close_sent.code != 1000:
-            code, reason = protocol.close_sent.code, protocol.close_sent.reason
-        else:
-            code, reason = 1006, "connection dropped without a close frame"
-        self._closed_error = ConnectionClosedError(code, reason)
+        self._closed_error = ConnectionClosedError(*self._close_info(final=True))
         self._closed_event.set()
 
     # -- sending -----------------------------------------------------------
 
     async def send(self, data: bytes | str, *, text: bool = True) -> None:
-        """Send one message; raise :class:`ConnectionClosedError` if the connection is closed."""
+        """Send one message; raise :class:`ConnectionClosedError` if the connection is closed.
+
+        If the peer closed the connection, the error carries its close code and
+        reason once its close frame was read. A send cancelled while it was
+        blocked writing may have left part of a frame on the wire, and nothing
+        can follow that: the connection is aborted.
+        """
         payload = data.encode() if isinstance(data, str) else data
         async with self._send_lock:
-            if self.protocol.state is not State.OPEN:
-                raise self._closed_error or ConnectionClosedError(1006, "connection is closing")
+            if not self._writable():
+                raise self._send_error()
+            # A cancellation that came while waiting for the lock lands here, before
+            # the frame is queued: only one that comes while writing aborts.
+            await anyio.lowlevel.checkpoint_if_cancelled()
             if text:
                 self.protocol.send_text(payload)
             else:
                 self.protocol.send_binary(payload)
             await self._flush_locked()
 
+    def _writable(self) -> bool:
+        return (
+            self.protocol.state is State.OPEN
+            and self._write_error is None
+            and not self._stream_closed
+        )
+
+    def _send_error(self) -> ConnectionClosedError:
+        if self._closed_error is not None:
+            return self._closed_error
+        return ConnectionClosedError(*self._close_info(final=False))
+
     async def _flush(self) -> None:
+        """Write what the protocol has queued; raise :class:`ConnectionClosedError` on failure."""
         async with self._send_lock:
             await self._flush_locked()
 
+    async def _flush_replies(self) -> None:
+        """Write the protocol's own replies (a pong, a close frame) unless a send is running.
+
+        A reader never waits behind a sender, which may be blocked on a peer that
+        stopped reading: whoever holds the lock writes everything queued, these
+        replies included, before releasing it.
+        """
+        try:
+            self._send_lock.acquire_nowait()
+        except anyio.WouldBlock:
+            return
+        try:
+            await self._flush_locked()
+        except ConnectionClosedError:
+            pass  # the peer is gone: reading tells how, after what it sent last
+        finally:
+            self._send_lock.release()
+
     async def _flush_locked(self) -> None:
         # Called with the lock held: data_to_send() drains the protocol's buffer, so
-        # whoever holds the lock writes everything queued so far, in order.
-        for chunk in self.protocol.data_to_send():
-            try:
-                if chunk:
-                    await self.stream.send(chunk)
-                else:
-                    await self._send_eof()
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                # The peer is gone; the reader will notice and report the close.
-                self.protocol.receive_eof()
-                return
+        # whoever holds the lock writes everything queued so far, in order, until
+        # nothing is left (a reader may queue a pong meanwhile).
+        protocol = self.protocol
+        stream = self.stream
+        try:
+            while chunks := protocol.data_to_send():
+                for chunk in chunks:
+                    if not chunk:
+                        await self._send_eof()
+                        continue
+                    for start in range(0, len(chunk), SEND_PIECE):
+                        self._send_since = anyio.current_time()
+                        if len(chunk) <= SEND_PIECE:
+                            await stream.send(chunk)
+                        else:
+                            await stream.send(chunk[start : start + SEND_PIECE])
+        except (
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+            anyio.BusyResourceError,  # a TLS close sending close_notify: closed anyway
+            OSError,
+        ) as exc:
+            # The peer is gone (or we closed TCP). The protocol is not told: what
+            # the peer sent before going, its close frame included, is still to be
+            # read, and the reader reports it.
+            if self._write_error is None:
+                self._write_error = (
+                    "connection closed locally"
+                    if isinstance(exc, anyio.ClosedResourceError)
+                    else "connection lost while sending"
+                )
+            raise self._send_error() from exc
+        except BaseException:
+            # Cancelled mid-write: part of a frame may be on the wire, and nothing
+            # can follow it. Only closing TCP leaves the stream in a known state.
+            if self._write_error is None:
+                self._write_error = "a send was cancelled while writing"
+            await self._abort_stream()
+            raise
+        finally:
+            self._send_since = None
 
     async def _send_eof(self) -> None:
         send_eof = getattr(self.stream, "send_eof", None)
@@ -407,76 +571,174 @@ class WebSocket:
         return self._closed_error
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection, waiting at most ``close_timeout`` for the peer.
+        """Close the connection; return within ``close_timeout``, whatever the peer does.
 
         A peer that never answers the close frame (the real Realtime server is
         known not to) only delays this by the timeout; then TCP is closed anyway.
+        If the close frame cannot even be written in time, because a send is
+        blocked on a peer that stopped reading, TCP is closed at once, which also
+        ends that send with :class:`ConnectionClosedError`. Safe to call from any
+        task, from several at once, and while cancelled (it is shielded).
         """
         with anyio.CancelScope(shield=True):
+            deadline = anyio.current_time() + self.close_timeout
+            if not await self._send_close(code, reason, deadline):
+                self._record_failure(
+                    1006,
+                    f"the close frame could not be sent within {self.close_timeout:g} s "
+                    "(the peer is not reading)",
+                )
+                await self._abort_stream()
+            elif self._closed_error is None and not _is_closed(self.protocol):
+                await self._wait_for_peer(deadline)
+            self._set_closed()
+            await self._close_stream(deadline)
+
+    async def _send_close(self, code: int, reason: str, deadline: float) -> bool:
+        """Write our close frame unless the connection is closing already.
+
+        Return False if the send lock or the write took past ``deadline``.
+        """
+        with anyio.CancelScope(deadline=deadline):
             async with self._send_lock:
-                if self.protocol.state is State.OPEN:
+                if self._writable():
                     self.protocol.send_close(code, reason)
+                with contextlib.suppress(ConnectionClosedError):
                     await self._flush_locked()
-            if self._closed_error is None:
-                if self.protocol.state is State.CLOSED:
-                    self._set_closed()
-                else:
-                    with anyio.move_on_after(self.close_timeout):
-                        if self._has_reader:
-                            # Whoever reads this connection will see the close;
-                            # reading here too would race it.
-                            await self._closed_event.wait()
-                        while self._closed_error is None:
-                            try:
-                                await self._read()
-                            except ConnectionClosedError:
-                                break
-                            self._messages.clear()
-                    self._set_closed()
-            await self._close_stream()
+                return True
+        return False
+
+    async def _wait_for_peer(self, deadline: float) -> None:
+        """Wait, until ``deadline``, for the peer to answer the close frame and close TCP."""
+        with anyio.CancelScope(deadline=deadline):
+            if self._reading or self._close_reading:
+                # Whoever reads this connection now will see the close; reading
+                # here too would race it.
+                await self._closed_event.wait()
+                return
+            self._close_reading = True
+            try:
+                while self._closed_error is None:
+                    try:
+                        await self._read()
+                    except ConnectionClosedError:
+                        break
+                    self._messages.clear()
+            finally:
+                self._close_reading = False
 
     async def abort(self, code: int = 1006, reason: str = "connection aborted") -> None:
         """Close TCP at once, without a close handshake."""
-        self._fail_reason = self._fail_reason or (code, reason)
-        await self._close_stream()
+        self._record_failure(code, reason)
+        await self._abort_stream()
+        self._set_closed()
 
-    async def _close_stream(self) -> None:
-        if not self._stream_closed:
-            self._stream_closed = True
-            with anyio.CancelScope(shield=True), anyio.move_on_after(self.close_timeout):
-                await self.stream.aclose()
+    async def _abort_stream(self) -> None:
+        """Close TCP at once; a send or a receive blocked on it ends with an error."""
+        if self._stream_closed:
+            return
+        self._stream_closed = True
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await anyio.aclose_forcefully(self.stream)
+
+    async def _close_stream(self, deadline: float | None = None) -> None:
+        """Close TCP, politely (TLS close_notify) if that is done before ``deadline``."""
+        if self._stream_closed:
+            return
+        self._stream_closed = True
+        if deadline is None:
+            deadline = anyio.current_time() + self.close_timeout
+        # Past the deadline, TLS streams close their socket without the courtesy;
+        # errors (a busy or broken stream) mean it is closed already or now.
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.CancelScope(deadline=deadline),
+            contextlib.suppress(Exception),
+        ):
+            await self.stream.aclose()
 
     # -- keepalive ---------------------------------------------------------
 
     async def keepalive(self) -> None:
-        """Ping the peer every ``ping_interval`` seconds; fail the connection if it goes silent.
+        """Ping the peer every ``ping_interval`` seconds; fail the connection if it is dead.
 
-        Silence counts only while a reader is waiting on the socket: when the
-        application is slow and applies backpressure, unread pongs are not the
-        peer's fault.
+        Dead means, for ``ping_timeout`` seconds: no answer to a ping, counted
+        only while a reader is waiting on the socket (when the application is
+        slow and applies backpressure, unread pongs are not the peer's fault);
+        or a write that made no progress, because the peer stopped reading. The
+        connection then fails with 1011 and TCP is closed, so a blocked sender
+        and the reader both get :class:`ConnectionClosedError`. Returns once
+        the connection is closed.
         """
         interval, timeout = self.ping_interval, self.ping_timeout
         if interval is None:
             return
+        async with anyio.create_task_group() as task_group:
+            if timeout is not None:
+                task_group.start_soon(self._watch_writes, timeout, task_group.cancel_scope)
+            await self._ping(interval, timeout)
+            task_group.cancel_scope.cancel()
+
+    async def _ping(self, interval: float, timeout: float | None) -> None:
         while self._closed_error is None:
             await anyio.sleep(interval)
-            async with self._send_lock:
-                if self.protocol.state is not State.OPEN:
-                    return
-                self.protocol.send_ping(os.urandom(4))
-                await self._flush_locked()
+            try:
+                async with self._send_lock:
+                    if not self._writable():
+                        return
+                    self.protocol.send_ping(os.urandom(4))
+                    await self._flush_locked()
+            except ConnectionClosedError:
+                return  # the reader reports why
             if timeout is None:
                 continue
             sent_at = anyio.current_time()
             await anyio.sleep(timeout)
             silent = self._last_received < sent_at
             if silent and self._receiving and self._closed_error is None:
-                logger.warning("no answer to keepalive ping within %.1f s; closing", timeout)
-                self._fail_reason = (1011, "keepalive ping timeout")
-                self.protocol.fail(1011, "keepalive ping timeout")
-                await self._flush()
-                await self._close_stream()
+                await self._fail_dead("keepalive ping timeout", polite=True)
                 return
+
+    async def _watch_writes(self, timeout: float, scope: anyio.CancelScope) -> None:
+        """Fail the connection once a write has made no progress for ``timeout`` seconds."""
+        while self._closed_error is None and not self._stream_closed:
+            since = self._send_since
+            if since is None:
+                await anyio.sleep(max(timeout, 0.05))
+                continue
+            stalled = anyio.current_time() - since
+            if stalled < timeout:
+                await anyio.sleep(timeout - stalled)
+                continue
+            await self._fail_dead(
+                f"keepalive: a send was blocked for {timeout:g} s (the peer stopped reading)",
+                polite=False,
+            )
+            scope.cancel()
+            return
+
+    async def _fail_dead(self, reason: str, *, polite: bool) -> None:
+        """Fail a connection whose peer is gone: 1011, then close TCP at once."""
+        logger.warning("%s; closing the connection", reason)
+        self._record_failure(1011, reason)
+        if polite and self.protocol.state is State.OPEN:
+            # The peer may still read: tell it why, without waiting behind a send.
+            self._fail(1011, reason)
+            with anyio.move_on_after(self.close_timeout):
+                await self._flush_replies()
+        await self._abort_stream()
+        self._set_closed()
+
+
+def _check_max_size(max_size: int | None) -> int | None:
+    if max_size is not None and max_size < 1:
+        raise ValueError(f"max_size must be a positive number of bytes or None, not {max_size}")
+    return max_size
+
+
+def _too_big(size: int, max_size: int) -> str:
+    # A close reason holds 123 bytes at most: this stays under 80.
+    return f"message of {size} bytes exceeds max_size ({max_size} bytes)"
 
 
 def _is_closed(protocol: Protocol) -> bool:
@@ -497,14 +759,17 @@ async def connect(
     ping_interval: float | None = 20.0,
     ping_timeout: float | None = 20.0,
     close_timeout: float = 5.0,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> WebSocket:
     """Open a WebSocket client connection to ``url`` (``ws://`` or ``wss://``).
 
-    Incoming messages have no size limit (a retrieved item can carry minutes of
-    base64 audio) and compression is off, as in the official SDK. A refused
-    handshake raises :class:`HandshakeRejectedError` with the server's status and
-    body (:class:`AuthenticationError` for 401/403).
+    An incoming message larger than ``max_size`` bytes fails the connection with
+    1009; the default, :data:`DEFAULT_MAX_SIZE` (32 MiB), holds minutes of base64
+    audio in one item, and None lifts the limit. Compression is off, as in the
+    official SDK. A refused handshake raises :class:`HandshakeRejectedError` with
+    the server's status and body (:class:`AuthenticationError` for 401/403).
     """
+    _check_max_size(max_size)
     try:
         uri = parse_uri(url)
     except InvalidURI as exc:
@@ -522,13 +787,14 @@ async def connect(
                 )
             else:
                 stream = await anyio.connect_tcp(uri.host, uri.port)
-            protocol = ClientProtocol(uri, max_size=None, logger=wire_logger)
+            protocol = ClientProtocol(uri, max_size=max_size, logger=wire_logger)
             websocket = WebSocket(
                 protocol,
                 stream,
                 ping_interval=ping_interval,
                 ping_timeout=ping_timeout,
                 close_timeout=close_timeout,
+                max_size=max_size,
                 fast_receive=True,
             )
             await _handshake(websocket, protocol, headers or {})
@@ -541,6 +807,11 @@ async def connect(
     except (OSError, ssl.SSLError) as exc:
         await _aclose_quietly(stream)
         raise ConnectionFailedError(f"could not connect to {uri.host}:{uri.port}: {exc}") from exc
+    except ConnectionClosedError as exc:  # writing the request failed
+        await _aclose_quietly(stream)
+        raise ConnectionFailedError(
+            f"connection to {uri.host}:{uri.port} lost during the handshake"
+        ) from exc
     except BaseException:
         await _aclose_quietly(stream)
         raise
@@ -617,20 +888,23 @@ async def accept(
     ping_interval: float | None = None,
     ping_timeout: float | None = None,
     close_timeout: float = 5.0,
+    max_size: int | None = DEFAULT_MAX_SIZE,
 ) -> tuple[WebSocket, Request] | None:
     """Accept a WebSocket server connection on ``stream``; return it with the request.
 
     ``check`` may refuse the handshake by returning ``(status, body)``; then the
     refusal is sent and None returned. Returns None as well when the peer goes
-    away or sends something that isn't a WebSocket handshake.
+    away or sends something that isn't a WebSocket handshake. ``max_size``
+    bounds incoming messages as in :func:`connect`.
     """
-    protocol = ServerProtocol(max_size=None, logger=wire_logger)
+    protocol = ServerProtocol(max_size=max_size, logger=wire_logger)
     websocket = WebSocket(
         protocol,
         stream,
         ping_interval=ping_interval,
         ping_timeout=ping_timeout,
         close_timeout=close_timeout,
+        max_size=max_size,
     )
     request: Request | None = None
     while request is None:
@@ -645,7 +919,8 @@ async def accept(
             elif isinstance(event, Frame):
                 websocket._on_frame(event)
         if request is None and protocol.handshake_exc is not None:
-            await websocket._flush()
+            with contextlib.suppress(ConnectionClosedError):
+                await websocket._flush()
             return None
     refusal = check(request) if check is not None else None
     if refusal is not None:
@@ -654,7 +929,11 @@ async def accept(
     else:
         response = protocol.accept(request)
     protocol.send_response(response)
-    await websocket._flush()
+    try:
+        await websocket._flush()
+    except ConnectionClosedError:
+        await websocket._close_stream()
+        return None
     if protocol.state is not State.OPEN:
         await websocket._close_stream()
         return None

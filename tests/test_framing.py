@@ -152,3 +152,33 @@ async def test_protocol_violations_still_fail_the_connection(bad: bytes, code: i
         messages, closed = await receive_all(url)
     assert messages == [Message(b'{"type":"ok"}', True)]
     assert closed.code in (code, 1006)  # failed by the client; TCP then closes
+
+
+@pytest.mark.parametrize("fits", [True, False], ids=["at-the-limit", "one-byte-over"])
+@pytest.mark.parametrize("seed", range(4))
+async def test_max_size_holds_wherever_frames_are_cut(seed: int, fits: bool) -> None:
+    data, expected = conversation()
+    biggest = max(len(message.data) for message in expected)
+    pieces = cuts(data, random.Random(seed))
+
+    async def write(stream: anyio.abc.ByteStream, websocket: WebSocket) -> None:
+        for piece in pieces:
+            await stream.send(piece)
+            await anyio.lowlevel.checkpoint()
+
+    async with raw_writer(write) as url:
+        ws = await connect(url, close_timeout=0.5, max_size=biggest if fits else biggest - 1)
+        messages: list[Message] = []
+        with anyio.fail_after(10), pytest.raises(ConnectionClosedError) as caught:
+            await receive_into(ws, messages)
+    if fits:
+        assert messages == expected
+        assert caught.value.code == 4001
+    else:  # the big frame is refused at its header, whatever read it came in
+        assert messages == expected[:1]
+        assert caught.value.code == 1009
+
+
+async def receive_into(ws: WebSocket, messages: list[Message]) -> None:
+    while True:
+        messages.append(await ws.recv())
