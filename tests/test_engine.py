@@ -582,6 +582,41 @@ def test_voice_cannot_change_once_assistant_audio_was_sent(dialect: str) -> None
     assert one(client.configure(instructions="still fine"), "session.updated")
 
 
+VOICE_ERROR = (
+    "Invalid value: 'robot'. Supported values are: 'alloy', 'ash', 'ballad', 'coral', 'echo',"
+    " 'sage', 'shimmer', 'verse', 'marin', and 'cedar'."
+)
+
+
+def test_an_unknown_voice_is_refused_with_the_supported_ones(dialect: str) -> None:
+    client = Client(dialect)
+    error = error_of(client.configure(audio={"output": {"voice": "robot"}}))
+    param = "session.audio.output.voice" if dialect == "ga" else "session.voice"
+    assert error == {
+        "type": "invalid_request_error",
+        "code": "invalid_value",
+        "message": VOICE_ERROR,
+        "param": param,
+        "event_id": error["event_id"],
+    }
+    # The session keeps its voice and goes on.
+    assert voice_of(client) == ("marin" if dialect == "ga" else "alloy")
+    assert one(client.configure(audio={"output": {"voice": "cedar"}}), "session.updated")
+
+
+def test_an_unknown_voice_in_a_response_is_refused(dialect: str) -> None:
+    client = Client(dialect, ScriptedModel().otherwise("Hi."))
+    override: dict[str, Any] = (
+        {"audio": {"output": {"voice": "robot"}}} if dialect == "ga" else {"voice": "robot"}
+    )
+    error = error_of(client.send({"type": "response.create", "response": override}))
+    assert error["code"] == "invalid_value"
+    assert error["message"] == VOICE_ERROR
+    param = "response.audio.output.voice" if dialect == "ga" else "response.voice"
+    assert error["param"] == param
+    assert client.drain() == []  # no response was started
+
+
 # ---------------------------------------------------------------- conversation
 
 

@@ -38,7 +38,7 @@ from .models import Call, DemoModel, Model, Part, ReplyContext, ToolOutput
 from .speech import synthesize
 from .vad import SpeechStarted, VadSettings, VoiceActivityDetector
 
-__all__ = ["IdFactory", "RealtimeEngine", "ResponseRun", "audio_ms"]
+__all__ = ["VOICES", "IdFactory", "RealtimeEngine", "ResponseRun", "audio_ms"]
 
 logger = logging.getLogger(__name__)
 
@@ -459,8 +459,14 @@ def _parse_max_tokens(value: Any, param: str) -> int | str:
     return value
 
 
+# The built-in voices the real API accepts by name, in the order its errors list them.
+VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
+
+
 def _parse_voice(value: Any, param: str, dialect: Dialect) -> str | JSON:
     if isinstance(value, str):
+        if value not in VOICES:
+            raise _bad_value(param, value, VOICES)
         return value
     if dialect == "ga" and isinstance(value, Mapping) and isinstance(value.get("id"), str):
         return dict(value)
