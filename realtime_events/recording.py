@@ -3,6 +3,11 @@
 Each line is ``{"t": seconds since start, "dir": "send" | "recv", "data": frame}``;
 binary frames are stored as hex with ``"binary": true``. Credentials never
 appear: they travel in handshake headers, which are not recorded.
+
+A :class:`Recorder` is opened once per run of a session (``Session.start``), so
+one recording spans the reconnects of that run. By default it overwrites the
+file, so a recording holds one run and replays as one; ``mode="a"`` appends
+runs one after the other instead (the times of each run start again at 0).
 """
 
 from __future__ import annotations
@@ -13,19 +18,34 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, get_args
 
-__all__ = ["RecordedFrame", "Recorder", "read_recording"]
+from .errors import RealtimeError
+
+__all__ = ["RecordMode", "RecordedFrame", "Recorder", "RecordingError", "read_recording"]
 
 Direction = Literal["send", "recv"]
+#: ``"w"``: start the file anew; ``"a"``: add to what it holds.
+RecordMode = Literal["w", "a"]
+
+
+class RecordingError(RealtimeError, ValueError):
+    """A file is not a recording: a line is not a frame as :class:`Recorder` writes it."""
 
 
 class Recorder:
-    """Appends frames to a JSONL file as they are sent and received."""
+    """Writes frames to a JSONL file as they are sent and received.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``mode="w"`` (the default) truncates the file when the recorder opens;
+    ``mode="a"`` appends to it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, mode: RecordMode = "w") -> None:
+        if mode not in get_args(RecordMode):
+            raise ValueError(f"mode must be 'w' or 'a', not {mode!r}")
         self.path = Path(path)
-        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        self.mode = mode
+        self._file: IO[str] = self.path.open(mode, encoding="utf-8")
         self._start = time.monotonic()
 
     def write(self, direction: Direction, data: bytes | str, *, binary: bool = False) -> None:
@@ -52,9 +72,36 @@ class RecordedFrame:
 
 
 def read_recording(path: str | os.PathLike[str]) -> Iterator[RecordedFrame]:
-    """Yield the frames of a recording in order."""
+    """Yield the frames of a recording in order.
+
+    Raises :class:`RecordingError` at the first line that is not a frame (with
+    the file and line number), and ``OSError`` when the file cannot be read.
+    """
     with Path(path).open(encoding="utf-8") as file:
-        for line in file:
-            if line.strip():
-                raw = json.loads(line)
-                yield RecordedFrame(raw["t"], raw["dir"], raw["data"], raw.get("binary", False))
+        try:
+            for number, line in enumerate(file, 1):
+                if line.strip():
+                    yield _frame(line, f"{path}:{number}")
+        except UnicodeDecodeError:
+            raise RecordingError(f"{path}: not a recording (not UTF-8 text)") from None
+
+
+def _frame(line: str, where: str) -> RecordedFrame:
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        raise RecordingError(f"{where}: not a recording (a line is not JSON)") from None
+    if not isinstance(raw, dict):
+        raise RecordingError(f"{where}: not a recording (a line is not a JSON object)")
+    t, direction, data, binary = raw.get("t"), raw.get("dir"), raw.get("data"), raw.get("binary")
+    if (
+        isinstance(t, bool)
+        or not isinstance(t, int | float)
+        or direction not in get_args(Direction)
+        or not isinstance(data, str)
+        or not isinstance(binary, bool | None)
+    ):
+        raise RecordingError(
+            f'{where}: not a recording frame (expected "t", "dir" send/recv and "data")'
+        )
+    return RecordedFrame(float(t), "send" if direction == "send" else "recv", data, bool(binary))
