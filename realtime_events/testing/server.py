@@ -24,7 +24,7 @@ from websockets.http11 import Request
 
 from ..connection import WebSocket, accept
 from ..errors import ConnectionClosedError
-from ..recording import read_recording
+from ..recording import RecordedFrame, read_recording
 from .engine import RealtimeEngine, ResponseRun, audio_ms
 from .models import DemoModel, Model
 
@@ -125,13 +125,18 @@ class ServerConnection:
             # Also when the server shuts down: the client must see the socket close.
             await self.websocket.abort()
 
-    async def serve_recording(self, path: str | os.PathLike[str]) -> None:
+    async def serve_recording(
+        self, recording: str | os.PathLike[str] | Sequence[RecordedFrame]
+    ) -> None:
         """Send a recording's server frames with their timing (scaled by ``pace``), then close.
 
-        Client frames are read and kept in ``received`` but not answered: the
-        recording already holds the answers.
+        ``recording`` is a file or the frames read from one. Client frames are
+        read and kept in ``received`` but not answered: the recording already
+        holds the answers.
         """
-        frames = [frame for frame in read_recording(path) if frame.direction == "recv"]
+        if isinstance(recording, str | os.PathLike):
+            recording = list(read_recording(recording))
+        frames = [frame for frame in recording if frame.direction == "recv"]
         try:
             with self._cancel:
                 async with anyio.create_task_group() as task_group:
@@ -203,7 +208,9 @@ class LocalRealtimeServer:
     dialect is chosen per connection by the ``OpenAI-Beta`` header. ``pace`` is
     seconds of wall time per second of audio streamed (0: as fast as possible,
     1: real time). ``api_key``, when set, is required as a Bearer token (or
-    Azure ``api-key``), so tests can see a 401.
+    Azure ``api-key``), so tests can see a 401. ``replay`` serves a recording
+    to every client instead of a model; it is read when the server starts, so
+    a missing or malformed file fails there (``OSError``, ``RecordingError``).
     """
 
     def __init__(
@@ -227,10 +234,13 @@ class LocalRealtimeServer:
         self.faults = faults or Faults()
         self.session_defaults = dict(session_defaults or {})
         self.replay = replay
+        self._replay_frames: list[RecordedFrame] = []
         self.connections: list[ServerConnection] = []
+        # anyio primitives belong to an event loop: they are made in __aenter__, so a
+        # server can be built anywhere (a threaded bot's test builds it before any loop runs).
         self._task_group: anyio.abc.TaskGroup | None = None
         self._new_connection: anyio.Event | None = None
-        self._listen_scope = anyio.CancelScope()
+        self._listen_scope: anyio.CancelScope | None = None
 
     @property
     def url(self) -> str:
@@ -250,6 +260,8 @@ class LocalRealtimeServer:
         return self.connections[-1]
 
     async def __aenter__(self) -> LocalRealtimeServer:
+        if self.replay is not None:
+            self._replay_frames = list(read_recording(self.replay))
         listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
         self._new_connection = anyio.Event()
         self._listen_scope = anyio.CancelScope()
@@ -259,11 +271,13 @@ class LocalRealtimeServer:
         self._task_group = task_group
         # The listener runs in a child task: a cancelled or failed server never
         # cancels the code inside ``async with server``.
-        task_group.start_soon(self._listen, listener)
+        task_group.start_soon(self._listen, listener, self._listen_scope)
         return self
 
-    async def _listen(self, listener: anyio.abc.Listener[anyio.abc.SocketStream]) -> None:
-        with self._listen_scope:
+    async def _listen(
+        self, listener: anyio.abc.Listener[anyio.abc.SocketStream], scope: anyio.CancelScope
+    ) -> None:
+        with scope:
             async with listener, anyio.create_task_group() as connections:
                 await listener.serve(self._handle_safely, task_group=connections)
 
@@ -283,7 +297,8 @@ class LocalRealtimeServer:
         task_group, self._task_group = self._task_group, None
         if task_group is None:
             return None
-        self._listen_scope.cancel()
+        if self._listen_scope is not None:
+            self._listen_scope.cancel()
         return await task_group.__aexit__(exc_type, exc, tb)
 
     async def serve_forever(self) -> None:
@@ -327,7 +342,7 @@ class LocalRealtimeServer:
             self._new_connection.set()
             self._new_connection = anyio.Event()
         if self.replay is not None:
-            await connection.serve_recording(self.replay)
+            await connection.serve_recording(self._replay_frames)
         else:
             await connection.serve()
 

@@ -1,0 +1,45 @@
+"""LocalRealtimeServer can be built where no event loop runs, as a threaded bot's test does."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import anyio
+import anyio.to_thread
+import pytest
+from anyio.from_thread import start_blocking_portal
+
+from realtime_events import Session
+from realtime_events.sync import SyncSession
+from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+
+
+def model() -> ScriptedModel:
+    return ScriptedModel().when("hello").say("Hi from the local server.")
+
+
+def test_built_before_any_loop_then_served_from_a_thread(
+    anyio_backend: Literal["asyncio", "trio"],
+) -> None:
+    server = LocalRealtimeServer(model=model())  # plain code: no event loop runs here
+    with (
+        start_blocking_portal(anyio_backend) as portal,
+        portal.wrap_async_context_manager(server),
+        SyncSession(url=server.url, output_modalities=["text"], backend=anyio_backend) as bot,
+        bot.stream("response.done") as dones,
+    ):
+        bot.send_text("hello")
+        done = dones.receive(timeout=30)
+    assert done.response.text == "Hi from the local server."
+
+
+@pytest.mark.anyio
+async def test_built_on_a_thread_without_a_loop_then_entered(anyio_backend: str) -> None:
+    server = await anyio.to_thread.run_sync(lambda: LocalRealtimeServer(model=model()))
+    async with server, Session(url=server.url, output_modalities=["text"]) as session:
+        await session.send_text("hello")
+        done = await session.wait_for("response.done", timeout=30)
+    assert done.response.text == "Hi from the local server."
+    # Entered again after it stopped: a new listener, new primitives.
+    async with server:
+        assert server.connections[-1].websocket.closed
