@@ -1,4 +1,10 @@
-"""The command line: ``python -m realtime_events demo | serve | replay | tail``."""
+"""The command line: ``realtime-events demo | serve | replay | tail``.
+
+Also run as ``python -m realtime_events``. A user's mistake (a missing file, a
+busy port, a rejected key) ends the command with one line on stderr and exit
+status 1; a closed output pipe (``realtime-events demo | head``) ends it quietly
+with status 141, as a shell reports a command killed by SIGPIPE.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 import anyio
@@ -20,15 +27,49 @@ from .testing import DemoModel, LocalRealtimeServer
 
 __all__ = ["main"]
 
+logger = logging.getLogger(__name__)
+
 DEMO_TURNS = (
     "Hello!",
     "What's the weather in Paris?",
     "Thanks, that's all.",
 )
 
+#: The exit status of a command whose output pipe closed (128 + SIGPIPE).
+BROKEN_PIPE = 141
+
+
+class UserError(Exception):
+    """A mistake in the command's input: printed as one line, exit status 1."""
+
 
 def _backend(args: argparse.Namespace) -> str:
     return str(args.backend)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    """Run the command; a command stops early when its output closes (``... | head``)."""
+    printer = EventPrinter(color=None if args.color == "auto" else args.color == "always")
+    status: int = await args.run(args, printer)
+    if printer.broken:
+        raise BrokenPipeError
+    return status
+
+
+@contextmanager
+def _until_pipe_breaks(printer: EventPrinter) -> Iterator[None]:
+    """Run the block until it ends or the printer's output closes, whichever is first.
+
+    Placed inside ``async with session``: the session then closes as usual.
+    """
+    with anyio.CancelScope() as scope:
+        printer.on_broken_pipe = scope.cancel
+        if printer.broken:
+            scope.cancel()
+        try:
+            yield
+        finally:
+            printer.on_broken_pipe = None
 
 
 def _optional_plugin(session: Session, name: str, printer: EventPrinter) -> Any:
@@ -40,8 +81,7 @@ def _optional_plugin(session: Session, name: str, printer: EventPrinter) -> Any:
     return session.use(plugin)
 
 
-async def _demo(args: argparse.Namespace) -> int:
-    printer = EventPrinter(color=None if args.color == "auto" else args.color == "always")
+async def _demo(args: argparse.Namespace, printer: EventPrinter) -> int:
     if args.live:
         if not os.environ.get("OPENAI_API_KEY"):
             print("--live needs OPENAI_API_KEY in the environment", file=sys.stderr)
@@ -68,11 +108,12 @@ async def _converse(url: str | None, args: argparse.Namespace, printer: EventPri
 
     session.on("*", printer)
     async with session:
-        for text in DEMO_TURNS:
-            printer.line("you", text, "bold", "green")
-            await session.send_text(text)
-            await _settle(session)
-    if transcript is not None:
+        with _until_pipe_breaks(printer):
+            for text in DEMO_TURNS:
+                # The printer shows each message once, as the server confirms it ("user").
+                await session.send_text(text)
+                await _settle(session)
+    if transcript is not None and not printer.broken:
         print()
         print(printer.paint("Transcript", "bold"))
         print(transcript.text())
@@ -94,85 +135,160 @@ async def _settle(session: Session, timeout: float = 60.0) -> None:
                 return
 
 
-async def _serve(args: argparse.Namespace) -> int:
+async def _serve(args: argparse.Namespace, printer: EventPrinter) -> int:
+    # The recording is read, and the port bound, before the first line: a missing file
+    # or a busy port is reported now, not when a client connects.
     server = LocalRealtimeServer(host=args.host, port=args.port, pace=args.pace, replay=args.replay)
-    async with server:
+    async with AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(server)
+        except OSError as exc:
+            if exc.filename is not None:
+                raise  # the recording: reported as a file error
+            message = f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+            raise UserError(message) from exc
         print(f"local Realtime server listening at {server.url} (Ctrl-C to stop)", flush=True)
         await anyio.sleep_forever()
     return 0
 
 
-async def _replay(args: argparse.Namespace) -> int:
-    printer = EventPrinter(color=None if args.color == "auto" else args.color == "always")
-    session = Session(url="ws://replay.invalid")
+async def _replay(args: argparse.Namespace, printer: EventPrinter) -> int:
+    session = Session(url="ws://replay.invalid", dialect=args.dialect)
     session.on("*", printer)
-    count = await session.replay(args.file, speed=args.speed)
-    printer.line("replay", f"{count} events", "dim")
+    with _until_pipe_breaks(printer):
+        count = await session.replay(args.file, speed=args.speed)
+        printer.line("replay", f"{count} events", "dim")
     return 0
 
 
-async def _tail(args: argparse.Namespace) -> int:
-    printer = EventPrinter(color=None if args.color == "auto" else args.color == "always")
+async def _tail(args: argparse.Namespace, printer: EventPrinter) -> int:
     session = Session(args.model, url=args.url, dialect=args.dialect, reconnect=False)
     session.on("*", printer)
-    await session.run()
+    async with anyio.create_task_group() as task_group:
+        # Ends the run as a close from any task does; the tail then returns.
+        printer.on_broken_pipe = lambda: task_group.start_soon(session.close)
+        await session.run()
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common_options(*, top: bool, dialect: bool = True) -> argparse.ArgumentParser:
+    """Options accepted before and after the command (``--backend trio demo --dialect beta``).
+
+    Only the top level sets defaults: a command's parser leaves an option it was
+    not given unset, so it does not overwrite what came before the command.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+
+    def default(value: Any) -> Any:
+        return value if top else argparse.SUPPRESS
+
+    options.add_argument(
+        "--backend", choices=["asyncio", "trio"], default=default("asyncio"), help="event loop"
+    )
+    if dialect:
+        options.add_argument(
+            "--dialect",
+            choices=["ga", "beta"],
+            default=default("ga"),
+            help="the protocol's dialect: GA (the default) or beta",
+        )
+    options.add_argument(
+        "--color", choices=["auto", "always", "never"], default=default("auto"), help="ANSI colors"
+    )
+    options.add_argument(
+        "-v", "--verbose", action="store_true", default=default(False), help="log at debug level"
+    )
+    return options
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m realtime_events",
+        prog=prog,
         description="Typed event handling for the OpenAI Realtime API.",
+        parents=[_common_options(top=True)],
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = [_common_options(top=False)]
 
-    demo = commands.add_parser("demo", help="talk to the built-in local server (no key needed)")
+    demo = commands.add_parser(
+        "demo", help="talk to the built-in local server (no key needed)", parents=common
+    )
     demo.add_argument("--live", action="store_true", help="use the real API (OPENAI_API_KEY)")
     demo.add_argument("--model", default="gpt-realtime")
-    demo.add_argument("--dialect", choices=["ga", "beta"], default="ga")
     demo.add_argument("--pace", type=float, default=0.05, help="wall seconds per audio second")
     demo.set_defaults(run=_demo)
 
-    serve = commands.add_parser("serve", help="run the local Realtime server")
+    # The server speaks both dialects, chosen by each client: no --dialect here.
+    serve = commands.add_parser(
+        "serve",
+        help="run the local Realtime server",
+        parents=[_common_options(top=False, dialect=False)],
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--pace", type=float, default=1.0, help="wall seconds per audio second")
     serve.add_argument("--replay", metavar="FILE", help="serve a recording instead of a model")
     serve.set_defaults(run=_serve)
 
-    replay = commands.add_parser("replay", help="print a recorded session (JSONL)")
+    replay = commands.add_parser("replay", help="print a recorded session (JSONL)", parents=common)
     replay.add_argument("file")
     replay.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
     replay.set_defaults(run=_replay)
 
-    tail = commands.add_parser("tail", help="print the events of any Realtime endpoint")
+    tail = commands.add_parser(
+        "tail", help="print the events of any Realtime endpoint", parents=common
+    )
     tail.add_argument("url")
     tail.add_argument("--model", default=None)
-    tail.add_argument("--dialect", choices=["ga", "beta"], default="ga")
     tail.set_defaults(run=_tail)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _leaf(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member groups (task groups wrap what they raise)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _user_error(exc: BaseException) -> str | None:
+    """The line to print for a mistake in the command's input; None for anything else."""
+    if isinstance(exc, UserError | RealtimeError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "realtime-events") -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-    async def run() -> int:
-        result: int = await args.run(args)
-        return result
+    dialect = getattr(args, "dialect", None)  # serve has none: its clients choose
+    where = args.backend if dialect is None else f"{args.backend}, dialect {dialect}"
+    logger.debug("%s on %s", args.command, where)
 
     try:
-        return anyio.run(run, backend=_backend(args))
-    except KeyboardInterrupt:
-        return 130
-    except RealtimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        return anyio.run(_run, args, backend=_backend(args))
+    except BaseException as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, KeyboardInterrupt):
+            return 130
+        if isinstance(leaf, BrokenPipeError):
+            _quiet_stdout()
+            return BROKEN_PIPE
+        message = _user_error(leaf)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 1

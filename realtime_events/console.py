@@ -2,13 +2,15 @@
 
 One line per meaningful event; streams of deltas are folded into one growing
 line per item (text) or a running total (audio), so a person can follow a
-conversation without reading JSON.
+conversation without reading JSON. A tool's result is printed after the
+response that called it is done, so the log reads the same on every run.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import IO, Any
 
 from .audio import PCM16, AudioFormat
@@ -51,8 +53,15 @@ class EventPrinter:
         self.stream = stream or sys.stdout
         self.audio_format = audio_format
         self.color = supports_color(self.stream) if color is None else color
+        #: True once the stream's reader went away (``... | head``); nothing is written after.
+        self.broken = False
+        #: Called once when that happens, e.g. to stop the program.
+        self.on_broken_pipe: Callable[[], object] | None = None
         self._audio_ms: dict[str, float] = {}
         self._streaming: str | None = None
+        self._active_responses: set[str] = set()
+        # Lines about a response's tool calls that finished before the response did.
+        self._held: dict[str, list[tuple[str, str, str]]] = {}
 
     def paint(self, text: str, *styles: str) -> str:
         """Wrap ``text`` in ANSI styles when color is on."""
@@ -64,21 +73,31 @@ class EventPrinter:
     def line(self, tag: str, text: str, *styles: str) -> None:
         """Print one log line: a fixed-width tag, then the text."""
         self._end_stream()
-        self.stream.write(f"{self.paint(f'{tag:>10}', 'dim')}  {self.paint(text, *styles)}\n")
-        self.stream.flush()
+        self._write(f"{self.paint(f'{tag:>10}', 'dim')}  {self.paint(text, *styles)}\n")
+
+    def _write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            # Every later event would fail the same way: stop writing, and say so once.
+            self.broken = True
+            if self.on_broken_pipe is not None:
+                self.on_broken_pipe()
 
     def _stream_text(self, key: str, label: str, delta: str, *styles: str) -> None:
         if self._streaming != key:
             self._end_stream()
-            self.stream.write(f"{self.paint(f'{label:>10}', 'dim')}  ")
+            self._write(f"{self.paint(f'{label:>10}', 'dim')}  ")
             self._streaming = key
-        self.stream.write(self.paint(delta, *styles))
-        self.stream.flush()
+        self._write(self.paint(delta, *styles))
 
     def _end_stream(self) -> None:
         if self._streaming is not None:
-            self.stream.write("\n")
             self._streaming = None
+            self._write("\n")
 
     def __call__(self, event: Event) -> None:
         kind = getattr(type(event), "canonical_type", "") or event.type
@@ -115,6 +134,8 @@ class EventPrinter:
         self.line("vad", f"speech stopped at {event.audio_end_ms} ms", "yellow")
 
     def on_response_created(self, event: Any) -> None:
+        if event.response.id:
+            self._active_responses.add(event.response.id)
         self.line("response", f"started {event.response.id or ''}", "dim")
 
     def on_response_output_text_delta(self, event: Any) -> None:
@@ -142,6 +163,9 @@ class EventPrinter:
         tokens = f", {usage.total_tokens} tokens" if usage and usage.total_tokens else ""
         style = "dim" if response.status == "completed" else "red"
         self.line("response", f"{response.status}{tokens}", style)
+        self._active_responses.discard(response.id or "")
+        for line in self._held.pop(response.id or "", []):
+            self.line(*line)
 
     def on_conversation_item_truncated(self, event: Any) -> None:
         self.line("truncated", f"{event.item_id} at {event.audio_end_ms} ms", "yellow")
@@ -158,9 +182,15 @@ class EventPrinter:
         duration = getattr(event, "duration", None)
         took = f" in {duration * 1000:.0f} ms" if isinstance(duration, float) else ""
         if error is not None:
-            self.line("tool", f"{name} failed{took}: {error}", "red")
+            line = ("tool", f"{name} failed{took}: {error}", "red")
         else:
-            self.line("tool", f"{name} -> {getattr(event, 'result', None)!r}{took}", "yellow")
+            line = ("tool", f"{name} -> {getattr(event, 'result', None)!r}{took}", "yellow")
+        # A tool runs while its response streams on: wait for that response's last line.
+        response_id = getattr(call, "response_id", None)
+        if response_id in self._active_responses:
+            self._held.setdefault(response_id, []).append(line)
+        else:
+            self.line(*line)
 
     def on_metrics_response(self, event: Any) -> None:
         record = getattr(event, "metrics", None)

@@ -1,7 +1,9 @@
-"""The command line, run as a person would: ``python -m realtime_events ...``."""
+"""The command line, run as a person would: `realtime-events` and `python -m realtime_events`."""
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +12,12 @@ import anyio
 import pytest
 
 from realtime_events import Session
+from realtime_events.cli import BROKEN_PIPE
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
 COMMAND = [sys.executable, "-m", "realtime_events", "--color", "never"]
+# The console script pip installed beside the interpreter.
+ENTRY_POINT = str(Path(sys.executable).parent / "realtime-events")
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -104,3 +109,178 @@ def test_serve_runs_a_standalone_server() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# -------------------------------------------------------------- what the demo shows
+
+
+def log_lines(out: str) -> list[str]:
+    """The demo's event log (before the transcript), one "tag  text" per line."""
+    return [line.strip() for line in out.split("Transcript", 1)[0].splitlines() if line.strip()]
+
+
+def test_demo_shows_each_user_message_once() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    lines = log_lines(result.stdout)
+    for text in ("Hello!", "What's the weather in Paris?", "Thanks, that's all."):
+        assert [line for line in lines if line.endswith(text)] == [f"user  {text}"]
+
+
+def test_demo_prints_the_tool_result_after_the_response_that_called_it() -> None:
+    # The tool finishes while its response streams on: the log must not depend on which
+    # of the two ends first. Each run prints the same order.
+    for _ in range(3):
+        result = run("demo", "--pace", "0")
+        assert result.returncode == 0, result.stderr
+        lines = log_lines(result.stdout)
+        call = next(i for i, line in enumerate(lines) if line.startswith("tool call"))
+        assert lines[call] == 'tool call  get_weather({"city": "Paris"})'
+        assert lines[call + 1].startswith("response  completed")
+        assert lines[call + 2].startswith("tool  get_weather -> {'city': 'Paris'")
+        assert lines[call + 3].startswith("response  started")
+
+
+# ------------------------------------------------------------ mistakes speak
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    """Exit status 1, and one line on stderr that names the problem: no traceback."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    for word in words:
+        assert word in result.stderr
+
+
+def test_replay_of_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    assert_one_line_error(run("replay", str(missing)), str(missing), "No such file")
+
+
+def test_replay_of_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just some notes\n")
+    assert_one_line_error(run("replay", str(notes)), f"{notes}:1", "not a recording")
+
+    frame = tmp_path / "frame.jsonl"
+    frame.write_text(json.dumps({"t": 0, "dir": "recv", "data": "{}"}) + "\n" + '{"t": 1}\n')
+    assert_one_line_error(run("replay", str(frame)), f"{frame}:2", "not a recording frame")
+
+    binary = tmp_path / "audio.raw"
+    binary.write_bytes(bytes(range(128, 256)))
+    assert_one_line_error(run("replay", str(binary)), str(binary), "not UTF-8")
+
+
+def test_serve_on_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port))
+    assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_serve_checks_its_recording_at_start(tmp_path: Path) -> None:
+    # No client ever connects: the command must fail on its own, at once.
+    missing = tmp_path / "missing.jsonl"
+    result = run("serve", "--port", "0", "--replay", str(missing), timeout=30)
+    assert_one_line_error(result, str(missing), "No such file")
+    assert "listening" not in result.stdout
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not JSON\n")
+    result = run("serve", "--port", "0", "--replay", str(notes), timeout=30)
+    assert_one_line_error(result, f"{notes}:1", "not a recording")
+
+
+def test_demo_into_a_pipe_closed_early_exits_quietly() -> None:
+    # As ``realtime-events demo | head -n 3``: the reader leaves after three lines.
+    process = subprocess.Popen(
+        [*COMMAND, "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == BROKEN_PIPE
+    assert "local Realtime server" in first[0]
+    assert errors == ""
+
+
+# ------------------------------------------------------------ names and options
+
+
+def test_the_command_names_itself_as_it_was_run() -> None:
+    installed = subprocess.run(
+        [ENTRY_POINT, "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.startswith("usage: realtime-events ")
+    as_module = run("--help")
+    assert as_module.returncode == 0, as_module.stderr
+    assert as_module.stdout.startswith("usage: python -m realtime_events ")
+    command = subprocess.run(
+        [ENTRY_POINT, "replay", "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert command.stdout.startswith("usage: realtime-events replay ")
+
+
+def test_the_entry_point_runs_the_demo() -> None:
+    result = subprocess.run(
+        [ENTRY_POINT, "demo", "--color", "never", "--pace", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "get_weather" in result.stdout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_backend_and_dialect_before_or_after_the_command(
+    where: str, anyio_backend: str
+) -> None:
+    async with LocalRealtimeServer() as server:
+        options = ["--backend", "trio", "--dialect", "beta"]
+        command = ["tail", server.url]
+        args = [*options, *command] if where == "before" else [*command, *options]
+        result: list[subprocess.CompletedProcess[str]] = []
+
+        async def tail() -> None:
+            result.append(await anyio.to_thread.run_sync(lambda: run(*args)))
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(tail)
+            connection = await server.wait_for_connection(timeout=30)
+            assert connection.dialect == "beta"  # from the handshake's OpenAI-Beta header
+            # Close once the client has configured its session, not in the middle of it.
+            received = connection.received
+            with anyio.fail_after(30):
+                # Polled: the server has no event for a frame it received.
+                while not any(e.get("type") == "session.update" for e in received):  # noqa: ASYNC110
+                    await anyio.sleep(0.02)
+            await connection.close(1000)
+    assert result[0].returncode == 0, result[0].stderr
+    assert "session" in result[0].stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--backend", "trio", "--dialect", "beta", "-v", "replay", "{file}"],
+        ["replay", "{file}", "--backend", "trio", "--dialect", "beta", "-v"],
+        # The command's parser must not reset what came before it.
+        ["--backend", "trio", "replay", "{file}", "--dialect", "beta", "-v"],
+    ],
+)
+def test_options_before_after_and_around_the_command(args: list[str], tmp_path: Path) -> None:
+    recording = tmp_path / "empty.jsonl"
+    recording.write_text("")
+    result = run(*(arg.replace("{file}", str(recording)) for arg in args))
+    assert result.returncode == 0, result.stderr
+    assert "replay on trio, dialect beta" in result.stderr  # the debug log (-v)
+    assert "0 events" in result.stdout
