@@ -23,6 +23,7 @@ To ship it, put the class in a distribution with an entry point in the group
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections import Counter
@@ -176,7 +177,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="a short scripted chat")
     parser.add_argument("--live", action="store_true", help="use the real API ($OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-realtime", help="the model, with --live")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -158,7 +159,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--save", help="also write the transcript here (.md, .json or .txt)")
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
 
 
 if __name__ == "__main__":

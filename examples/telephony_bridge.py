@@ -20,6 +20,7 @@ session talks to an in-process LocalRealtimeServer.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -179,6 +180,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--live", action="store_true", help="use the real API ($OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-realtime", help="the model, with --live")
     args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
     if args.live:
         args.realtime = True  # the real server's VAD listens in real time
     return args

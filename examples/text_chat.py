@@ -13,6 +13,7 @@ of metrics: time to the first token after the message was sent, and tokens used.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack
@@ -101,7 +102,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="run a short scripted chat")
     parser.add_argument("--live", action="store_true", help="use the real API ($OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-realtime", help="the model, with --live")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
 
 
 if __name__ == "__main__":

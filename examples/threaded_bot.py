@@ -15,6 +15,7 @@ from the session's thread, where handlers run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -143,7 +144,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="four users write at once, then exit")
     parser.add_argument("--live", action="store_true", help="use the real API ($OPENAI_API_KEY)")
     parser.add_argument("--model", default="gpt-realtime", help="the model, with --live")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
 
 
 if __name__ == "__main__":

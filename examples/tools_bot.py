@@ -11,6 +11,7 @@ calls get_weather for weather questions (and tells the time by itself).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -112,6 +113,8 @@ async def main() -> None:
     parser.add_argument("prompts", nargs="*", help="what to say (default: read from stdin)")
     parser.add_argument("--live", action="store_true", help="use the OpenAI Realtime API")
     args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
     prompts = from_args(args.prompts) if args.prompts else from_stdin()
     if args.live:
         await chat(make_session(model="gpt-realtime"), prompts)

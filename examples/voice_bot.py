@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import queue
 import sys
 import threading
@@ -238,7 +239,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default="gpt-realtime", help="the model, with --live")
     parser.add_argument("--mode", choices=["client", "gated", "server"], default="client")
     parser.add_argument("--rate", type=int, default=RATE, help="the microphone's sample rate")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
 
 
 if __name__ == "__main__":

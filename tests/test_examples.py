@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,20 @@ def test_voice_bot_hears_speech_and_barges_in() -> None:
     assert out.count("you: (") == 2  # both recordings were heard as turns
     assert "barge-in: assistant item truncated at" in out
     assert "(measured)" in out  # from the playback tracker, not estimated
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.py")))
+def test_live_without_a_key_says_so_in_one_line(name: str) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "OPENAI_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--live"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=EXAMPLES.parent,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "--live needs OPENAI_API_KEY in the environment\n"
