@@ -1,4 +1,4 @@
-"""DESIGN section 1, the public API contract, run as written against the local server."""
+"""The public API as the README's main example uses it, run as written against the local server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session against the local server over loopback: the DESIGN section 1 contract."""
+"""Session against the local server over loopback: handlers, waiters, streams and sending."""
 
 from __future__ import annotations
 
