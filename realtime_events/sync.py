@@ -225,7 +225,7 @@ class SyncSession(SyncSessionOverloads):
                     self._session = portal.call(functools.partial(Session, **self._session_kwargs))
                 session = self._session
                 self._closed.clear()
-                signals.closed.connect(self._on_closed, sender=session, weak=False)
+                signals.closed.connect(self._on_closed, sender=session)
                 stack.callback(signals.closed.disconnect, self._on_closed, sender=session)
                 stack.enter_context(portal.wrap_async_context_manager(session))
             except BaseException:
