@@ -1,0 +1,95 @@
+"""Closed sessions, and the plugins attached to them, can be garbage-collected.
+
+Issue 12, point 3: every ``Session`` stayed alive after it closed (blinker
+receivers connected with ``weak=False`` pointed back to it). Each test opens
+and closes sessions against an independent Realtime peer (``tests/peers.py``,
+in its own process), keeps only weak references, and collects.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from realtime_events import Session
+from realtime_events_tools import Tools
+from realtime_events_transcript import Transcript
+from realtime_events_vad import VAD
+
+sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
+from peers import Peer, running
+
+pytestmark = pytest.mark.anyio
+
+CYCLES = 200
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    with running("realtime") as peer:
+        yield peer
+
+
+def alive(refs: list[weakref.ref[object]]) -> list[object]:
+    """What is still alive of ``refs`` after a full collection."""
+    gc.collect()
+    return [obj for obj in (ref() for ref in refs) if obj is not None]
+
+
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    return f"sunny in {city}"
+
+
+async def test_closed_sessions_are_collected(anyio_backend: str, peer: Peer) -> None:
+    refs: list[weakref.ref[object]] = []
+    with anyio.fail_after(60):
+        for _ in range(CYCLES):
+            session = Session(url=peer.url, api_key="test")
+            async with session:
+                pass
+            refs.append(weakref.ref(session))
+            del session
+    left = alive(refs)
+    assert not left, f"{len(left)} of {CYCLES} closed sessions are still alive"
+
+
+async def test_sessions_with_plugins_and_a_turn_are_collected(
+    anyio_backend: str, peer: Peer
+) -> None:
+    refs: list[weakref.ref[object]] = []
+    with anyio.fail_after(30):
+        for _ in range(5):
+            tools, transcript, vad = Tools([get_weather]), Transcript(), VAD()
+            session = Session(url=peer.url, api_key="test", plugins=[tools, transcript, vad])
+            async with session:
+                await session.send_text("hello", respond=False)
+                request = await session.response.create()
+                done = await request.done()
+                assert done.response.status == "completed"
+            refs += [weakref.ref(obj) for obj in (session, tools, transcript, vad)]
+            del session, tools, transcript, vad, request, done
+    left = alive(refs)
+    assert not left, f"still alive: {sorted({type(obj).__name__ for obj in left})}"
+
+
+async def test_sessions_left_by_a_cancel_are_collected(anyio_backend: str, peer: Peer) -> None:
+    refs: list[weakref.ref[object]] = []
+    with anyio.fail_after(30):
+        for _ in range(5):
+            session = Session(url=peer.url, api_key="test")
+            with anyio.CancelScope() as scope:
+                async with session:
+                    scope.cancel()  # lands while connected, at the next checkpoint
+                    await anyio.sleep(5)
+            assert scope.cancelled_caught
+            refs.append(weakref.ref(session))
+            del session
+    left = alive(refs)
+    assert not left, f"{len(left)} of 5 cancelled sessions are still alive"
