@@ -461,6 +461,7 @@ class WebSocket:
         payload = data.encode() if isinstance(data, str) else data
         async with self._send_lock:
             if not self._writable():
+                await self._flush_pending_locked()
                 raise self._send_error()
             # A cancellation that came while waiting for the lock lands here, before
             # the frame is queued: only one that comes while writing aborts.
@@ -505,6 +506,16 @@ class WebSocket:
             pass  # the peer is gone: reading tells how, after what it sent last
         finally:
             self._send_lock.release()
+
+    async def _flush_pending_locked(self) -> None:
+        """Write what a reader queued while this task held the lock (a pong, a close echo).
+
+        Every holder of the lock writes everything queued before releasing it: a
+        reader that found the lock taken left its replies to it.
+        """
+        if self.protocol.writes and self._write_error is None and not self._stream_closed:
+            with contextlib.suppress(ConnectionClosedError):
+                await self._flush_locked()
 
     async def _flush_locked(self) -> None:
         # Called with the lock held: data_to_send() drains the protocol's buffer, so
@@ -582,17 +593,19 @@ class WebSocket:
         """
         with anyio.CancelScope(shield=True):
             deadline = anyio.current_time() + self.close_timeout
-            if not await self._send_close(code, reason, deadline):
-                self._record_failure(
-                    1006,
-                    f"the close frame could not be sent within {self.close_timeout:g} s "
-                    "(the peer is not reading)",
-                )
-                await self._abort_stream()
-            elif self._closed_error is None and not _is_closed(self.protocol):
-                await self._wait_for_peer(deadline)
-            self._set_closed()
-            await self._close_stream(deadline)
+            try:
+                if not await self._send_close(code, reason, deadline):
+                    self._record_failure(
+                        1006,
+                        f"the close frame could not be sent within {self.close_timeout:g} s "
+                        "(the peer is not reading)",
+                    )
+                    await self._abort_stream()
+                elif self._closed_error is None and not _is_closed(self.protocol):
+                    await self._wait_for_peer(deadline)
+            finally:
+                self._set_closed()
+                await self._close_stream(deadline)
 
     async def _send_close(self, code: int, reason: str, deadline: float) -> bool:
         """Write our close frame unless the connection is closing already.
@@ -603,8 +616,7 @@ class WebSocket:
             async with self._send_lock:
                 if self._writable():
                     self.protocol.send_close(code, reason)
-                with contextlib.suppress(ConnectionClosedError):
-                    await self._flush_locked()
+                await self._flush_pending_locked()
                 return True
         return False
 
@@ -685,6 +697,7 @@ class WebSocket:
             try:
                 async with self._send_lock:
                     if not self._writable():
+                        await self._flush_pending_locked()
                         return
                     self.protocol.send_ping(os.urandom(4))
                     await self._flush_locked()

@@ -8,10 +8,11 @@ so a peer never outlives the test run).
 
 Behaviours (the first argument):
 
-- ``stop-reading [--talk]``: completes the handshake, then never reads again,
-  with a small receive buffer, so the client's sends block once the kernel
-  buffers are full; with ``--talk`` it keeps sending a small text frame every
-  0.1 s, so the client never hears silence;
+- ``stop-reading [--talk [--ping]]``: completes the handshake, then never reads
+  again, with a small receive buffer, so the client's sends block once the
+  kernel buffers are full; with ``--talk`` it keeps sending a small text frame
+  every 0.1 s (followed by a ping with ``--ping``), so the client never hears
+  silence;
 - ``websockets``: a plain ``websockets`` server that echoes every message (and
   answers pings); tests SIGSTOP it;
 - ``last-words --frames N --end close|fin|rst [--with-handshake]``: sends N
@@ -168,7 +169,7 @@ def _stop_reading(options: argparse.Namespace) -> None:
     n = 0
     while options.talk:
         try:
-            sock.sendall(text(n))
+            sock.sendall(text(n) + (frame(0x9, b"ping") if options.ping else b""))
         except OSError:
             break
         n += 1
@@ -272,6 +273,7 @@ def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("behaviour", choices=sorted(BEHAVIOURS))
     parser.add_argument("--talk", action="store_true")
+    parser.add_argument("--ping", action="store_true")
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--end", choices=["close", "fin", "rst"], default="close")
     parser.add_argument("--with-handshake", action="store_true")

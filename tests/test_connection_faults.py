@@ -180,6 +180,23 @@ async def test_keepalive_fails_a_stopped_peer() -> None:
     assert took < close_timeout + SLACK
 
 
+async def test_the_reader_never_waits_behind_a_blocked_send() -> None:
+    # The peer's pings need pongs, which the reader must not queue behind a
+    # send that cannot complete: messages keep arriving while it is blocked.
+    with running("stop-reading", "--talk", "--ping") as peer:
+        ws = await connect(peer.url, close_timeout=1, ping_interval=None)
+        sender = Sender(ws)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(sender.run)
+            await sender.blocked()
+            with anyio.fail_after(10 * 0.1 + SLACK):  # the peer talks every 0.1 s
+                received = [await ws.recv() for _ in range(10)]
+            assert not sender.done.is_set()
+            await ws.close()
+    assert len(received) == 10
+    assert sender.error is not None
+
+
 async def test_a_send_cancelled_while_blocked_aborts_the_connection() -> None:
     # Part of the frame may be on the wire: nothing can follow it, so TCP closes.
     with running("stop-reading") as peer:
