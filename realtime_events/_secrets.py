@@ -122,11 +122,6 @@ def install_log_redaction(logger: logging.Logger) -> None:
         logger.addFilter(RedactSecretHeaders())
 
 
-# The logger websockets' protocol objects write to (see connection.py): every
-# handshake this package makes or accepts is logged there.
-install_log_redaction(logging.getLogger("realtime_events.wire"))
-
-
 class Target(NamedTuple):
     """Where a WebSocket URL leads, as the connection will read it."""
 

@@ -28,6 +28,7 @@ from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
+from ._secrets import install_log_redaction
 from .errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -58,8 +59,6 @@ DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 # stopped reading (64 KiB in ``ping_timeout`` is about 26 kbit/s at 20 s).
 SEND_PIECE = 64 * 1024
 
-SECRET_HEADERS = frozenset({"authorization", "api-key", "openai-organization"})
-
 
 class Message(NamedTuple):
     """One complete WebSocket message (fragments already joined)."""
@@ -68,18 +67,9 @@ class Message(NamedTuple):
     text: bool
 
 
-class _RedactSecrets(logging.Filter):
-    """Hide credentials from websockets' debug log of handshake headers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() in SECRET_HEADERS:
-            record.args = (args[0], "<redacted>")
-        return True
-
-
+# websockets logs every handshake header here; secret ones are redacted (see _secrets).
 wire_logger = logging.getLogger("realtime_events.wire")
-wire_logger.addFilter(_RedactSecrets())
+install_log_redaction(wire_logger)
 
 
 class WebSocket:

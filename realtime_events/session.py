@@ -26,7 +26,7 @@ from ._generated_overloads import SessionOverloads
 from ._secrets import redact_url
 from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
 from .config import from_wire, to_wire
-from .connection import WebSocket, connect
+from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
 from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
@@ -49,10 +49,11 @@ from .events.names import Dialect
 from .metrics import Metrics
 from .plugins import Plugin, load, session_config_of
 from .reconnect import ReconnectPolicy
-from .recording import Recorder, read_recording
+from .recording import Recorder, RecordMode, read_recording
 from .resources import InputAudioBufferResource, OutputAudioBufferResource
 from .responses import Responses
 from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, first_of
+from .turns import Reply, Turn, Turns
 
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for older imports
 
@@ -97,9 +98,16 @@ class Session(SessionOverloads):
         history_limit: Keep only the newest this many items in the conversation
             mirror, so memory stays flat over very long sessions; a reconnect then
             replays only those. None (the default) keeps everything.
-        record: Append every frame sent and received to this JSONL file.
+        record: Write every frame sent and received to this JSONL file; it is
+            started anew at each run and keeps the run's reconnects;
+            ``record_mode="a"`` appends runs instead.
         open_timeout, close_timeout: Bounds on connecting and closing.
-        ping_interval, ping_timeout: Keepalive; ``None`` turns it off.
+        ping_interval, ping_timeout: Keepalive; ``None`` turns it off. A server
+            that answers no ping, or stops reading so that a send stays blocked,
+            for ``ping_timeout`` seconds is taken as dead.
+        max_size: The largest message accepted from the server, in bytes (32 MiB:
+            minutes of base64 audio in one retrieved item); a bigger one fails
+            the connection with 1009. None lifts the limit.
         max_pending_bytes: How many bytes of received frames may wait for the
             handlers before the reader stops reading (backpressure): a slow
             handler holds the server back instead of growing memory.
@@ -132,10 +140,12 @@ class Session(SessionOverloads):
         renew_after: float | None = None,
         history_limit: int | None = None,
         record: str | os.PathLike[str] | None = None,
+        record_mode: RecordMode = "w",
         open_timeout: float = 10.0,
         close_timeout: float = 5.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
+        max_size: int | None = DEFAULT_MAX_SIZE,
         max_pending_bytes: int = 1024 * 1024,
     ) -> None:
         if dialect not in ("ga", "beta"):
@@ -159,6 +169,8 @@ class Session(SessionOverloads):
         )
         self.renew_after = renew_after
         self._record_path = record
+        self._record_mode: RecordMode = record_mode
+        self.max_size = max_size
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
         self._ping = (ping_interval, ping_timeout)
@@ -207,6 +219,9 @@ class Session(SessionOverloads):
             history_limit=history_limit,
         )
         self.response = Responses(on=self.on, send=self.send, dialect=self.dialect, sender=self)
+        self.turns = Turns(
+            on=self.on, responses=self.response, conversation=self.conversation, sender=self
+        )
         self.metrics = Metrics(self)
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
@@ -240,6 +255,15 @@ class Session(SessionOverloads):
 
     def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
         self._dispatcher.add(name, handler, once=once, concurrent=concurrent)
+
+    def declare(self, *names: str) -> None:
+        """Declare custom event names (or ``prefix.*`` patterns) that handlers may use.
+
+        Names that are no event of the protocol are refused at registration, so
+        a typo speaks instead of never firing; declare your own names first.
+        Plugins declare theirs with an ``events`` class attribute.
+        """
+        self._dispatcher.declare(*names)
 
     def once(self, name: Pattern, handler: H | None = None) -> Any:
         """Register a handler that runs for the first matching event only."""
@@ -373,6 +397,31 @@ class Session(SessionOverloads):
             await self.response.create()
         return sent
 
+    async def ask(self, text: str, *, timeout: float | None = None) -> Reply:
+        """Send a user message and return the assistant's complete reply.
+
+        The reply is the whole turn: when the model calls a tool, it waits for
+        the tool's output and the answer that follows. ``reply.text`` is what
+        the assistant said (text, or the transcript of its audio); ``items``,
+        ``responses`` and ``usage`` tell the rest. Raises TimeoutError after
+        ``timeout`` seconds, saying what was still missing.
+        """
+        turn = self.turns.begin()
+        try:
+            await self.send_text(text)
+            return await turn.wait(timeout)
+        finally:
+            turn.close()
+
+    def expect_reply(self) -> Turn:
+        """Open a turn now, for a request you send next (audio, say); await it for the reply.
+
+        ``turn = session.expect_reply()``, then send the audio (or let server VAD
+        answer it), then ``reply = await turn.wait(timeout=30)``. Opening the turn
+        first means no event can be missed between the send and the wait.
+        """
+        return self.turns.begin()
+
     async def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
         """Append audio in the session's input format, in chunks under the 15 MiB limit.
 
@@ -447,7 +496,9 @@ class Session(SessionOverloads):
         """
         if self._run is not None:
             raise RealtimeError(f"the session is {self.state} already")
-        recorder = Recorder(self._record_path) if self._record_path is not None else None
+        recorder = None
+        if self._record_path is not None:
+            recorder = Recorder(self._record_path, mode=self._record_mode)
         run = Supervisor(
             self._hooks(recorder),
             RunSettings(
@@ -528,6 +579,7 @@ class Session(SessionOverloads):
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             close_timeout=self.close_timeout,
+            max_size=self.max_size,
         )
 
     async def _configure(self, write: Callable[[ClientEvent], Awaitable[None]]) -> None:

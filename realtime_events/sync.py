@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import operator
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
@@ -45,8 +46,9 @@ from .resources import (
 )
 from .responses import ResponseRequest, Responses
 from .session import Session
+from .turns import Reply, Turn
 
-__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession"]
+__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession", "SyncTurn"]
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Handler)
@@ -128,6 +130,19 @@ class BlockingProxy:
             return self._blocking(value)
         return self._wrap(value)
 
+    # What the async objects answer without awaiting, read on the loop thread too.
+    def __len__(self) -> int:
+        return self._portal.call(len, self._target)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._portal.call(list, self._target))
+
+    def __contains__(self, item: object) -> bool:
+        return self._portal.call(operator.contains, self._target, item)
+
+    def __bool__(self) -> bool:
+        return self._portal.call(bool, self._target)
+
     def _wrap(self, value: Any) -> Any:
         return BlockingProxy(value, self._portal) if isinstance(value, _PROXIED) else value
 
@@ -165,6 +180,22 @@ class SyncEventStream:
             return self._portal.call(self._stream.receive, timeout)
         except StopAsyncIteration:
             raise SessionClosedError("the session closed") from None
+
+
+class SyncTurn:
+    """A blocking view of a :class:`~realtime_events.turns.Turn`."""
+
+    def __init__(self, turn: Turn, portal: _Portal) -> None:
+        self._turn = turn
+        self._portal = portal
+
+    def wait(self, timeout: float | None = None) -> Reply:
+        """Block until the reply is complete; TimeoutError after ``timeout`` seconds."""
+        return self._portal.call(self._turn.wait, timeout)
+
+    def close(self) -> None:
+        """Stop following the turn."""
+        self._portal.call(self._turn.close)
 
 
 class SyncSession(SyncSessionOverloads):
@@ -395,6 +426,18 @@ class SyncSession(SyncSessionOverloads):
     def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
         """Append audio in the session's input format (see ``Session.send_audio``)."""
         self._portal.call(self.session.send_audio, pcm, commit=commit, respond=respond)
+
+    def ask(self, text: str, *, timeout: float | None = None) -> Reply:
+        """Send a user message and block until the complete reply (see ``Session.ask``).
+
+        The turn is opened on the loop thread before the message is sent, so the
+        reply cannot be missed, however the threads are scheduled.
+        """
+        return self._portal.call(self.session.ask, text, timeout=timeout)
+
+    def expect_reply(self) -> SyncTurn:
+        """Open a turn before sending audio; ``.wait(timeout)`` blocks for its reply."""
+        return SyncTurn(self._portal.call(self.session.expect_reply), self._portal)
 
     def update(self, **fields: Any) -> ClientEvent:
         """Merge ``fields`` into the configuration and send ``session.update``."""

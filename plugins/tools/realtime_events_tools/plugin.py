@@ -16,7 +16,10 @@ How a call flows:
 4. When every call of a response is answered and the response is done, one
    ``response.create`` asks the model to go on, and ``tools.batch_finished``
    is emitted. A batch whose calls were all interrupted asks nothing: the
-   user's new turn is already being answered.
+   user's new turn is already being answered. From the first call seen to
+   that request, the batch holds the session's turn open
+   (``session.turns.hold()``), so ``session.ask()`` returns the answer that
+   follows the tools, not the response that called them.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import anyio
 import anyio.to_thread
 
 from realtime_events import Session, SessionClosedError, signals
+from realtime_events.turns import Hold
 from realtime_events.events import (
     ConversationItem,
     ResponseDoneEvent,
@@ -79,6 +83,8 @@ class _Batch:
     """The calls of one response, answered together with one ``response.create``."""
 
     response_id: str
+    #: Keeps the session's turn open until the follow-up was asked for.
+    hold: Hold
     calls: list[ToolCall] = field(default_factory=list)
     response_done: bool = False
     finished: bool = False
@@ -95,6 +101,8 @@ class Tools:
     """
 
     name = "tools"
+    #: The events it emits.
+    events = ("tools.call_started", "tools.call_finished", "tools.batch_finished")
 
     def __init__(
         self,
@@ -324,7 +332,8 @@ class Tools:
         self._calls[call_id] = call
         batch = self._batches.get(response_id)
         if batch is None:
-            batch = self._batches[response_id] = _Batch(response_id)
+            hold = self._session.turns.hold()
+            batch = self._batches[response_id] = _Batch(response_id, hold)
         batch.calls.append(call)
         self._jobs.send_nowait(functools.partial(self._serve, call, batch))
 
@@ -428,8 +437,9 @@ class Tools:
             self._finished[call.call_id] = None
         while len(self._finished) > KEEP_FINISHED_CALLS:
             self._finished.popitem(last=False)
-        if not all(call.interrupted for call in batch.calls):
-            await self._deliver.reply()
+        with batch.hold:
+            if not all(call.interrupted for call in batch.calls):
+                await self._deliver.reply()
         self._emit("tools.batch_finished", calls=list(batch.calls), response_id=batch.response_id)
 
     # -- helpers ------------------------------------------------------------------------

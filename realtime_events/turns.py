@@ -1,0 +1,257 @@
+"""``session.turns``: from a request to the moment the assistant has finished answering.
+
+A *turn* is what a person means by "the answer": every response the model gives
+to one request, tool round trips included. The first ``response.done`` of a
+question that calls a tool carries only the call; the answer comes in the
+response that follows the tool's output. Waiting for ``response.done`` alone
+therefore loses the answer, and :meth:`Session.ask` waits for the turn instead.
+
+A turn is complete at a ``response.done`` when
+
+- a response began after the turn did (so a stale response cannot end it),
+- no response is running or queued,
+- every function call made by the turn's responses has its output in the
+  conversation, and
+- no plugin holds the turn open (:meth:`Turns.hold`: the tools plugin does,
+  from the moment it sees a call until it has asked for the follow-up).
+
+The turn is opened *before* the request is sent, so no event can slip by
+between the send and the wait, from a thread (``SyncSession``) as well.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from . import signals
+from .conversation import Conversation
+from .errors import SessionClosedError
+from .events import ConversationItem, Response, ResponseCreatedEvent, ResponseDoneEvent, Usage
+from .responses import Responses
+
+__all__ = ["Hold", "Reply", "Turn", "Turns"]
+
+#: Turns opened and never awaited are dropped past this many (the oldest first).
+MAX_OPEN_TURNS = 64
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The assistant's complete answer to one turn."""
+
+    #: The answer as people read it: the text, or the audio's transcript, of the
+    #: assistant's messages, one line per message.
+    text: str
+    #: Every item the turn's responses produced, in order: function calls included.
+    items: tuple[ConversationItem, ...]
+    #: The turn's responses, as their ``response.done`` reported them.
+    responses: tuple[Response, ...]
+    #: Token usage summed over the turn's responses.
+    usage: Usage
+
+    @property
+    def status(self) -> str | None:
+        """The status of the last response: ``completed``, ``cancelled``, ``failed``..."""
+        return self.responses[-1].status if self.responses else None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Turn:
+    """One turn in progress: await it (or :meth:`wait`) for its :class:`Reply`."""
+
+    def __init__(self, turns: Turns) -> None:
+        self._turns = turns
+        self._done = anyio.Event()
+        self._responses: list[Response] = []
+        self.started = False
+        self.reply: Reply | None = None
+        self.error: BaseException | None = None
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
+    async def wait(self, timeout: float | None = None) -> Reply:
+        """Wait for the complete reply; raise TimeoutError saying what was still missing."""
+        with anyio.move_on_after(math.inf if timeout is None else timeout):
+            await self._done.wait()
+        if not self._done.is_set():
+            raise TimeoutError(f"no complete reply within {timeout} s: {self._missing()}")
+        if self.error is not None:
+            raise self.error
+        assert self.reply is not None
+        return self.reply
+
+    def close(self) -> None:
+        """Stop following this turn (it no longer counts toward the open turns)."""
+        self._turns._forget(self)
+
+    def _missing(self) -> str:
+        if not self.started:
+            return "no response started"
+        if not self._responses:
+            return "a response started and is still running"
+        unanswered = self._turns._unanswered(self._responses)
+        if unanswered:
+            names = ", ".join(sorted(unanswered.values()))
+            return (
+                f"the model called {names} and waits for the output; nothing answered "
+                "(attach the tools plugin, or send a function_call_output item)"
+            )
+        return f"{len(self._responses)} response(s) done, and another one is still running"
+
+    def _finish(self, reply: Reply | None, error: BaseException | None = None) -> None:
+        self.reply, self.error = reply, error
+        self._done.set()
+
+
+class Hold:
+    """A plugin's word that more of the turn is coming; release it when it has been sent."""
+
+    def __init__(self, turns: Turns) -> None:
+        self._turns = turns
+        self._epoch = turns._epoch
+        self._released = False
+
+    def release(self) -> None:
+        """Let the turn end (idempotent)."""
+        if not self._released:
+            self._released = True
+            if self._epoch == self._turns._epoch:  # not from before the session ended
+                self._turns._release()
+
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Turns:
+    """Follows turns: which responses belong to one, and when it is complete."""
+
+    def __init__(
+        self,
+        *,
+        on: Callable[..., Any],
+        responses: Responses,
+        conversation: Conversation,
+        sender: object,
+    ) -> None:
+        self._responses = responses
+        self._conversation = conversation
+        self._open: list[Turn] = []
+        self._holds = 0
+        self._epoch = 0  # a new one each time the session ends: older holds are void
+        on("response.created", self._on_created)
+        on("response.done", self._on_done)
+        signals.closed.connect(self._on_closed, sender=sender)
+
+    def begin(self) -> Turn:
+        """Open a turn now, before the request that starts it is sent."""
+        turn = Turn(self)
+        self._open.append(turn)
+        if len(self._open) > MAX_OPEN_TURNS:
+            self._open.pop(0)._finish(None, SessionClosedError("too many turns left open"))
+        return turn
+
+    def hold(self) -> Hold:
+        """Keep open turns from ending until the returned hold is released.
+
+        For plugins that answer the model on the user's behalf: take a hold when
+        the work starts (a tool call seen), release it once the follow-up
+        ``response.create`` was sent, or nothing will be (then the turn ends).
+        """
+        self._holds += 1
+        return Hold(self)
+
+    @property
+    def held(self) -> bool:
+        """True while a plugin holds the turn open."""
+        return self._holds > 0
+
+    def _release(self) -> None:
+        self._holds -= 1
+        self._check()
+
+    def _forget(self, turn: Turn) -> None:
+        if turn in self._open:
+            self._open.remove(turn)
+
+    def _on_created(self, event: ResponseCreatedEvent) -> None:
+        if not _out_of_band(event.response):
+            for turn in self._open:
+                turn.started = True
+
+    def _on_done(self, event: ResponseDoneEvent) -> None:
+        response = event.response
+        if _out_of_band(response):
+            return
+        for turn in self._open:
+            if turn.started:
+                turn._responses.append(response)
+        self._check()
+
+    def _check(self) -> None:
+        if self._holds or self._responses.active or self._responses.pending:
+            return
+        for turn in list(self._open):
+            if turn._responses and not self._unanswered(turn._responses):
+                self._open.remove(turn)
+                turn._finish(self._reply(turn._responses))
+
+    def _unanswered(self, responses: Iterable[Response]) -> dict[str, str]:
+        """The function calls of ``responses`` without an output yet: call id to name."""
+        calls = {
+            item.call_id: item.name or "a function"
+            for response in responses
+            for item in response.output or ()
+            if item.type == "function_call" and item.call_id
+        }
+        if calls:
+            for item in self._conversation.items:
+                if item.type == "function_call_output":
+                    calls.pop(item.call_id or "", None)
+        return calls
+
+    def _reply(self, responses: list[Response]) -> Reply:
+        items: list[ConversationItem] = []
+        lines: list[str] = []
+        for response in responses:
+            for output in response.output or ():
+                # The mirror holds what the deltas built, when the done event omits it.
+                known = self._conversation.get(output.id) if output.id else None
+                item = known if known is not None and known.text else output
+                items.append(item)
+                if item.type == "message" and item.text:
+                    lines.append(item.text)
+        return Reply("\n".join(lines), tuple(items), tuple(responses), _total(responses))
+
+    def _on_closed(self, session: Any, *, error: BaseException | None = None, **_: Any) -> None:
+        reason = f": {error}" if error is not None else ""
+        for turn in self._open:
+            turn._finish(None, SessionClosedError(f"the session ended before the reply{reason}"))
+        self._open.clear()
+        self._holds = 0
+        self._epoch += 1
+
+
+def _out_of_band(response: Response) -> bool:
+    return (response.conversation_id or "") == "none"
+
+
+def _total(responses: Iterable[Response]) -> Usage:
+    input_tokens = output_tokens = total_tokens = 0
+    for response in responses:
+        usage = response.usage
+        if usage is not None:
+            input_tokens += usage.input_tokens or 0
+            output_tokens += usage.output_tokens or 0
+            total_tokens += usage.total_tokens or 0
+    return Usage(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
