@@ -74,16 +74,11 @@ def make_session(**options: Any) -> Session:
     return session
 
 
-def finished_turn(event: Any) -> bool:
-    """A response that called no function ends the turn (one that did is followed by another)."""
-    return not any(item.type == "function_call" for item in event.response.output or ())
-
-
 async def chat(session: Session, prompts: AsyncIterator[str]) -> None:
-    async with session, session.stream("response.done", where=finished_turn) as turns:
+    async with session:
         async for prompt in prompts:
-            await session.send_text(prompt)
-            await turns.receive(timeout=60)
+            # The whole turn: the tool calls, their outputs, then the answer.
+            await session.ask(prompt, timeout=60)
 
 
 async def from_args(prompts: Iterable[str]) -> AsyncIterator[str]:

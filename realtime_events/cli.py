@@ -111,8 +111,7 @@ async def _converse(url: str | None, args: argparse.Namespace, printer: EventPri
         with _until_pipe_breaks(printer):
             for text in DEMO_TURNS:
                 # The printer shows each message once, as the server confirms it ("user").
-                await session.send_text(text)
-                await _settle(session)
+                await session.ask(text, timeout=60)
     if transcript is not None and not printer.broken:
         print()
         print(printer.paint("Transcript", "bold"))
@@ -123,16 +122,6 @@ async def _converse(url: str | None, args: argparse.Namespace, printer: EventPri
 def get_weather(city: str) -> dict[str, Any]:
     """Current weather for a city."""
     return {"city": city, "temp_c": 21, "sky": "clear"}
-
-
-async def _settle(session: Session, timeout: float = 60.0) -> None:
-    """Wait until the turn is over: a response that called no tool (tools chain responses)."""
-    with anyio.fail_after(timeout):
-        while True:
-            done = await session.wait_for("response.done")
-            output = done.response.output or []
-            if not any(item.type == "function_call" for item in output):
-                return
 
 
 async def _serve(args: argparse.Namespace, printer: EventPrinter) -> int:
