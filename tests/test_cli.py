@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -284,3 +285,51 @@ def test_options_before_after_and_around_the_command(args: list[str], tmp_path: 
     assert result.returncode == 0, result.stderr
     assert "replay on trio, dialect beta" in result.stderr  # the debug log (-v)
     assert "0 events" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def interrupt(args: list[str], *, ready: str) -> subprocess.CompletedProcess[str]:
+    """Start a command, press Ctrl-C (SIGINT) once it printed ``ready``, collect what it did."""
+    process = subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        seen = ""
+        while ready not in seen:
+            line = process.stdout.readline()
+            assert line, f"{args} ended before printing {ready!r}"
+            seen += line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(args, process.returncode, seen + out, err)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_ends_serve_and_tail_quietly(backend: str) -> None:
+    port = free_port()
+    serve = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert serve.stdout is not None
+        serve.stdout.readline()  # it is listening
+        tail = interrupt(
+            ["tail", f"ws://127.0.0.1:{port}", "--backend", backend], ready="configured"
+        )
+    finally:
+        serve.kill()
+        serve.communicate()
+    assert tail.returncode == 130, tail.stderr  # the shell's code for Ctrl-C
+    assert "Traceback" not in tail.stderr
+    assert "ExceptionGroup" not in tail.stderr
+    served = interrupt(["serve", "--port", "0", "--backend", backend], ready="ws://")
+    assert served.returncode == 130, served.stderr
+    assert "Traceback" not in served.stderr
