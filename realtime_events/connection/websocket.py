@@ -28,8 +28,8 @@ from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from ._secrets import install_log_redaction
-from .errors import (
+from .._secrets import install_log_redaction
+from ..errors import (
     AuthenticationError,
     ConnectionClosedError,
     ConnectionFailedError,
