@@ -8,12 +8,12 @@ opens a client connection, and :mod:`realtime_events.testing` accepts server one
 
 from .websocket import (
     DEFAULT_MAX_SIZE,
-    READ_SIZE,
-    SEND_PIECE,
     Message,
     WebSocket,
     accept,
     connect,
 )
+from .websocket import READ_SIZE as READ_SIZE
+from .websocket import SEND_PIECE as SEND_PIECE
 
-__all__ = ["DEFAULT_MAX_SIZE", "READ_SIZE", "SEND_PIECE", "Message", "WebSocket", "accept", "connect"]
+__all__ = ["DEFAULT_MAX_SIZE", "Message", "WebSocket", "accept", "connect"]
