@@ -1,0 +1,19 @@
+"""The protocol engine of the local Realtime server, written Sans-I/O.
+
+:class:`RealtimeEngine` is one server session: it takes client frames and
+answers with server events, in the GA or the beta dialect, the way the real
+server does: session configuration, conversation items, the input audio
+buffer with server VAD, input transcription, responses, cancel and truncate,
+with the real error codes and messages. It does no I/O and never sleeps:
+the server's I/O layer feeds it frames, sends what it returns, and streams
+each :class:`ResponseRun` it pops from :meth:`RealtimeEngine.next_response`,
+pacing audio with :func:`audio_ms`.
+
+A run is lazy: each event is made, and the engine's state updated, when the
+I/O layer asks for it. So a ``response.cancel`` or ``conversation.item.truncate``
+received between two events of a run sees exactly what the client was sent.
+"""
+
+from ._engine import VOICES, IdFactory, RealtimeEngine, ResponseRun, audio_ms
+
+__all__ = ["VOICES", "IdFactory", "RealtimeEngine", "ResponseRun", "audio_ms"]
