@@ -8,10 +8,7 @@ import dataclasses
 import json
 import logging
 import math
-import random
 import re
-import secrets
-import string
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,38 +28,12 @@ from ._constants import (
     MIN_COMMIT_MS,
     SESSION_SECONDS,
 )
+from ._ids import IdFactory
 
 # The name the engine has always logged under, whichever module logs.
 logger = logging.getLogger("realtime_events.testing.engine")
 
 CancelReason: TypeAlias = Literal["client_cancelled", "turn_detected"]
-
-# --------------------------------------------------------------------------- ids
-
-_ALPHABET = string.ascii_letters + string.digits
-# Suffix lengths of real ids: ``event_C9G5RJeJ2gF77mV7f2B1j``, ``call_sHlR7iaFwQ2YQOqm``.
-_ID_LENGTH = {"call": 16}
-
-
-class IdFactory:
-    """Makes ids shaped like the real server's: ``sess_…``, ``event_…``, ``item_…``, ``resp_…``.
-
-    With a ``seed`` the sequence is deterministic (for tests); without one it
-    is random, so connections to one server don't share ids.
-    """
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._random: random.Random | None = random.Random(seed) if seed is not None else None
-
-    def __call__(self, prefix: str) -> str:
-        """Return ``prefix``, an underscore, and 21 letters or digits (16 for ``call``)."""
-        length = _ID_LENGTH.get(prefix, 21)
-        if self._random is None:
-            suffix = "".join(secrets.choice(_ALPHABET) for _ in range(length))
-        else:
-            suffix = "".join(self._random.choices(_ALPHABET, k=length))
-        return f"{prefix}_{suffix}"
-
 
 # ------------------------------------------------------------------- audio pacing
 
