@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import logging
 import math
 import re
@@ -27,6 +26,24 @@ from ._constants import (
     JSON,
     MIN_COMMIT_MS,
     SESSION_SECONDS,
+)
+from ._errors import (
+    SERVER_ERROR,
+    ClientError,
+    bad_value,
+    get_bool,
+    get_int,
+    get_number,
+    get_object,
+    get_str,
+    key_set,
+    missing,
+    only,
+    out_of_range,
+    read_frame,
+    require_int,
+    require_str,
+    wrong_type,
 )
 from ._ids import IdFactory
 
@@ -61,148 +78,10 @@ def audio_ms(event: Mapping[str, Any]) -> float:
     return PCM16.duration_ms(max(0, size))
 
 
-# -------------------------------------------------------------------------- errors
-
-
-class _ClientError(Exception):
-    """A client mistake, answered with an ``error`` event; the session goes on."""
-
-    def __init__(
-        self,
-        message: str,
-        code: str | None = None,
-        param: str | None = None,
-        error_type: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.param = param
-        self.error_type = error_type
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _missing(param: str) -> _ClientError:
-    return _ClientError(
-        f"Missing required parameter: '{param}'.", "missing_required_parameter", param
-    )
-
-
-def _unknown(param: str) -> _ClientError:
-    return _ClientError(f"Unknown parameter: '{param}'.", "unknown_parameter", param)
-
-
-def _wrong_type(param: str, expected: str, value: Any) -> _ClientError:
-    return _ClientError(
-        f"Invalid type for '{param}': expected {expected}, but got {_json_kind(value)} instead.",
-        "invalid_type",
-        param,
-    )
-
-
-def _bad_value(param: str, value: Any, supported: Sequence[str]) -> _ClientError:
-    quoted = [f"'{s}'" for s in supported]
-    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
-    if len(quoted) == 2:
-        listed = f"{quoted[0]} and {quoted[1]}"
-    return _ClientError(
-        f"Invalid value: '{value}'. Supported values are: {listed}.", "invalid_value", param
-    )
-
-
-def _out_of_range(param: str, value: Any, low: float, high: float) -> _ClientError:
-    return _ClientError(
-        f"Invalid '{param}': expected a value between {low:g} and {high:g}, but got {value}.",
-        "decimal_above_max_value" if value > high else "decimal_below_min_value",
-        param,
-    )
-
-
-# ----------------------------------------------------------------- field readers
-
-
-def _keys(names: str) -> frozenset[str]:
-    """The allowed keys of an object, written as one space-separated string."""
-    return frozenset(names.split())
-
-
-def _get_str(obj: Mapping[str, Any], key: str, param: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _wrong_type(param, "a string", value)
-    return value
-
-
-def _require_str(obj: Mapping[str, Any], key: str, param: str) -> str:
-    value = _get_str(obj, key, param)
-    if value is None:
-        raise _missing(param)
-    return value
-
-
-def _get_int(obj: Mapping[str, Any], key: str, param: str) -> int | None:
-    value = obj.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _wrong_type(param, "an integer", value)
-    return value
-
-
-def _require_int(obj: Mapping[str, Any], key: str, param: str) -> int:
-    value = _get_int(obj, key, param)
-    if value is None:
-        raise _missing(param)
-    return value
-
-
-def _get_number(obj: Mapping[str, Any], key: str, param: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _wrong_type(param, "a number", value)
-    return float(value)
-
-
-def _get_bool(obj: Mapping[str, Any], key: str, param: str) -> bool | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise _wrong_type(param, "a boolean", value)
-    return value
-
-
-def _get_object(value: Any, param: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _wrong_type(param, "an object", value)
-    return value
-
-
-def _only(obj: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            raise _unknown(f"{prefix}.{key}")
-
-
 # ------------------------------------------------------------------ session config
 
 _TRANSCRIPTION_KEYS = frozenset({"model", "language", "prompt", "delay", "keywords", "languages"})
-_SERVER_VAD_KEYS = _keys(
+_SERVER_VAD_KEYS = key_set(
     "type threshold prefix_padding_ms silence_duration_ms idle_timeout_ms create_response"
     " interrupt_response"
 )
@@ -268,17 +147,17 @@ def _default_config(dialect: Dialect) -> _Config:
 
 def _parse_modalities(value: Any, param: str, dialect: Dialect) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise _wrong_type(param, "an array", value)
+        raise wrong_type(param, "an array", value)
     for index, entry in enumerate(value):
         if entry not in ("text", "audio"):
-            raise _bad_value(f"{param}[{index}]", entry, ("text", "audio"))
+            raise bad_value(f"{param}[{index}]", entry, ("text", "audio"))
     chosen = set(value)
     if dialect == "ga":
         allowed, shown = ({"text"}, {"audio"}), "['text'] and ['audio']"
     else:
         allowed, shown = ({"text"}, {"text", "audio"}), "['text'] and ['audio', 'text']"
     if chosen not in allowed or len(value) != len(chosen):
-        raise _ClientError(
+        raise ClientError(
             f"Invalid modalities: {value}. Supported combinations are: {shown}.",
             "invalid_value",
             param,
@@ -289,50 +168,50 @@ def _parse_modalities(value: Any, param: str, dialect: Dialect) -> tuple[str, ..
 def _parse_format(value: Any, param: str, dialect: Dialect) -> AudioFormat:
     if dialect == "beta":
         if value not in ("pcm16", "g711_ulaw", "g711_alaw"):
-            raise _bad_value(param, value, ("pcm16", "g711_ulaw", "g711_alaw"))
+            raise bad_value(param, value, ("pcm16", "g711_ulaw", "g711_alaw"))
         return AudioFormat.from_wire(value)
-    obj = _get_object(value, param)
-    _only(obj, frozenset({"type", "rate"}), param)
-    kind = _require_str(obj, "type", f"{param}.type")
+    obj = get_object(value, param)
+    only(obj, frozenset({"type", "rate"}), param)
+    kind = require_str(obj, "type", f"{param}.type")
     if kind not in ("audio/pcm", "audio/pcmu", "audio/pcma"):
-        raise _bad_value(f"{param}.type", kind, ("audio/pcm", "audio/pcmu", "audio/pcma"))
-    rate = _get_int(obj, "rate", f"{param}.rate")
+        raise bad_value(f"{param}.type", kind, ("audio/pcm", "audio/pcmu", "audio/pcma"))
+    rate = get_int(obj, "rate", f"{param}.rate")
     if rate is not None and (kind != "audio/pcm" or rate != 24000):
-        raise _bad_value(f"{param}.rate", rate, ("24000",))
+        raise bad_value(f"{param}.rate", rate, ("24000",))
     return AudioFormat.from_wire(kind)
 
 
 def _parse_turn_detection(value: Any, param: str, dialect: Dialect) -> JSON | None:
     if value is None:
         return None
-    obj = _get_object(value, param)
-    kind = _require_str(obj, "type", f"{param}.type")
+    obj = get_object(value, param)
+    kind = require_str(obj, "type", f"{param}.type")
     if kind not in ("server_vad", "semantic_vad"):
-        raise _bad_value(f"{param}.type", kind, ("server_vad", "semantic_vad"))
+        raise bad_value(f"{param}.type", kind, ("server_vad", "semantic_vad"))
     keys = _SERVER_VAD_KEYS if kind == "server_vad" else _SEMANTIC_VAD_KEYS
     if dialect == "beta":
         keys = keys - {"idle_timeout_ms"}
-    _only(obj, keys, param)
+    only(obj, keys, param)
     result: JSON = {"type": kind}
     if kind == "server_vad":
-        threshold = _get_number(obj, "threshold", f"{param}.threshold")
+        threshold = get_number(obj, "threshold", f"{param}.threshold")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise _out_of_range(f"{param}.threshold", threshold, 0.0, 1.0)
+            raise out_of_range(f"{param}.threshold", threshold, 0.0, 1.0)
         result["threshold"] = 0.5 if threshold is None else threshold
         for key, default in (("prefix_padding_ms", 300), ("silence_duration_ms", 500)):
-            number = _get_int(obj, key, f"{param}.{key}")
+            number = get_int(obj, key, f"{param}.{key}")
             if number is not None and number < 0:
-                raise _out_of_range(f"{param}.{key}", number, 0, 10000)
+                raise out_of_range(f"{param}.{key}", number, 0, 10000)
             result[key] = default if number is None else number
         if dialect == "ga":
-            result["idle_timeout_ms"] = _get_int(obj, "idle_timeout_ms", f"{param}.idle_timeout_ms")
+            result["idle_timeout_ms"] = get_int(obj, "idle_timeout_ms", f"{param}.idle_timeout_ms")
     else:
         eagerness = obj.get("eagerness", "auto")
         if eagerness not in _EAGERNESS_SILENCE_MS:
-            raise _bad_value(f"{param}.eagerness", eagerness, ("low", "medium", "high", "auto"))
+            raise bad_value(f"{param}.eagerness", eagerness, ("low", "medium", "high", "auto"))
         result["eagerness"] = eagerness
     for key in ("create_response", "interrupt_response"):
-        flag = _get_bool(obj, key, f"{param}.{key}")
+        flag = get_bool(obj, key, f"{param}.{key}")
         result[key] = True if flag is None else flag
     return result
 
@@ -340,46 +219,46 @@ def _parse_turn_detection(value: Any, param: str, dialect: Dialect) -> JSON | No
 def _parse_transcription(value: Any, param: str, dialect: Dialect) -> JSON | None:
     if value is None:
         return None
-    obj = _get_object(value, param)
-    _only(
+    obj = get_object(value, param)
+    only(
         obj,
         _TRANSCRIPTION_KEYS if dialect == "ga" else frozenset({"model", "language", "prompt"}),
         param,
     )
     for key in ("model", "language", "prompt"):
-        _get_str(obj, key, f"{param}.{key}")
+        get_str(obj, key, f"{param}.{key}")
     return dict(obj)
 
 
 def _parse_noise_reduction(value: Any, param: str) -> JSON | None:
     if value is None:
         return None
-    obj = _get_object(value, param)
-    _only(obj, frozenset({"type", "strength"}), param)
+    obj = get_object(value, param)
+    only(obj, frozenset({"type", "strength"}), param)
     kind = obj.get("type")
     if kind is not None and kind not in ("near_field", "far_field"):
-        raise _bad_value(f"{param}.type", kind, ("near_field", "far_field"))
+        raise bad_value(f"{param}.type", kind, ("near_field", "far_field"))
     return dict(obj)
 
 
 def _parse_tools(value: Any, param: str) -> list[JSON]:
     if not isinstance(value, list):
-        raise _wrong_type(param, "an array", value)
+        raise wrong_type(param, "an array", value)
     tools: list[JSON] = []
     for index, entry in enumerate(value):
-        tool = _get_object(entry, f"{param}[{index}]")
+        tool = get_object(entry, f"{param}[{index}]")
         kind = tool.get("type", "function")
         if kind == "function":
-            _only(
+            only(
                 tool, frozenset({"type", "name", "description", "parameters"}), f"{param}[{index}]"
             )
-            _require_str(tool, "name", f"{param}[{index}].name")
-            _get_str(tool, "description", f"{param}[{index}].description")
+            require_str(tool, "name", f"{param}[{index}].name")
+            get_str(tool, "description", f"{param}[{index}].description")
             tools.append({"type": "function", **tool})
         elif kind == "mcp":
             tools.append(dict(tool))
         else:
-            raise _bad_value(f"{param}[{index}].type", kind, ("function", "mcp"))
+            raise bad_value(f"{param}[{index}].type", kind, ("function", "mcp"))
     return tools
 
 
@@ -387,10 +266,10 @@ def _parse_tool_choice(value: Any, param: str, dialect: Dialect) -> Any:
     if value in ("auto", "none", "required"):
         return value
     if isinstance(value, str) or dialect == "beta":
-        raise _bad_value(param, value, ("auto", "none", "required"))
-    obj = _get_object(value, param)
+        raise bad_value(param, value, ("auto", "none", "required"))
+    obj = get_object(value, param)
     if obj.get("type") not in ("function", "mcp"):
-        raise _bad_value(f"{param}.type", obj.get("type"), ("function", "mcp"))
+        raise bad_value(f"{param}.type", obj.get("type"), ("function", "mcp"))
     return dict(obj)
 
 
@@ -398,9 +277,9 @@ def _parse_max_tokens(value: Any, param: str) -> int | str:
     if value == "inf":
         return "inf"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(param, "an integer or 'inf'", value)
+        raise wrong_type(param, "an integer or 'inf'", value)
     if not 1 <= value <= 4096:
-        raise _out_of_range(param, value, 1, 4096)
+        raise out_of_range(param, value, 1, 4096)
     return value
 
 
@@ -411,26 +290,26 @@ VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse",
 def _parse_voice(value: Any, param: str, dialect: Dialect) -> str | JSON:
     if isinstance(value, str):
         if value not in VOICES:
-            raise _bad_value(param, value, VOICES)
+            raise bad_value(param, value, VOICES)
         return value
     if dialect == "ga" and isinstance(value, Mapping) and isinstance(value.get("id"), str):
         return dict(value)
-    raise _wrong_type(param, "a string", value)
+    raise wrong_type(param, "a string", value)
 
 
 def _parse_speed(value: Any, param: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _wrong_type(param, "a number", value)
+        raise wrong_type(param, "a number", value)
     if not 0.25 <= value <= 1.5:
-        raise _out_of_range(param, value, 0.25, 1.5)
+        raise out_of_range(param, value, 0.25, 1.5)
     return float(value)
 
 
-_GA_SESSION_KEYS = _keys(
+_GA_SESSION_KEYS = key_set(
     "type model instructions output_modalities audio tools tool_choice max_output_tokens"
     " tracing truncation prompt include parallel_tool_calls reasoning"
 )
-_BETA_SESSION_KEYS = _keys(
+_BETA_SESSION_KEYS = key_set(
     "model instructions modalities voice input_audio_format output_audio_format"
     " input_audio_transcription turn_detection tools tool_choice temperature"
     " max_response_output_tokens tracing speed input_audio_noise_reduction client_secret"
@@ -443,23 +322,23 @@ def _apply_ga_session(
     p = "session"
     kind = session.get("type")
     if kind is None and require_type:
-        raise _missing("session.type")
+        raise missing("session.type")
     if kind is not None and kind != "realtime":
-        raise _bad_value("session.type", kind, ("realtime",))
-    _only(session, _GA_SESSION_KEYS, p)
+        raise bad_value("session.type", kind, ("realtime",))
+    only(session, _GA_SESSION_KEYS, p)
     new = dataclasses.replace(
         config, tools=list(config.tools), passthrough=dict(config.passthrough)
     )
     if "model" in session:
-        new.model = _get_str(session, "model", "session.model") or new.model
+        new.model = get_str(session, "model", "session.model") or new.model
     if "instructions" in session:
-        new.instructions = _get_str(session, "instructions", "session.instructions") or ""
+        new.instructions = get_str(session, "instructions", "session.instructions") or ""
     if "output_modalities" in session:
         new.modalities = _parse_modalities(
             session["output_modalities"], "session.output_modalities", "ga"
         )
     if "audio" in session:
-        _apply_ga_audio(new, _get_object(session["audio"], "session.audio"))
+        _apply_ga_audio(new, get_object(session["audio"], "session.audio"))
     _apply_common(new, session, "ga", max_tokens_key="max_output_tokens")
     for key in ("truncation", "prompt", "include"):
         if key in session:
@@ -471,11 +350,11 @@ def _apply_ga_session(
 
 
 def _apply_ga_audio(new: _Config, audio: Mapping[str, Any]) -> None:
-    _only(audio, frozenset({"input", "output"}), "session.audio")
+    only(audio, frozenset({"input", "output"}), "session.audio")
     if "input" in audio:
         p = "session.audio.input"
-        section = _get_object(audio["input"], p)
-        _only(
+        section = get_object(audio["input"], p)
+        only(
             section, frozenset({"format", "transcription", "noise_reduction", "turn_detection"}), p
         )
         if "format" in section:
@@ -494,8 +373,8 @@ def _apply_ga_audio(new: _Config, audio: Mapping[str, Any]) -> None:
             )
     if "output" in audio:
         p = "session.audio.output"
-        section = _get_object(audio["output"], p)
-        _only(section, frozenset({"format", "voice", "speed"}), p)
+        section = get_object(audio["output"], p)
+        only(section, frozenset({"format", "voice", "speed"}), p)
         if "format" in section:
             new.output_format = _parse_format(section["format"], f"{p}.format", "ga")
         if "voice" in section:
@@ -505,14 +384,14 @@ def _apply_ga_audio(new: _Config, audio: Mapping[str, Any]) -> None:
 
 
 def _apply_beta_session(config: _Config, session: Mapping[str, Any]) -> _Config:
-    _only(session, _BETA_SESSION_KEYS, "session")
+    only(session, _BETA_SESSION_KEYS, "session")
     new = dataclasses.replace(
         config, tools=list(config.tools), passthrough=dict(config.passthrough)
     )
     if "model" in session:
-        new.model = _get_str(session, "model", "session.model") or new.model
+        new.model = get_str(session, "model", "session.model") or new.model
     if "instructions" in session:
-        new.instructions = _get_str(session, "instructions", "session.instructions") or ""
+        new.instructions = get_str(session, "instructions", "session.instructions") or ""
     if "modalities" in session:
         new.modalities = _parse_modalities(session["modalities"], "session.modalities", "beta")
     if "voice" in session:
@@ -540,9 +419,9 @@ def _apply_beta_session(config: _Config, session: Mapping[str, Any]) -> _Config:
     if "speed" in session:
         new.speed = _parse_speed(session["speed"], "session.speed")
     if "temperature" in session:
-        temperature = _get_number(session, "temperature", "session.temperature")
+        temperature = get_number(session, "temperature", "session.temperature")
         if temperature is not None and not 0.6 <= temperature <= 1.2:
-            raise _out_of_range("session.temperature", temperature, 0.6, 1.2)
+            raise out_of_range("session.temperature", temperature, 0.6, 1.2)
         new.temperature = new.temperature if temperature is None else temperature
     _apply_common(new, session, "beta", max_tokens_key="max_response_output_tokens")
     return new
@@ -628,7 +507,7 @@ _CONTENT_TYPES = {
     "system": ("input_text",),
     "assistant": ("output_text", "output_audio"),
 }
-_ITEM_KEYS = _keys("id type object status role content call_id name arguments output")
+_ITEM_KEYS = key_set("id type object status role content call_id name arguments output")
 
 
 @dataclass(slots=True)
@@ -1038,11 +917,11 @@ _CLIENT_EVENTS = (
     "response.cancel",
     "output_audio_buffer.clear",
 )
-_GA_RESPONSE_KEYS = _keys(
+_GA_RESPONSE_KEYS = key_set(
     "conversation input instructions max_output_tokens metadata output_modalities tool_choice"
     " tools audio prompt parallel_tool_calls reasoning"
 )
-_BETA_RESPONSE_KEYS = _keys(
+_BETA_RESPONSE_KEYS = key_set(
     "conversation input instructions max_response_output_tokens metadata modalities"
     " output_audio_format temperature tool_choice tools voice"
 )
@@ -1082,7 +961,7 @@ class RealtimeEngine:
         if session_defaults:
             try:
                 self._config = self._apply_session(session_defaults, require_type=False)
-            except _ClientError as exc:
+            except ClientError as exc:
                 raise ValueError(f"invalid session_defaults: {exc.message}") from None
         self._items: list[_Item] = []
         self._ready: deque[ResponseRun] = deque()
@@ -1116,27 +995,23 @@ class RealtimeEngine:
         """
         client_event_id: str | None = None
         try:
-            event = self._parse(frame)
+            event = read_frame(frame)
             raw_id = event.get("event_id")
             client_event_id = raw_id if isinstance(raw_id, str) else None
             kind = event.get("type")
             if kind is None:
-                raise _missing("type")
+                raise missing("type")
             if not isinstance(kind, str):
-                raise _wrong_type("type", "a string", kind)
+                raise wrong_type("type", "a string", kind)
             handler = self._handlers().get(kind)
             if handler is None:
-                raise _bad_value("type", kind, _CLIENT_EVENTS)
+                raise bad_value("type", kind, _CLIENT_EVENTS)
             return handler(event)
-        except _ClientError as exc:
-            return [self._error(exc, client_event_id)]
+        except ClientError as exc:
+            return [self.event("error", error=exc.payload(client_event_id))]
         except Exception:  # a bug must not end the session, as on the real server
             logger.exception("the engine failed on a client event; answering with server_error")
-            internal = _ClientError(
-                "The server had an error while processing your request. Sorry about that!",
-                error_type="server_error",
-            )
-            return [self._error(internal, client_event_id)]
+            return [self.event("error", error=SERVER_ERROR.payload(client_event_id))]
 
     def next_response(self) -> ResponseRun | None:
         """Pop the next response ready to stream (from ``response.create`` or server VAD)."""
@@ -1220,30 +1095,6 @@ class RealtimeEngine:
             "output_audio_buffer.clear": lambda _event: [],
         }
 
-    @staticmethod
-    def _parse(frame: str | bytes) -> Mapping[str, Any]:
-        try:
-            text = frame.decode("utf-8") if isinstance(frame, bytes | bytearray) else frame
-            event = json.loads(text)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _ClientError(f"Invalid JSON: {exc}", "invalid_json") from None
-        if not isinstance(event, dict):
-            raise _ClientError(
-                f"Invalid type for event: expected an object, but got {_json_kind(event)} instead.",
-                "invalid_type",
-            )
-        return event
-
-    def _error(self, exc: _ClientError, client_event_id: str | None) -> JSON:
-        error: JSON = {
-            "type": exc.error_type,
-            "code": exc.code,
-            "message": exc.message,
-            "param": exc.param,
-            "event_id": client_event_id,
-        }
-        return self.event("error", error=error)
-
     # ----------------------------------------------------------------- session
 
     def _apply_session(self, session: Mapping[str, Any], *, require_type: bool) -> _Config:
@@ -1253,12 +1104,12 @@ class RealtimeEngine:
 
     def _session_update(self, event: Mapping[str, Any]) -> list[JSON]:
         if "session" not in event:
-            raise _missing("session")
-        session = _get_object(event["session"], "session")
+            raise missing("session")
+        session = get_object(event["session"], "session")
         new = self._apply_session(session, require_type=True)
         if self.assistant_audio_sent and new.voice != self._config.voice:
             param = "session.audio.output.voice" if self.dialect == "ga" else "session.voice"
-            raise _ClientError(
+            raise ClientError(
                 "Cannot update a conversation's voice if assistant audio is present.",
                 "cannot_update_voice",
                 param,
@@ -1303,15 +1154,15 @@ class RealtimeEngine:
         return data
 
     def _append(self, event: Mapping[str, Any]) -> list[JSON]:
-        audio = _require_str(event, "audio", "audio")
+        audio = require_str(event, "audio", "audio")
         try:
             data = base64.b64decode(audio, validate=True)
         except (binascii.Error, ValueError):
-            raise _ClientError(
+            raise ClientError(
                 "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
             ) from None
         if len(data) > MAX_APPEND_BYTES:
-            raise _ClientError(
+            raise ClientError(
                 "Invalid 'audio': the audio of one event can be at most 15 MiB.",
                 "invalid_value",
                 "audio",
@@ -1363,7 +1214,7 @@ class RealtimeEngine:
         fmt = self._config.input_format
         buffered = fmt.duration_ms(len(self._buffer))
         if buffered < MIN_COMMIT_MS:
-            raise _ClientError(
+            raise ClientError(
                 "Error committing input audio buffer: buffer too small. Expected at least "
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered:.2f}ms of audio.",
                 "input_audio_buffer_commit_empty",
@@ -1474,10 +1325,10 @@ class RealtimeEngine:
 
     def _item_create(self, event: Mapping[str, Any]) -> list[JSON]:
         if "item" not in event:
-            raise _missing("item")
-        item = self._parse_item(_get_object(event["item"], "item"), "item")
+            raise missing("item")
+        item = self._parse_item(get_object(event["item"], "item"), "item")
         if self._find(item.id) is not None:
-            raise _ClientError(
+            raise ClientError(
                 f"Item with id '{item.id}' already exists.", "item_already_exists", "item.id"
             )
         previous_id = event.get("previous_item_id")
@@ -1487,10 +1338,10 @@ class RealtimeEngine:
             position = 0
         else:
             if not isinstance(previous_id, str):
-                raise _wrong_type("previous_item_id", "a string", previous_id)
+                raise wrong_type("previous_item_id", "a string", previous_id)
             anchor = self._find(previous_id)
             if anchor is None:
-                raise _ClientError(
+                raise ClientError(
                     f"Error adding item: the previous item with id '{previous_id}' does not exist.",
                     "item_create_invalid_previous_item_id",
                     "previous_item_id",
@@ -1502,61 +1353,61 @@ class RealtimeEngine:
 
     def _parse_item(self, obj: Mapping[str, Any], p: str) -> _Item:
         """A client-described item, validated like the real server does."""
-        _only(obj, _ITEM_KEYS, p)
-        kind = _require_str(obj, "type", f"{p}.type")
-        item_id = _get_str(obj, "id", f"{p}.id") or self.new_id("item")
+        only(obj, _ITEM_KEYS, p)
+        kind = require_str(obj, "type", f"{p}.type")
+        item_id = get_str(obj, "id", f"{p}.id") or self.new_id("item")
         if kind == "message":
             return self._parse_message(obj, p, item_id)
         if kind == "function_call":
-            name = _require_str(obj, "name", f"{p}.name")
-            arguments = _get_str(obj, "arguments", f"{p}.arguments") or ""
-            call_id = _get_str(obj, "call_id", f"{p}.call_id") or self.new_id("call")
+            name = require_str(obj, "name", f"{p}.name")
+            arguments = get_str(obj, "arguments", f"{p}.arguments") or ""
+            call_id = get_str(obj, "call_id", f"{p}.call_id") or self.new_id("call")
             return _Item(item_id, "function_call", call_id=call_id, name=name, arguments=arguments)
         if kind == "function_call_output":
-            call_id = _require_str(obj, "call_id", f"{p}.call_id")
-            output = _require_str(obj, "output", f"{p}.output")
+            call_id = require_str(obj, "call_id", f"{p}.call_id")
+            output = require_str(obj, "output", f"{p}.output")
             return _Item(item_id, "function_call_output", call_id=call_id, output=output)
-        raise _bad_value(f"{p}.type", kind, ("message", "function_call", "function_call_output"))
+        raise bad_value(f"{p}.type", kind, ("message", "function_call", "function_call_output"))
 
     def _parse_message(self, obj: Mapping[str, Any], p: str, item_id: str) -> _Item:
-        role = _require_str(obj, "role", f"{p}.role")
+        role = require_str(obj, "role", f"{p}.role")
         if role not in _CONTENT_TYPES:
-            raise _bad_value(f"{p}.role", role, ("user", "assistant", "system"))
+            raise bad_value(f"{p}.role", role, ("user", "assistant", "system"))
         parts = obj.get("content")
         if parts is None:
-            raise _missing(f"{p}.content")
+            raise missing(f"{p}.content")
         if not isinstance(parts, list):
-            raise _wrong_type(f"{p}.content", "an array", parts)
+            raise wrong_type(f"{p}.content", "an array", parts)
         item = _Item(item_id, "message", role)
         for index, raw in enumerate(parts):
             item.content.append(
                 self._parse_content(
-                    _get_object(raw, f"{p}.content[{index}]"), role, f"{p}.content[{index}]", item
+                    get_object(raw, f"{p}.content[{index}]"), role, f"{p}.content[{index}]", item
                 )
             )
         return item
 
     def _parse_content(self, part: Mapping[str, Any], role: str, p: str, item: _Item) -> _Content:
-        kind = _require_str(part, "type", f"{p}.type")
+        kind = require_str(part, "type", f"{p}.type")
         kind = _PART_ALIASES.get(kind, kind) if role == "assistant" else kind
         supported = _CONTENT_TYPES[role]
         if self.dialect == "beta":
             supported = tuple(t for t in supported if t != "input_image")
         if kind not in supported:
-            raise _bad_value(f"{p}.type", part.get("type"), supported)
+            raise bad_value(f"{p}.type", part.get("type"), supported)
         if kind in ("input_text", "output_text"):
-            return _Content(kind, text=_require_str(part, "text", f"{p}.text"))
+            return _Content(kind, text=require_str(part, "text", f"{p}.text"))
         if kind == "input_image":
-            url = _require_str(part, "image_url", f"{p}.image_url")
-            return _Content(kind, image_url=url, detail=_get_str(part, "detail", f"{p}.detail"))
-        transcript = _get_str(part, "transcript", f"{p}.transcript")
-        encoded = _get_str(part, "audio", f"{p}.audio")
+            url = require_str(part, "image_url", f"{p}.image_url")
+            return _Content(kind, image_url=url, detail=get_str(part, "detail", f"{p}.detail"))
+        transcript = get_str(part, "transcript", f"{p}.transcript")
+        encoded = get_str(part, "audio", f"{p}.audio")
         content = _Content(kind, transcript=transcript)
         if encoded is not None:
             try:
                 content.audio = bytearray(base64.b64decode(encoded, validate=True))
             except (binascii.Error, ValueError):
-                raise _ClientError(
+                raise ClientError(
                     f"Invalid '{p}.audio': the audio must be base64-encoded.",
                     "invalid_value",
                     f"{p}.audio",
@@ -1571,10 +1422,10 @@ class RealtimeEngine:
         return content
 
     def _require_item(self, event: Mapping[str, Any], action: str, code: str) -> _Item:
-        item_id = _require_str(event, "item_id", "item_id")
+        item_id = require_str(event, "item_id", "item_id")
         item = self._find(item_id)
         if item is None:
-            raise _ClientError(
+            raise ClientError(
                 f"Error {action} item: the item with id '{item_id}' does not exist.", code
             )
         return item
@@ -1594,19 +1445,19 @@ class RealtimeEngine:
 
     def _item_truncate(self, event: Mapping[str, Any]) -> list[JSON]:
         item = self._require_item(event, "truncating", "item_truncate_invalid_item_id")
-        content_index = _require_int(event, "content_index", "content_index")
-        end_ms = _require_int(event, "audio_end_ms", "audio_end_ms")
+        content_index = require_int(event, "content_index", "content_index")
+        end_ms = require_int(event, "audio_end_ms", "audio_end_ms")
         audio_parts = [c for c in item.content if c.type == "output_audio"]
         if item.type != "message" or item.role != "assistant" or not audio_parts:
-            raise _ClientError("Only model output audio messages can be truncated")
+            raise ClientError("Only model output audio messages can be truncated")
         if content_index != 0 or content_index >= len(item.content):
-            raise _bad_value("content_index", content_index, ("0",))
+            raise bad_value("content_index", content_index, ("0",))
         if end_ms < 0:
-            raise _out_of_range("audio_end_ms", end_ms, 0, math.inf)
+            raise out_of_range("audio_end_ms", end_ms, 0, math.inf)
         content = item.content[content_index]
         sent_ms = content.audio_ms(item.audio_format)
         if end_ms > sent_ms:
-            raise _ClientError(
+            raise ClientError(
                 f"Audio content of {math.floor(sent_ms)}ms is already shorter than {end_ms}ms",
                 "invalid_value",
                 "audio_end_ms",
@@ -1629,12 +1480,12 @@ class RealtimeEngine:
 
     def _response_create(self, event: Mapping[str, Any]) -> list[JSON]:
         if self._active is not None:
-            raise _ClientError(
+            raise ClientError(
                 f"Conversation already has an active response in progress: {self._active.id}. "
                 "Wait until the response is finished before creating a new one.",
                 "conversation_already_has_active_response",
             )
-        overrides = _get_object(event.get("response") or {}, "response")
+        overrides = get_object(event.get("response") or {}, "response")
         request = self._parse_request(overrides)
         self._auto_response_pending = False
         self._start_response(request)
@@ -1665,7 +1516,7 @@ class RealtimeEngine:
     def _parse_request(self, overrides: Mapping[str, Any]) -> _Request:
         """The session's settings with a ``response.create``'s overrides, validated."""
         config, ga = self._config, self.dialect == "ga"
-        _only(overrides, _GA_RESPONSE_KEYS if ga else _BETA_RESPONSE_KEYS, "response")
+        only(overrides, _GA_RESPONSE_KEYS if ga else _BETA_RESPONSE_KEYS, "response")
         modalities_key = "output_modalities" if ga else "modalities"
         modalities = config.modalities
         if overrides.get(modalities_key) is not None:
@@ -1674,7 +1525,7 @@ class RealtimeEngine:
         voice, fmt = self._request_audio(overrides)
         conversation = overrides.get("conversation", "auto")
         if conversation not in (None, "auto", "none"):
-            raise _bad_value("response.conversation", conversation, ("auto", "none"))
+            raise bad_value("response.conversation", conversation, ("auto", "none"))
         request = _Request(
             audio="audio" in modalities,
             modalities=modalities,
@@ -1694,8 +1545,8 @@ class RealtimeEngine:
         """The voice and output format of a response: the session's, unless overridden."""
         voice, fmt = self._config.voice_name, self._config.output_format
         if self.dialect == "ga":
-            audio = _get_object(overrides.get("audio") or {}, "response.audio")
-            output = _get_object(audio.get("output") or {}, "response.audio.output")
+            audio = get_object(overrides.get("audio") or {}, "response.audio")
+            output = get_object(audio.get("output") or {}, "response.audio.output")
             voice_value, format_value = output.get("voice"), output.get("format")
             voice_param, format_param = (
                 "response.audio.output.voice",
@@ -1712,7 +1563,7 @@ class RealtimeEngine:
         return voice, fmt
 
     def _request_overrides(self, request: _Request, overrides: Mapping[str, Any]) -> None:
-        instructions = _get_str(overrides, "instructions", "response.instructions")
+        instructions = get_str(overrides, "instructions", "response.instructions")
         if instructions is not None:
             request.instructions = instructions
         if overrides.get("tools") is not None:
@@ -1724,26 +1575,26 @@ class RealtimeEngine:
         if overrides.get(max_key) is not None:
             param = f"response.{max_key}"
             request.max_output_tokens = _parse_max_tokens(overrides[max_key], param)
-        temperature = _get_number(overrides, "temperature", "response.temperature")
+        temperature = get_number(overrides, "temperature", "response.temperature")
         if temperature is not None:
             request.temperature = temperature
         if overrides.get("metadata") is not None:
-            request.metadata = dict(_get_object(overrides["metadata"], "response.metadata"))
+            request.metadata = dict(get_object(overrides["metadata"], "response.metadata"))
         if overrides.get("input") is not None:
             request.context = self._parse_input(overrides["input"])
 
     def _parse_input(self, value: Any) -> list[_Item]:
         if not isinstance(value, list):
-            raise _wrong_type("response.input", "an array", value)
+            raise wrong_type("response.input", "an array", value)
         items: list[_Item] = []
         for index, raw in enumerate(value):
             p = f"response.input[{index}]"
-            entry = _get_object(raw, p)
+            entry = get_object(raw, p)
             if entry.get("type") == "item_reference":
-                ref = _require_str(entry, "id", f"{p}.id")
+                ref = require_str(entry, "id", f"{p}.id")
                 found = self._find(ref or "")
                 if found is None:
-                    raise _ClientError(
+                    raise ClientError(
                         f"Item with id '{ref}' not found.", "invalid_value", f"{p}.id"
                     )
                 items.append(found)
@@ -1778,10 +1629,10 @@ class RealtimeEngine:
         )
 
     def _response_cancel(self, event: Mapping[str, Any]) -> list[JSON]:
-        response_id = _get_str(event, "response_id", "response_id")
+        response_id = get_str(event, "response_id", "response_id")
         run = self._active if response_id is None else self._running.get(response_id)
         if run is None or run.cancelled:
-            raise _ClientError(
+            raise ClientError(
                 "Cancellation failed: no active response found", "response_cancel_not_active"
             )
         run.cancel("client_cancelled")
