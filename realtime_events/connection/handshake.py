@@ -1,0 +1,236 @@
+"""The opening handshakes: :func:`connect` for a client, :func:`accept` for the local server.
+
+Each builds websockets' Sans-I/O protocol for its side, runs the HTTP upgrade over
+an anyio byte stream and hands back an open :class:`~.websocket.WebSocket`. The
+handshake drives the connection before it is open, through its package-internal
+methods: its writer (``_flush``), and its reader, which starts on the bytes that
+came after the response headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import anyio.abc
+from websockets.client import ClientProtocol
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus, InvalidURI
+from websockets.frames import Frame
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+from websockets.uri import parse_uri
+
+from .._secrets import install_log_redaction
+from ..errors import (
+    AuthenticationError,
+    ConnectionClosedError,
+    ConnectionFailedError,
+    HandshakeRejectedError,
+)
+from .websocket import DEFAULT_MAX_SIZE, READ_SIZE, WebSocket, _check_max_size
+
+__all__ = ["accept", "connect"]
+
+# websockets logs every handshake header here; secret ones are redacted (see _secrets).
+wire_logger = logging.getLogger("realtime_events.wire")
+install_log_redaction(wire_logger)
+
+
+def _ssl_context(ssl_context: ssl.SSLContext | None) -> ssl.SSLContext:
+    return ssl_context or ssl.create_default_context()
+
+
+async def connect(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    open_timeout: float = 10.0,
+    ping_interval: float | None = 20.0,
+    ping_timeout: float | None = 20.0,
+    close_timeout: float = 5.0,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+) -> WebSocket:
+    """Open a WebSocket client connection to ``url`` (``ws://`` or ``wss://``).
+
+    An incoming message larger than ``max_size`` bytes fails the connection with
+    1009; the default, :data:`DEFAULT_MAX_SIZE` (32 MiB), holds minutes of base64
+    audio in one item, and None lifts the limit. Compression is off, as in the
+    official SDK. A refused handshake raises :class:`HandshakeRejectedError` with
+    the server's status and body (:class:`AuthenticationError` for 401/403).
+    """
+    _check_max_size(max_size)
+    try:
+        uri = parse_uri(url)
+    except InvalidURI as exc:
+        raise ConnectionFailedError(f"not a WebSocket URL: {url!r}") from exc
+    stream: anyio.abc.ByteStream | None = None
+    try:
+        with anyio.fail_after(open_timeout):
+            if uri.secure:
+                stream = await anyio.connect_tcp(
+                    uri.host,
+                    uri.port,
+                    tls=True,
+                    ssl_context=_ssl_context(ssl_context),
+                    tls_hostname=uri.host,
+                )
+            else:
+                stream = await anyio.connect_tcp(uri.host, uri.port)
+            protocol = ClientProtocol(uri, max_size=max_size, logger=wire_logger)
+            websocket = WebSocket(
+                protocol,
+                stream,
+                ping_interval=ping_interval,
+                ping_timeout=ping_timeout,
+                close_timeout=close_timeout,
+                max_size=max_size,
+                fast_receive=True,
+            )
+            await _handshake(websocket, protocol, headers or {})
+            return websocket
+    except TimeoutError as exc:
+        await _aclose_quietly(stream)
+        raise ConnectionFailedError(
+            f"timed out after {open_timeout} s connecting to {uri.host}"
+        ) from exc
+    except (OSError, ssl.SSLError) as exc:
+        await _aclose_quietly(stream)
+        raise ConnectionFailedError(f"could not connect to {uri.host}:{uri.port}: {exc}") from exc
+    except ConnectionClosedError as exc:  # writing the request failed
+        await _aclose_quietly(stream)
+        raise ConnectionFailedError(
+            f"connection to {uri.host}:{uri.port} lost during the handshake"
+        ) from exc
+    except BaseException:
+        await _aclose_quietly(stream)
+        raise
+
+
+async def _aclose_quietly(stream: anyio.abc.ByteStream | None) -> None:
+    if stream is not None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+            await stream.aclose()
+
+
+async def _handshake(
+    websocket: WebSocket, protocol: ClientProtocol, headers: Mapping[str, str]
+) -> None:
+    request = protocol.connect()
+    request.headers["User-Agent"] = "realtime-events (Python)"
+    for name, value in headers.items():
+        request.headers[name] = value
+    protocol.send_request(request)
+    await websocket._flush()
+    tail = b""  # the last bytes seen, to find a header terminator split across reads
+    while True:
+        try:
+            data = await websocket.stream.receive(READ_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError) as exc:
+            raise ConnectionFailedError(
+                "server closed the connection during the handshake"
+            ) from exc
+        # The protocol gets the response up to the end of its headers only: what
+        # follows may be frames, and the fast receive path must start exactly on a
+        # frame boundary (a 101 response has no body).
+        found = (tail + data).find(b"\r\n\r\n")
+        cut = len(data) if found == -1 else found + 4 - len(tail)
+        head, rest = data[:cut], data[cut:]
+        tail = (tail + head)[-3:]
+        protocol.receive_data(head)
+        response = next(
+            (event for event in protocol.events_received() if isinstance(event, Response)), None
+        )
+        if response is not None:
+            _check_response(protocol, response)
+            websocket._begin_receiving(rest)
+            return
+        if rest:
+            protocol.receive_data(rest)  # a refusal's body: the protocol reads it
+            for event in protocol.events_received():
+                if isinstance(event, Response):
+                    _check_response(protocol, event)
+        if protocol.handshake_exc is not None:
+            raise ConnectionFailedError(f"WebSocket handshake failed: {protocol.handshake_exc}")
+
+
+def _check_response(protocol: ClientProtocol, response: Response) -> None:
+    exc = protocol.handshake_exc
+    if exc is None:
+        return
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
+        resp_headers = _headers_dict(exc.response.headers)
+        cls = AuthenticationError if status in (401, 403) else HandshakeRejectedError
+        raise cls(status, body, resp_headers) from exc
+    raise ConnectionFailedError(f"WebSocket handshake failed: {exc}") from exc
+
+
+def _headers_dict(headers: Headers) -> dict[str, Any]:
+    return dict(headers.raw_items())
+
+
+async def accept(
+    stream: anyio.abc.ByteStream,
+    *,
+    check: Callable[[Request], tuple[int, str] | None] | None = None,
+    ping_interval: float | None = None,
+    ping_timeout: float | None = None,
+    close_timeout: float = 5.0,
+    max_size: int | None = DEFAULT_MAX_SIZE,
+) -> tuple[WebSocket, Request] | None:
+    """Accept a WebSocket server connection on ``stream``; return it with the request.
+
+    ``check`` may refuse the handshake by returning ``(status, body)``; then the
+    refusal is sent and None returned. Returns None as well when the peer goes
+    away or sends something that isn't a WebSocket handshake. ``max_size``
+    bounds incoming messages as in :func:`connect`.
+    """
+    protocol = ServerProtocol(max_size=max_size, logger=wire_logger)
+    websocket = WebSocket(
+        protocol,
+        stream,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        close_timeout=close_timeout,
+        max_size=max_size,
+    )
+    request: Request | None = None
+    while request is None:
+        try:
+            data = await stream.receive(READ_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return None
+        protocol.receive_data(data)
+        for event in protocol.events_received():
+            if isinstance(event, Request):
+                request = event
+            elif isinstance(event, Frame):
+                websocket._on_frame(event)
+        if request is None and protocol.handshake_exc is not None:
+            with contextlib.suppress(ConnectionClosedError):
+                await websocket._flush()
+            return None
+    refusal = check(request) if check is not None else None
+    if refusal is not None:
+        status, body = refusal
+        response = protocol.reject(status, body)
+    else:
+        response = protocol.accept(request)
+    protocol.send_response(response)
+    try:
+        await websocket._flush()
+    except ConnectionClosedError:
+        await websocket._close_stream()
+        return None
+    if protocol.state is not State.OPEN:
+        await websocket._close_stream()
+        return None
+    return websocket, request
