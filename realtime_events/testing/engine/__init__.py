@@ -14,7 +14,8 @@ I/O layer asks for it. So a ``response.cancel`` or ``conversation.item.truncate`
 received between two events of a run sees exactly what the client was sent.
 """
 
-from ._engine import VOICES, RealtimeEngine, ResponseRun, audio_ms
+from ._engine import RealtimeEngine, ResponseRun, audio_ms
 from ._ids import IdFactory
+from ._session import VOICES
 
 __all__ = ["VOICES", "IdFactory", "RealtimeEngine", "ResponseRun", "audio_ms"]

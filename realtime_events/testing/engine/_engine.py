@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import logging
 import math
 import re
@@ -22,7 +21,6 @@ from ..vad import SpeechStarted, VadSettings, VoiceActivityDetector
 from ._constants import (
     ARGUMENTS_CHUNK,
     AUDIO_CHUNK_MS,
-    DEFAULT_INSTRUCTIONS,
     JSON,
     MIN_COMMIT_MS,
     SESSION_SECONDS,
@@ -31,8 +29,6 @@ from ._errors import (
     SERVER_ERROR,
     ClientError,
     bad_value,
-    get_bool,
-    get_int,
     get_number,
     get_object,
     get_str,
@@ -46,6 +42,18 @@ from ._errors import (
     wrong_type,
 )
 from ._ids import IdFactory
+from ._session import (
+    EAGERNESS_SILENCE_MS,
+    apply_session,
+    default_config,
+    parse_format,
+    parse_max_tokens,
+    parse_modalities,
+    parse_tool_choice,
+    parse_tools,
+    parse_voice,
+    render_session,
+)
 
 # The name the engine has always logged under, whichever module logs.
 logger = logging.getLogger("realtime_events.testing.engine")
@@ -76,426 +84,6 @@ def audio_ms(event: Mapping[str, Any]) -> float:
         return 0.0
     size = len(delta) * 3 // 4 - delta[-2:].count("=")
     return PCM16.duration_ms(max(0, size))
-
-
-# ------------------------------------------------------------------ session config
-
-_TRANSCRIPTION_KEYS = frozenset({"model", "language", "prompt", "delay", "keywords", "languages"})
-_SERVER_VAD_KEYS = key_set(
-    "type threshold prefix_padding_ms silence_duration_ms idle_timeout_ms create_response"
-    " interrupt_response"
-)
-_SEMANTIC_VAD_KEYS = frozenset({"type", "eagerness", "create_response", "interrupt_response"})
-# How long semantic VAD waits at each eagerness; it has no silence knob of its own.
-_EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 300}
-
-
-@dataclass(slots=True)
-class _Config:
-    """A session's effective configuration, independent of the dialect's wire shape."""
-
-    model: str
-    modalities: tuple[str, ...]
-    voice: str | JSON
-    input_format: AudioFormat = PCM16
-    output_format: AudioFormat = PCM16
-    instructions: str = DEFAULT_INSTRUCTIONS
-    speed: float = 1.0
-    turn_detection: JSON | None = None
-    transcription: JSON | None = None
-    noise_reduction: JSON | None = None
-    tools: list[JSON] = field(default_factory=list)
-    tool_choice: Any = "auto"
-    max_output_tokens: int | str = "inf"
-    temperature: float = 0.8
-    tracing: Any = None
-    truncation: Any = "auto"
-    prompt: Any = None
-    include: Any = None
-    passthrough: JSON = field(default_factory=dict)
-
-    @property
-    def voice_name(self) -> str:
-        if isinstance(self.voice, Mapping):
-            return str(self.voice.get("id", ""))
-        return self.voice
-
-
-def _default_config(dialect: Dialect) -> _Config:
-    vad: JSON = {
-        "type": "server_vad",
-        "threshold": 0.5,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "create_response": True,
-        "interrupt_response": True,
-    }
-    if dialect == "ga":
-        return _Config(
-            model="gpt-realtime",
-            modalities=("audio",),
-            voice="marin",
-            turn_detection={**vad, "idle_timeout_ms": None},
-        )
-    return _Config(
-        model="gpt-4o-realtime-preview",
-        modalities=("text", "audio"),
-        voice="alloy",
-        turn_detection=vad,
-    )
-
-
-def _parse_modalities(value: Any, param: str, dialect: Dialect) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise wrong_type(param, "an array", value)
-    for index, entry in enumerate(value):
-        if entry not in ("text", "audio"):
-            raise bad_value(f"{param}[{index}]", entry, ("text", "audio"))
-    chosen = set(value)
-    if dialect == "ga":
-        allowed, shown = ({"text"}, {"audio"}), "['text'] and ['audio']"
-    else:
-        allowed, shown = ({"text"}, {"text", "audio"}), "['text'] and ['audio', 'text']"
-    if chosen not in allowed or len(value) != len(chosen):
-        raise ClientError(
-            f"Invalid modalities: {value}. Supported combinations are: {shown}.",
-            "invalid_value",
-            param,
-        )
-    return tuple(value)
-
-
-def _parse_format(value: Any, param: str, dialect: Dialect) -> AudioFormat:
-    if dialect == "beta":
-        if value not in ("pcm16", "g711_ulaw", "g711_alaw"):
-            raise bad_value(param, value, ("pcm16", "g711_ulaw", "g711_alaw"))
-        return AudioFormat.from_wire(value)
-    obj = get_object(value, param)
-    only(obj, frozenset({"type", "rate"}), param)
-    kind = require_str(obj, "type", f"{param}.type")
-    if kind not in ("audio/pcm", "audio/pcmu", "audio/pcma"):
-        raise bad_value(f"{param}.type", kind, ("audio/pcm", "audio/pcmu", "audio/pcma"))
-    rate = get_int(obj, "rate", f"{param}.rate")
-    if rate is not None and (kind != "audio/pcm" or rate != 24000):
-        raise bad_value(f"{param}.rate", rate, ("24000",))
-    return AudioFormat.from_wire(kind)
-
-
-def _parse_turn_detection(value: Any, param: str, dialect: Dialect) -> JSON | None:
-    if value is None:
-        return None
-    obj = get_object(value, param)
-    kind = require_str(obj, "type", f"{param}.type")
-    if kind not in ("server_vad", "semantic_vad"):
-        raise bad_value(f"{param}.type", kind, ("server_vad", "semantic_vad"))
-    keys = _SERVER_VAD_KEYS if kind == "server_vad" else _SEMANTIC_VAD_KEYS
-    if dialect == "beta":
-        keys = keys - {"idle_timeout_ms"}
-    only(obj, keys, param)
-    result: JSON = {"type": kind}
-    if kind == "server_vad":
-        threshold = get_number(obj, "threshold", f"{param}.threshold")
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise out_of_range(f"{param}.threshold", threshold, 0.0, 1.0)
-        result["threshold"] = 0.5 if threshold is None else threshold
-        for key, default in (("prefix_padding_ms", 300), ("silence_duration_ms", 500)):
-            number = get_int(obj, key, f"{param}.{key}")
-            if number is not None and number < 0:
-                raise out_of_range(f"{param}.{key}", number, 0, 10000)
-            result[key] = default if number is None else number
-        if dialect == "ga":
-            result["idle_timeout_ms"] = get_int(obj, "idle_timeout_ms", f"{param}.idle_timeout_ms")
-    else:
-        eagerness = obj.get("eagerness", "auto")
-        if eagerness not in _EAGERNESS_SILENCE_MS:
-            raise bad_value(f"{param}.eagerness", eagerness, ("low", "medium", "high", "auto"))
-        result["eagerness"] = eagerness
-    for key in ("create_response", "interrupt_response"):
-        flag = get_bool(obj, key, f"{param}.{key}")
-        result[key] = True if flag is None else flag
-    return result
-
-
-def _parse_transcription(value: Any, param: str, dialect: Dialect) -> JSON | None:
-    if value is None:
-        return None
-    obj = get_object(value, param)
-    only(
-        obj,
-        _TRANSCRIPTION_KEYS if dialect == "ga" else frozenset({"model", "language", "prompt"}),
-        param,
-    )
-    for key in ("model", "language", "prompt"):
-        get_str(obj, key, f"{param}.{key}")
-    return dict(obj)
-
-
-def _parse_noise_reduction(value: Any, param: str) -> JSON | None:
-    if value is None:
-        return None
-    obj = get_object(value, param)
-    only(obj, frozenset({"type", "strength"}), param)
-    kind = obj.get("type")
-    if kind is not None and kind not in ("near_field", "far_field"):
-        raise bad_value(f"{param}.type", kind, ("near_field", "far_field"))
-    return dict(obj)
-
-
-def _parse_tools(value: Any, param: str) -> list[JSON]:
-    if not isinstance(value, list):
-        raise wrong_type(param, "an array", value)
-    tools: list[JSON] = []
-    for index, entry in enumerate(value):
-        tool = get_object(entry, f"{param}[{index}]")
-        kind = tool.get("type", "function")
-        if kind == "function":
-            only(
-                tool, frozenset({"type", "name", "description", "parameters"}), f"{param}[{index}]"
-            )
-            require_str(tool, "name", f"{param}[{index}].name")
-            get_str(tool, "description", f"{param}[{index}].description")
-            tools.append({"type": "function", **tool})
-        elif kind == "mcp":
-            tools.append(dict(tool))
-        else:
-            raise bad_value(f"{param}[{index}].type", kind, ("function", "mcp"))
-    return tools
-
-
-def _parse_tool_choice(value: Any, param: str, dialect: Dialect) -> Any:
-    if value in ("auto", "none", "required"):
-        return value
-    if isinstance(value, str) or dialect == "beta":
-        raise bad_value(param, value, ("auto", "none", "required"))
-    obj = get_object(value, param)
-    if obj.get("type") not in ("function", "mcp"):
-        raise bad_value(f"{param}.type", obj.get("type"), ("function", "mcp"))
-    return dict(obj)
-
-
-def _parse_max_tokens(value: Any, param: str) -> int | str:
-    if value == "inf":
-        return "inf"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise wrong_type(param, "an integer or 'inf'", value)
-    if not 1 <= value <= 4096:
-        raise out_of_range(param, value, 1, 4096)
-    return value
-
-
-# The built-in voices the real API accepts by name, in the order its errors list them.
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
-
-
-def _parse_voice(value: Any, param: str, dialect: Dialect) -> str | JSON:
-    if isinstance(value, str):
-        if value not in VOICES:
-            raise bad_value(param, value, VOICES)
-        return value
-    if dialect == "ga" and isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return dict(value)
-    raise wrong_type(param, "a string", value)
-
-
-def _parse_speed(value: Any, param: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise wrong_type(param, "a number", value)
-    if not 0.25 <= value <= 1.5:
-        raise out_of_range(param, value, 0.25, 1.5)
-    return float(value)
-
-
-_GA_SESSION_KEYS = key_set(
-    "type model instructions output_modalities audio tools tool_choice max_output_tokens"
-    " tracing truncation prompt include parallel_tool_calls reasoning"
-)
-_BETA_SESSION_KEYS = key_set(
-    "model instructions modalities voice input_audio_format output_audio_format"
-    " input_audio_transcription turn_detection tools tool_choice temperature"
-    " max_response_output_tokens tracing speed input_audio_noise_reduction client_secret"
-)
-
-
-def _apply_ga_session(
-    config: _Config, session: Mapping[str, Any], *, require_type: bool
-) -> _Config:
-    p = "session"
-    kind = session.get("type")
-    if kind is None and require_type:
-        raise missing("session.type")
-    if kind is not None and kind != "realtime":
-        raise bad_value("session.type", kind, ("realtime",))
-    only(session, _GA_SESSION_KEYS, p)
-    new = dataclasses.replace(
-        config, tools=list(config.tools), passthrough=dict(config.passthrough)
-    )
-    if "model" in session:
-        new.model = get_str(session, "model", "session.model") or new.model
-    if "instructions" in session:
-        new.instructions = get_str(session, "instructions", "session.instructions") or ""
-    if "output_modalities" in session:
-        new.modalities = _parse_modalities(
-            session["output_modalities"], "session.output_modalities", "ga"
-        )
-    if "audio" in session:
-        _apply_ga_audio(new, get_object(session["audio"], "session.audio"))
-    _apply_common(new, session, "ga", max_tokens_key="max_output_tokens")
-    for key in ("truncation", "prompt", "include"):
-        if key in session:
-            setattr(new, key, session[key])
-    for key in ("parallel_tool_calls", "reasoning"):
-        if key in session:
-            new.passthrough[key] = session[key]
-    return new
-
-
-def _apply_ga_audio(new: _Config, audio: Mapping[str, Any]) -> None:
-    only(audio, frozenset({"input", "output"}), "session.audio")
-    if "input" in audio:
-        p = "session.audio.input"
-        section = get_object(audio["input"], p)
-        only(
-            section, frozenset({"format", "transcription", "noise_reduction", "turn_detection"}), p
-        )
-        if "format" in section:
-            new.input_format = _parse_format(section["format"], f"{p}.format", "ga")
-        if "transcription" in section:
-            new.transcription = _parse_transcription(
-                section["transcription"], f"{p}.transcription", "ga"
-            )
-        if "noise_reduction" in section:
-            new.noise_reduction = _parse_noise_reduction(
-                section["noise_reduction"], f"{p}.noise_reduction"
-            )
-        if "turn_detection" in section:
-            new.turn_detection = _parse_turn_detection(
-                section["turn_detection"], f"{p}.turn_detection", "ga"
-            )
-    if "output" in audio:
-        p = "session.audio.output"
-        section = get_object(audio["output"], p)
-        only(section, frozenset({"format", "voice", "speed"}), p)
-        if "format" in section:
-            new.output_format = _parse_format(section["format"], f"{p}.format", "ga")
-        if "voice" in section:
-            new.voice = _parse_voice(section["voice"], f"{p}.voice", "ga")
-        if "speed" in section:
-            new.speed = _parse_speed(section["speed"], f"{p}.speed")
-
-
-def _apply_beta_session(config: _Config, session: Mapping[str, Any]) -> _Config:
-    only(session, _BETA_SESSION_KEYS, "session")
-    new = dataclasses.replace(
-        config, tools=list(config.tools), passthrough=dict(config.passthrough)
-    )
-    if "model" in session:
-        new.model = get_str(session, "model", "session.model") or new.model
-    if "instructions" in session:
-        new.instructions = get_str(session, "instructions", "session.instructions") or ""
-    if "modalities" in session:
-        new.modalities = _parse_modalities(session["modalities"], "session.modalities", "beta")
-    if "voice" in session:
-        new.voice = _parse_voice(session["voice"], "session.voice", "beta")
-    if "input_audio_format" in session:
-        new.input_format = _parse_format(
-            session["input_audio_format"], "session.input_audio_format", "beta"
-        )
-    if "output_audio_format" in session:
-        new.output_format = _parse_format(
-            session["output_audio_format"], "session.output_audio_format", "beta"
-        )
-    if "input_audio_transcription" in session:
-        new.transcription = _parse_transcription(
-            session["input_audio_transcription"], "session.input_audio_transcription", "beta"
-        )
-    if "input_audio_noise_reduction" in session:
-        new.noise_reduction = _parse_noise_reduction(
-            session["input_audio_noise_reduction"], "session.input_audio_noise_reduction"
-        )
-    if "turn_detection" in session:
-        new.turn_detection = _parse_turn_detection(
-            session["turn_detection"], "session.turn_detection", "beta"
-        )
-    if "speed" in session:
-        new.speed = _parse_speed(session["speed"], "session.speed")
-    if "temperature" in session:
-        temperature = get_number(session, "temperature", "session.temperature")
-        if temperature is not None and not 0.6 <= temperature <= 1.2:
-            raise out_of_range("session.temperature", temperature, 0.6, 1.2)
-        new.temperature = new.temperature if temperature is None else temperature
-    _apply_common(new, session, "beta", max_tokens_key="max_response_output_tokens")
-    return new
-
-
-def _apply_common(
-    new: _Config, session: Mapping[str, Any], dialect: Dialect, *, max_tokens_key: str
-) -> None:
-    if "tools" in session:
-        new.tools = _parse_tools(session["tools"], "session.tools")
-    if "tool_choice" in session:
-        new.tool_choice = _parse_tool_choice(session["tool_choice"], "session.tool_choice", dialect)
-    if max_tokens_key in session:
-        new.max_output_tokens = _parse_max_tokens(
-            session[max_tokens_key], f"session.{max_tokens_key}"
-        )
-    if "tracing" in session:
-        new.tracing = session["tracing"]
-
-
-def _render_ga_session(config: _Config, session_id: str, expires_at: int) -> JSON:
-    return {
-        "type": "realtime",
-        "object": "realtime.session",
-        "id": session_id,
-        "model": config.model,
-        "output_modalities": list(config.modalities),
-        "instructions": config.instructions,
-        "tools": [dict(t) for t in config.tools],
-        "tool_choice": config.tool_choice,
-        "max_output_tokens": config.max_output_tokens,
-        "tracing": config.tracing,
-        "truncation": config.truncation,
-        "prompt": config.prompt,
-        "expires_at": expires_at,
-        "audio": {
-            "input": {
-                "format": config.input_format.to_wire("ga"),
-                "transcription": config.transcription,
-                "noise_reduction": config.noise_reduction,
-                "turn_detection": config.turn_detection,
-            },
-            "output": {
-                "format": config.output_format.to_wire("ga"),
-                "voice": config.voice,
-                "speed": config.speed,
-            },
-        },
-        "include": config.include,
-        **config.passthrough,
-    }
-
-
-def _render_beta_session(config: _Config, session_id: str, expires_at: int) -> JSON:
-    return {
-        "id": session_id,
-        "object": "realtime.session",
-        "model": config.model,
-        "expires_at": expires_at,
-        "modalities": list(config.modalities),
-        "instructions": config.instructions,
-        "voice": config.voice,
-        "input_audio_format": config.input_format.name,
-        "output_audio_format": config.output_format.name,
-        "input_audio_transcription": config.transcription,
-        "input_audio_noise_reduction": config.noise_reduction,
-        "turn_detection": config.turn_detection,
-        "tools": [dict(t) for t in config.tools],
-        "tool_choice": config.tool_choice,
-        "temperature": config.temperature,
-        "max_response_output_tokens": config.max_output_tokens,
-        "speed": config.speed,
-        "tracing": config.tracing,
-    }
 
 
 # --------------------------------------------------------------------------- items
@@ -957,10 +545,12 @@ class RealtimeEngine:
         self.session_id = self.new_id("sess")
         self.conversation_id = self.new_id("conv")
         self._expires_at = int(self._clock()) + SESSION_SECONDS
-        self._config = _default_config(dialect)
+        self._config = default_config(dialect)
         if session_defaults:
             try:
-                self._config = self._apply_session(session_defaults, require_type=False)
+                self._config = apply_session(
+                    self._config, session_defaults, dialect, require_type=False
+                )
             except ClientError as exc:
                 raise ValueError(f"invalid session_defaults: {exc.message}") from None
         self._items: list[_Item] = []
@@ -1028,8 +618,7 @@ class RealtimeEngine:
     @property
     def session(self) -> JSON:
         """The effective session configuration, as ``session.created`` / ``.updated`` carry it."""
-        render = _render_ga_session if self.dialect == "ga" else _render_beta_session
-        return render(self._config, self.session_id, self._expires_at)
+        return render_session(self._config, self.dialect, self.session_id, self._expires_at)
 
     @property
     def conversation(self) -> list[JSON]:
@@ -1097,16 +686,11 @@ class RealtimeEngine:
 
     # ----------------------------------------------------------------- session
 
-    def _apply_session(self, session: Mapping[str, Any], *, require_type: bool) -> _Config:
-        if self.dialect == "ga":
-            return _apply_ga_session(self._config, session, require_type=require_type)
-        return _apply_beta_session(self._config, session)
-
     def _session_update(self, event: Mapping[str, Any]) -> list[JSON]:
         if "session" not in event:
             raise missing("session")
         session = get_object(event["session"], "session")
-        new = self._apply_session(session, require_type=True)
+        new = apply_session(self._config, session, self.dialect, require_type=True)
         if self.assistant_audio_sent and new.voice != self._config.voice:
             param = "session.audio.output.voice" if self.dialect == "ga" else "session.voice"
             raise ClientError(
@@ -1137,9 +721,7 @@ class RealtimeEngine:
                 silence_duration_ms=detection["silence_duration_ms"],
             )
         else:
-            settings = VadSettings(
-                silence_duration_ms=_EAGERNESS_SILENCE_MS[detection["eagerness"]]
-            )
+            settings = VadSettings(silence_duration_ms=EAGERNESS_SILENCE_MS[detection["eagerness"]])
         self._vad = VoiceActivityDetector(
             settings, sample_rate=self._config.input_format.sample_rate
         )
@@ -1521,7 +1103,7 @@ class RealtimeEngine:
         modalities = config.modalities
         if overrides.get(modalities_key) is not None:
             param = f"response.{modalities_key}"
-            modalities = _parse_modalities(overrides[modalities_key], param, self.dialect)
+            modalities = parse_modalities(overrides[modalities_key], param, self.dialect)
         voice, fmt = self._request_audio(overrides)
         conversation = overrides.get("conversation", "auto")
         if conversation not in (None, "auto", "none"):
@@ -1556,10 +1138,10 @@ class RealtimeEngine:
             voice_value, format_value = overrides.get("voice"), overrides.get("output_audio_format")
             voice_param, format_param = "response.voice", "response.output_audio_format"
         if voice_value is not None:
-            parsed = _parse_voice(voice_value, voice_param, self.dialect)
+            parsed = parse_voice(voice_value, voice_param, self.dialect)
             voice = str(parsed.get("id", "")) if isinstance(parsed, dict) else parsed
         if format_value is not None:
-            fmt = _parse_format(format_value, format_param, self.dialect)
+            fmt = parse_format(format_value, format_param, self.dialect)
         return voice, fmt
 
     def _request_overrides(self, request: _Request, overrides: Mapping[str, Any]) -> None:
@@ -1567,14 +1149,14 @@ class RealtimeEngine:
         if instructions is not None:
             request.instructions = instructions
         if overrides.get("tools") is not None:
-            request.tools = _parse_tools(overrides["tools"], "response.tools")
+            request.tools = parse_tools(overrides["tools"], "response.tools")
         if overrides.get("tool_choice") is not None:
             param = "response.tool_choice"
-            request.tool_choice = _parse_tool_choice(overrides["tool_choice"], param, self.dialect)
+            request.tool_choice = parse_tool_choice(overrides["tool_choice"], param, self.dialect)
         max_key = "max_output_tokens" if self.dialect == "ga" else "max_response_output_tokens"
         if overrides.get(max_key) is not None:
             param = f"response.{max_key}"
-            request.max_output_tokens = _parse_max_tokens(overrides[max_key], param)
+            request.max_output_tokens = parse_max_tokens(overrides[max_key], param)
         temperature = get_number(overrides, "temperature", "response.temperature")
         if temperature is not None:
             request.temperature = temperature
