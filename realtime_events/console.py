@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
-from .audio import PCM16, AudioFormat
+from .audio import PCM16, AudioFormat, base64_decoded_size
 from .events import Event
 from .events._base import PluginEvent
 
@@ -146,7 +146,7 @@ class EventPrinter:
 
     def on_response_output_audio_delta(self, event: Any) -> None:
         # Count from the base64 length: printing must not decode audio.
-        ms = self.audio_format.duration_ms(len(event.delta) * 3 // 4)
+        ms = self.audio_format.duration_ms(base64_decoded_size(event.delta))
         self._audio_ms[event.item_id] = self._audio_ms.get(event.item_id, 0.0) + ms
 
     def on_response_output_audio_done(self, event: Any) -> None:

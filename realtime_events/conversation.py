@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from . import signals
-from .audio import AudioFormat
+from .audio import AudioFormat, base64_decoded_size
 from .events import (
     ClientEvent,
     ContentPart,
@@ -244,11 +244,8 @@ class Conversation:
         if event.item_id not in self._items:
             return  # not in the conversation (or forgotten): nothing to count for
         key = (event.item_id, event.content_index)
-        delta = event.delta
-        # Each "=" of padding stands for a byte that isn't there.
-        size = len(delta) * 3 // 4 - (delta[-2:].count("=") if delta else 0)
         received = self._audio_bytes
-        received[key] = received.get(key, 0) + size
+        received[key] = received.get(key, 0) + base64_decoded_size(event.delta)
 
     def _on_arguments_delta(self, event: ResponseFunctionCallArgumentsDeltaEvent) -> None:
         # The arguments are gathered as they stream, so a connection lost before

@@ -27,6 +27,7 @@ from realtime_events.audio import (
     Resampler,
     alaw_decode,
     alaw_encode,
+    base64_decoded_size,
     bytes_for_ms,
     chunks,
     dbfs,
@@ -241,6 +242,31 @@ def test_base64_round_trip() -> None:
 def test_decode_base64_rejects_garbage() -> None:
     with pytest.raises(ValueError, match=r"."):
         decode_base64("not base64!")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("", 0),
+        ("AAEC", 3),  # no padding
+        ("AAECAw==", 4),  # two "=": one byte in the last group
+        ("AAECAwQ=", 5),  # one "=": two bytes in the last group
+        ("AAECAwQF", 6),
+    ],
+)
+def test_base64_decoded_size_counts_padding(text: str, size: int) -> None:
+    assert base64_decoded_size(text) == size
+    assert base64_decoded_size(text) == len(decode_base64(text))
+
+
+def test_base64_decoded_size_matches_decoding_every_length() -> None:
+    for length in range(64):
+        text = encode_base64(bytes(range(length)))
+        assert base64_decoded_size(text) == length
+
+
+def test_base64_decoded_size_is_never_negative() -> None:
+    assert base64_decoded_size("=") == 0
 
 
 # -------------------------------------------------------------------------- G.711

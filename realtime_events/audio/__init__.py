@@ -3,7 +3,7 @@
 One module per idea, every name re-exported here:
 
 - :mod:`.formats`: the three API formats, durations and byte counts, chunks,
-  silence, base64, levels;
+  silence, base64 and its decoded size, levels;
 - :mod:`.g711`: μ-law and A-law, bit-exact with the ITU-T reference (and with
   the ``audioop`` module that Python 3.13 removed);
 - :mod:`.resampling`: the streaming :class:`Resampler`, and :class:`Converter`
@@ -18,6 +18,7 @@ from .formats import (
     MAX_APPEND_BYTES,
     PCM16,
     AudioFormat,
+    base64_decoded_size,
     bytes_for_ms,
     chunks,
     dbfs,
@@ -42,6 +43,7 @@ __all__ = [
     "Resampler",
     "alaw_decode",
     "alaw_encode",
+    "base64_decoded_size",
     "bytes_for_ms",
     "chunks",
     "dbfs",

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_APPEND_BYTES",
     "PCM16",
     "AudioFormat",
+    "base64_decoded_size",
     "bytes_for_ms",
     "chunks",
     "dbfs",
@@ -223,6 +224,17 @@ def decode_base64(s: str | bytes) -> bytes:
     Raises :class:`ValueError` (``binascii.Error``) if ``s`` is not valid base64.
     """
     return base64.b64decode(s, validate=True)
+
+
+def base64_decoded_size(text: str) -> int:
+    """Return how many bytes some padded base64 text decodes to, without decoding it.
+
+    Every 4 characters carry 3 bytes, and each ``=`` of padding stands for a
+    byte that is not there. Counting this way lets a handler measure audio
+    deltas (for a duration, a running total) at no cost. Text that is not
+    valid base64 gives a meaningless count, never a negative one.
+    """
+    return max(0, len(text) * 3 // 4 - text[-2:].count("="))
 
 
 # ------------------------------------------------------------------- sample plumbing
