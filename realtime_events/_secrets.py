@@ -6,12 +6,16 @@ or a Session never prints a credential however it is printed or logged, and
 :class:`RedactSecretHeaders` hides the values websockets writes to the wire
 log (the only place raw header values are logged) for every record, on the
 logger itself.
+
+:func:`environment_key` is the one place an API key is read from the
+environment, and it decides which host each variable's key may go to.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -22,16 +26,22 @@ from websockets.uri import parse_uri
 from .errors import RealtimeError
 
 __all__ = [
+    "AZURE_KEY_VARIABLE",
+    "OPENAI_HOST",
+    "OPENAI_KEY_VARIABLE",
     "REDACTED",
     "InsecureKeyError",
     "RedactSecretHeaders",
     "SecretHeaders",
     "Target",
     "check_key_transport",
+    "environment_key",
+    "environment_key_may_go_to",
     "install_log_redaction",
     "is_loopback",
     "is_openai_host",
     "is_secret_header",
+    "key_variable",
     "redact_url",
     "target",
 ]
@@ -39,6 +49,10 @@ __all__ = [
 REDACTED = "<redacted>"
 
 OPENAI_HOST = "api.openai.com"
+
+#: The environment variables API keys are read from: OpenAI's, and Azure OpenAI's.
+OPENAI_KEY_VARIABLE = "OPENAI_API_KEY"
+AZURE_KEY_VARIABLE = "AZURE_OPENAI_API_KEY"
 
 # A header whose name holds one of these carries a credential: Authorization,
 # Proxy-Authorization, api-key, Cookie, X-Auth-Token, X-Client-Secret...
@@ -164,6 +178,32 @@ def is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def key_variable(*, azure: bool) -> str:
+    """The environment variable holding the API key: Azure OpenAI's, or OpenAI's."""
+    return AZURE_KEY_VARIABLE if azure else OPENAI_KEY_VARIABLE
+
+
+def environment_key_may_go_to(host: str, *, azure: bool) -> bool:
+    """True if the environment's key may be sent to ``host``.
+
+    ``$OPENAI_API_KEY`` goes to the OpenAI API only; ``$AZURE_OPENAI_API_KEY``
+    goes to the Azure resource the caller named, never to OpenAI.
+    """
+    return is_openai_host(host) != azure
+
+
+def environment_key(host: str, *, azure: bool = False) -> str | None:
+    """The API key the environment holds for ``host``, or None if there is none for it.
+
+    None when the variable is unset or empty, or when its key must not go to
+    ``host`` (see :func:`environment_key_may_go_to`). The environment is read
+    at each call, so a key rotated there is picked up by the next one.
+    """
+    if not environment_key_may_go_to(host, azure=azure):
+        return None
+    return os.environ.get(key_variable(azure=azure)) or None
 
 
 def check_key_transport(host: str, *, secure: bool, what: Iterable[str], url: str) -> None:

@@ -32,7 +32,12 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from ._secrets import check_key_transport, is_openai_host
+from ._secrets import (
+    check_key_transport,
+    environment_key,
+    environment_key_may_go_to,
+    key_variable,
+)
 from .config import to_wire
 from .errors import AuthenticationError, RealtimeError
 from .events.names import Dialect
@@ -166,16 +171,10 @@ def _key(api_key: str | None, base_url: str, *, azure: bool, allow_insecure_key:
     """The key to send to ``base_url``: the one given, or the environment's if it belongs there."""
     parts = urlsplit(base_url)
     host = parts.hostname or ""
-    if api_key:
-        key: str | None = api_key
-    elif azure:
-        # The Azure key goes to the Azure resource the caller named, never to OpenAI.
-        key = None if is_openai_host(host) else os.environ.get("AZURE_OPENAI_API_KEY")
-    else:
-        key = os.environ.get("OPENAI_API_KEY") if is_openai_host(host) else None
+    key = api_key or environment_key(host, azure=azure)
     if not key:
-        variable = "AZURE_OPENAI_API_KEY" if azure else "OPENAI_API_KEY"
-        withheld = is_openai_host(host) if azure else not is_openai_host(host)
+        variable = key_variable(azure=azure)
+        withheld = not environment_key_may_go_to(host, azure=azure)
         where = f" (the environment's key is not sent to {host})" if withheld else ""
         raise ClientSecretError(f"no API key: pass api_key=... or set {variable}{where}")
     if not allow_insecure_key:

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import urlencode, urlsplit
 
 from ._secrets import (
+    OPENAI_HOST,
     InsecureKeyError,
     SecretHeaders,
     check_key_transport,
+    environment_key,
     is_openai_host,
     is_secret_header,
     redact_url,
@@ -151,18 +153,18 @@ class Endpoint:
         """The key to send: the one given, else the environment's for this kind of endpoint."""
         if self.api_key:
             return self.api_key
-        if self.azure_endpoint:
-            return os.environ.get("AZURE_OPENAI_API_KEY") or None
-        if self.is_openai:
-            return os.environ.get("OPENAI_API_KEY") or None
-        if os.environ.get("OPENAI_API_KEY"):
-            # Said once per connection, so a proxy that answers 401 is easy to explain.
+        azure = bool(self.azure_endpoint)
+        where = target(self.ws_url)
+        key = environment_key(where.host if where is not None else "", azure=azure)
+        if key is None and not azure and environment_key(OPENAI_HOST):
+            # The environment has a key, but for the OpenAI API only. Said once
+            # per connection, so a proxy that answers 401 is easy to explain.
             logger.info(
                 "not sending $OPENAI_API_KEY to %s, which is not the OpenAI API: "
                 "pass api_key=... to send a key there",
                 redact_url(self.ws_url),
             )
-        return None
+        return key
 
     def _check_transport(self, headers: Mapping[str, str]) -> None:
         if self.allow_insecure_key:

@@ -104,6 +104,14 @@ def test_the_azure_key_goes_only_to_the_configured_azure_endpoint() -> None:
     assert "api-key" not in Endpoint().handshake_headers()
 
 
+def test_the_azure_environment_key_never_goes_to_the_openai_api() -> None:
+    # The same rule as create_client_secret(azure=True): the key is for an Azure resource.
+    misdirected = Endpoint(azure_endpoint="https://api.openai.com", azure_deployment="dep")
+    assert misdirected.handshake_headers() == {}
+    given = dataclasses.replace(misdirected, api_key=GIVEN_KEY)
+    assert given.handshake_headers() == {"api-key": GIVEN_KEY}
+
+
 def test_the_environment_is_read_at_each_handshake(monkeypatch: pytest.MonkeyPatch) -> None:
     endpoint = Endpoint()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-rotated")
