@@ -10,10 +10,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from ...audio import MAX_APPEND_BYTES, PCM16, AudioFormat, alaw_decode, ulaw_decode
+from ...audio import MAX_APPEND_BYTES, PCM16, AudioFormat
 from ...events.names import Dialect, for_dialect
 from ..models import Call, DemoModel, Model, Part, ReplyContext, ToolOutput
 from ..speech import synthesize
@@ -25,6 +25,7 @@ from ._constants import (
     MIN_COMMIT_MS,
     SESSION_SECONDS,
 )
+from ._conversation import Conversation
 from ._errors import (
     SERVER_ERROR,
     ClientError,
@@ -35,13 +36,12 @@ from ._errors import (
     key_set,
     missing,
     only,
-    out_of_range,
     read_frame,
-    require_int,
     require_str,
     wrong_type,
 )
 from ._ids import IdFactory
+from ._items import Content, Item, hear, to_pcm16, tokens
 from ._session import (
     EAGERNESS_SILENCE_MS,
     apply_session,
@@ -86,104 +86,6 @@ def audio_ms(event: Mapping[str, Any]) -> float:
     return PCM16.duration_ms(max(0, size))
 
 
-# --------------------------------------------------------------------------- items
-
-_BETA_PART_TYPES = {"output_text": "text", "output_audio": "audio"}
-_PART_ALIASES = {"text": "output_text", "audio": "output_audio"}
-_CONTENT_TYPES = {
-    "user": ("input_text", "input_audio", "input_image"),
-    "system": ("input_text",),
-    "assistant": ("output_text", "output_audio"),
-}
-_ITEM_KEYS = key_set("id type object status role content call_id name arguments output")
-
-
-@dataclass(slots=True)
-class _Content:
-    """One content part; ``type`` is the GA name (``output_audio``, not beta ``audio``)."""
-
-    type: str
-    text: str | None = None
-    transcript: str | None = None
-    audio: bytearray | None = None
-    image_url: str | None = None
-    detail: str | None = None
-
-    def render(self, dialect: Dialect, *, with_audio: bool) -> JSON:
-        """The part as the wire shows it; audio bytes only when asked (retrieve)."""
-        kind = _BETA_PART_TYPES.get(self.type, self.type) if dialect == "beta" else self.type
-        part: JSON = {"type": kind}
-        if self.type in ("input_text", "output_text"):
-            part["text"] = self.text or ""
-        elif self.type == "input_image":
-            part["image_url"] = self.image_url
-            part["detail"] = self.detail or "auto"
-        else:
-            part["transcript"] = self.transcript
-            if with_audio and self.audio is not None:
-                part["audio"] = base64.b64encode(self.audio).decode("ascii")
-        return part
-
-    def audio_ms(self, fmt: AudioFormat | None) -> float:
-        """Duration of the part's audio (0 without audio)."""
-        if self.audio is None or fmt is None:
-            return 0.0
-        return fmt.duration_ms(len(self.audio))
-
-
-@dataclass(slots=True)
-class _Item:
-    """A conversation item as the server keeps it, with its audio and what was heard of it."""
-
-    id: str
-    type: str
-    role: str | None = None
-    status: str = "completed"
-    content: list[_Content] = field(default_factory=list)
-    call_id: str | None = None
-    name: str | None = None
-    arguments: str | None = None
-    output: str | None = None
-    audio_format: AudioFormat | None = None
-    heard: str | None = None  # what the model understood of input audio
-
-    def render(self, dialect: Dialect, *, with_audio: bool = False) -> JSON:
-        """The item as the wire shows it in ``dialect``."""
-        item: JSON = {"id": self.id, "object": "realtime.item", "type": self.type}
-        item["status"] = self.status
-        if self.type == "message":
-            item["role"] = self.role
-            item["content"] = [c.render(dialect, with_audio=with_audio) for c in self.content]
-        elif self.type == "function_call":
-            item.update(name=self.name, call_id=self.call_id, arguments=self.arguments or "")
-        else:
-            item.update(call_id=self.call_id, output=self.output or "")
-        return item
-
-    def for_model(self) -> JSON:
-        """The GA shape without audio; input audio carries what was heard as its transcript."""
-        item = self.render("ga")
-        for part, content in zip(item.get("content", []), self.content, strict=False):
-            if content.type == "input_audio":
-                part["transcript"] = self.heard if self.heard is not None else content.transcript
-        return item
-
-    def text(self) -> str:
-        """The item's words: texts, transcripts, and what was heard of input audio."""
-        words = []
-        for content in self.content:
-            if content.type == "input_audio":
-                words.append(self.heard or content.transcript or "")
-            else:
-                words.append(content.text or content.transcript or "")
-        return " ".join(w for w in words if w)
-
-
-def _tokens(text: str | None) -> int:
-    """A plausible token count for text: about four characters a token."""
-    return math.ceil(len(text) / 4) if text else 0
-
-
 # --------------------------------------------------------------------- responses
 
 
@@ -202,7 +104,7 @@ class _Request:
     temperature: float
     metadata: JSON | None = None
     in_conversation: bool = True
-    context: list[_Item] | None = None  # out-of-band input; None means the conversation
+    context: list[Item] | None = None  # out-of-band input; None means the conversation
 
 
 class ResponseRun:
@@ -236,7 +138,7 @@ class ResponseRun:
         self._request = request
         self._parts = list(parts)
         self._input_tokens = dict(input_tokens)
-        self._output: list[_Item] = []
+        self._output: list[Item] = []
         self._out_text = 0
         self._out_audio_ms = 0.0
         self._iterating = False
@@ -341,7 +243,7 @@ class _PartStream:
         self.engine = run._engine
         self.index = output_index
         self.part = part
-        self.item: _Item | None = None
+        self.item: Item | None = None
         self.open: list[str] = []  # what close() must still finish, innermost last
 
     def _ids(self) -> JSON:
@@ -363,7 +265,7 @@ class _PartStream:
         while self.open:
             yield self._done(self.open.pop(), status)
 
-    def _open_item(self, item: _Item) -> list[JSON]:
+    def _open_item(self, item: Item) -> list[JSON]:
         self.item = item
         self.run._output.append(item)
         self.open.append("item")
@@ -377,7 +279,7 @@ class _PartStream:
             return [added]
         return [added, self.engine.add_response_item(item)]
 
-    def _open_part(self, item: _Item, content: _Content, *owed: str) -> list[JSON]:
+    def _open_part(self, item: Item, content: Content, *owed: str) -> list[JSON]:
         item.content.append(content)
         self.open += ["part", *owed]
         part = content.render("ga", with_audio=False)
@@ -389,9 +291,9 @@ class _PartStream:
     def _speech(self, text: str) -> Iterator[list[JSON]]:
         engine, request = self.engine, self.run._request
         fmt = request.output_format
-        item = _Item(engine.new_id("item"), "message", "assistant", "in_progress", audio_format=fmt)
+        item = Item(engine.new_id("item"), "message", "assistant", "in_progress", audio_format=fmt)
         yield self._open_item(item)
-        content = _Content("output_audio", transcript="", audio=bytearray())
+        content = Content("output_audio", transcript="", audio=bytearray())
         yield self._open_part(item, content, "transcript", "audio")
         speech = synthesize(text, sample_rate=fmt.sample_rate, voice=request.voice)
         audio = speech.encoded(fmt)
@@ -407,13 +309,13 @@ class _PartStream:
         for word in words:
             yield [self._transcript_delta(content, word.text)]
 
-    def _transcript_delta(self, content: _Content, delta: str) -> JSON:
+    def _transcript_delta(self, content: Content, delta: str) -> JSON:
         content.transcript = (content.transcript or "") + delta
-        self.run._out_text += _tokens(delta)
+        self.run._out_text += tokens(delta)
         name = for_dialect("response.output_audio_transcript.delta", self.engine.dialect)
         return self.engine.event(name, **self._ids(), content_index=0, delta=delta)
 
-    def _audio_delta(self, content: _Content, chunk: bytes, fmt: AudioFormat) -> JSON:
+    def _audio_delta(self, content: Content, chunk: bytes, fmt: AudioFormat) -> JSON:
         assert content.audio is not None
         content.audio.extend(chunk)
         duration = fmt.duration_ms(len(chunk))
@@ -428,20 +330,20 @@ class _PartStream:
 
     def _text(self, text: str) -> Iterator[list[JSON]]:
         engine = self.engine
-        item = _Item(engine.new_id("item"), "message", "assistant", "in_progress")
+        item = Item(engine.new_id("item"), "message", "assistant", "in_progress")
         yield self._open_item(item)
-        content = _Content("output_text", text="")
+        content = Content("output_text", text="")
         yield self._open_part(item, content, "text")
         name = for_dialect("response.output_text.delta", engine.dialect)
         for delta in re.findall(r"\s*\S+", text):
             content.text = (content.text or "") + delta
-            self.run._out_text += _tokens(delta)
+            self.run._out_text += tokens(delta)
             yield [engine.event(name, **self._ids(), content_index=0, delta=delta)]
 
     def _call(self, call: Call) -> Iterator[list[JSON]]:
         engine = self.engine
         call_id = engine.new_id("call")
-        item = _Item(engine.new_id("item"), "function_call", status="in_progress")
+        item = Item(engine.new_id("item"), "function_call", status="in_progress")
         item.call_id, item.name, item.arguments = call_id, call.name, ""
         yield self._open_item(item)
         self.open.append("arguments")
@@ -449,7 +351,7 @@ class _PartStream:
         for start in range(0, len(arguments), ARGUMENTS_CHUNK):
             delta = arguments[start : start + ARGUMENTS_CHUNK]
             item.arguments += delta
-            self.run._out_text += _tokens(delta)
+            self.run._out_text += tokens(delta)
             name = "response.function_call_arguments.delta"
             yield [engine.event(name, **self._ids(), call_id=call_id, delta=delta)]
 
@@ -457,7 +359,7 @@ class _PartStream:
         """The done event(s) closing ``what``: audio, transcript, text, part, arguments, item."""
         engine, item = self.engine, self.item
         assert item is not None
-        content = item.content[0] if item.content else _Content("output_text")
+        content = item.content[0] if item.content else Content("output_text")
         dialect, ids = engine.dialect, self._ids()
         if what == "audio":
             name = for_dialect("response.output_audio.done", dialect)
@@ -545,15 +447,15 @@ class RealtimeEngine:
         self.session_id = self.new_id("sess")
         self.conversation_id = self.new_id("conv")
         self._expires_at = int(self._clock()) + SESSION_SECONDS
-        self._config = default_config(dialect)
+        self.config = default_config(dialect)
         if session_defaults:
             try:
-                self._config = apply_session(
-                    self._config, session_defaults, dialect, require_type=False
+                self.config = apply_session(
+                    self.config, session_defaults, dialect, require_type=False
                 )
             except ClientError as exc:
                 raise ValueError(f"invalid session_defaults: {exc.message}") from None
-        self._items: list[_Item] = []
+        self._conversation = Conversation(self)
         self._ready: deque[ResponseRun] = deque()
         self._active: ResponseRun | None = None  # the conversation's response, if any
         self._running: dict[str, ResponseRun] = {}  # every response not yet done, out-of-band too
@@ -618,12 +520,12 @@ class RealtimeEngine:
     @property
     def session(self) -> JSON:
         """The effective session configuration, as ``session.created`` / ``.updated`` carry it."""
-        return render_session(self._config, self.dialect, self.session_id, self._expires_at)
+        return render_session(self.config, self.dialect, self.session_id, self._expires_at)
 
     @property
     def conversation(self) -> list[JSON]:
         """The conversation's items in order, as ``conversation.item.retrieve`` shows them."""
-        return [item.render(self.dialect, with_audio=True) for item in self._items]
+        return [item.render(self.dialect, with_audio=True) for item in self._conversation.items]
 
     # ---------------------------------------------------------- shared by runs
 
@@ -644,19 +546,13 @@ class RealtimeEngine:
             },
         ]
 
-    def add_response_item(self, item: _Item) -> JSON:
+    def add_response_item(self, item: Item) -> JSON:
         """Append a response's output item to the conversation; the event announcing it."""
-        previous = self._items[-1].id if self._items else None
-        self._items.append(item)
-        kind = "conversation.item.added" if self.dialect == "ga" else "conversation.item.created"
-        return self.event(kind, previous_item_id=previous, item=item.render(self.dialect))
+        return self._conversation.add_output(item)
 
-    def conversation_item_done(self, item: _Item) -> JSON:
+    def conversation_item_done(self, item: Item) -> JSON:
         """GA's ``conversation.item.done`` for an item that just finished."""
-        previous = self._previous_of(item)
-        return self.event(
-            "conversation.item.done", previous_item_id=previous, item=item.render(self.dialect)
-        )
+        return self._conversation.output_done(item)
 
     def response_finished(self, run: ResponseRun) -> None:
         """A run's ``response.done`` is being sent: it is no longer active."""
@@ -675,10 +571,10 @@ class RealtimeEngine:
             "input_audio_buffer.append": self._append,
             "input_audio_buffer.commit": self._commit_request,
             "input_audio_buffer.clear": self._clear,
-            "conversation.item.create": self._item_create,
-            "conversation.item.delete": self._item_delete,
-            "conversation.item.retrieve": self._item_retrieve,
-            "conversation.item.truncate": self._item_truncate,
+            "conversation.item.create": self._conversation.create,
+            "conversation.item.delete": self._conversation.delete,
+            "conversation.item.retrieve": self._conversation.retrieve,
+            "conversation.item.truncate": self._conversation.truncate,
             "response.create": self._response_create,
             "response.cancel": self._response_cancel,
             "output_audio_buffer.clear": lambda _event: [],
@@ -690,16 +586,16 @@ class RealtimeEngine:
         if "session" not in event:
             raise missing("session")
         session = get_object(event["session"], "session")
-        new = apply_session(self._config, session, self.dialect, require_type=True)
-        if self.assistant_audio_sent and new.voice != self._config.voice:
+        new = apply_session(self.config, session, self.dialect, require_type=True)
+        if self.assistant_audio_sent and new.voice != self.config.voice:
             param = "session.audio.output.voice" if self.dialect == "ga" else "session.voice"
             raise ClientError(
                 "Cannot update a conversation's voice if assistant audio is present.",
                 "cannot_update_voice",
                 param,
             )
-        old = self._config
-        self._config = new
+        old = self.config
+        self.config = new
         if new.input_format != old.input_format:
             self._drop_buffer()
         if new.turn_detection != old.turn_detection or new.input_format != old.input_format:
@@ -709,7 +605,7 @@ class RealtimeEngine:
     # ------------------------------------------------------------ audio buffer
 
     def _reset_vad(self) -> None:
-        detection = self._config.turn_detection
+        detection = self.config.turn_detection
         self._speech = None
         if detection is None:
             self._vad = None
@@ -723,17 +619,9 @@ class RealtimeEngine:
         else:
             settings = VadSettings(silence_duration_ms=EAGERNESS_SILENCE_MS[detection["eagerness"]])
         self._vad = VoiceActivityDetector(
-            settings, sample_rate=self._config.input_format.sample_rate
+            settings, sample_rate=self.config.input_format.sample_rate
         )
         self._vad_offset_ms = self._stream_ms
-
-    def _decode_input(self, data: bytes) -> bytes:
-        fmt = self._config.input_format
-        if fmt.name == "g711_ulaw":
-            return ulaw_decode(data)
-        if fmt.name == "g711_alaw":
-            return alaw_decode(data)
-        return data
 
     def _append(self, event: Mapping[str, Any]) -> list[JSON]:
         audio = require_str(event, "audio", "audio")
@@ -749,7 +637,7 @@ class RealtimeEngine:
                 "invalid_value",
                 "audio",
             )
-        fmt = self._config.input_format
+        fmt = self.config.input_format
         data = self._odd_byte + data
         whole = len(data) - len(data) % fmt.bytes_per_sample
         self._odd_byte = data[whole:]
@@ -759,7 +647,7 @@ class RealtimeEngine:
         if self._vad is None or not data:
             return []
         events: list[JSON] = []
-        for found in self._vad.push(self._decode_input(data)):
+        for found in self._vad.push(to_pcm16(data, self.config.input_format)):
             if isinstance(found, SpeechStarted):
                 events += self._speech_started(found.audio_start_ms + self._vad_offset_ms)
             else:
@@ -770,7 +658,7 @@ class RealtimeEngine:
         start = round(max(start_ms, self._buffer_start_ms))
         item_id = self.new_id("item")
         self._speech = (item_id, start)
-        detection = self._config.turn_detection or {}
+        detection = self.config.turn_detection or {}
         if detection.get("interrupt_response") and self._active is not None:
             self._active.cancel("turn_detected")
         return [
@@ -785,7 +673,7 @@ class RealtimeEngine:
             self.event("input_audio_buffer.speech_stopped", audio_end_ms=end, item_id=item_id)
         ]
         events += self._commit(item_id, start, end)
-        if (self._config.turn_detection or {}).get("create_response"):
+        if (self.config.turn_detection or {}).get("create_response"):
             if self._active is None:
                 self._create_response({})
             else:
@@ -793,7 +681,7 @@ class RealtimeEngine:
         return events
 
     def _commit_request(self, event: Mapping[str, Any]) -> list[JSON]:
-        fmt = self._config.input_format
+        fmt = self.config.input_format
         buffered = fmt.duration_ms(len(self._buffer))
         if buffered < MIN_COMMIT_MS:
             raise ClientError(
@@ -809,36 +697,34 @@ class RealtimeEngine:
 
     def _commit(self, item_id: str, start_ms: float, end_ms: float) -> list[JSON]:
         """Move buffered audio from ``start_ms`` to ``end_ms`` into a new user item."""
-        fmt = self._config.input_format
+        fmt = self.config.input_format
         lo = fmt.bytes_for_ms(max(0.0, start_ms - self._buffer_start_ms))
         hi = max(lo, fmt.bytes_for_ms(max(0.0, end_ms - self._buffer_start_ms)))
         audio = bytes(self._buffer[lo:hi])
         del self._buffer[:hi]
         self._buffer_start_ms += fmt.duration_ms(hi)
         self._speech = None
-        pcm = self._decode_input(audio)
-        heard = self.model.transcribe(pcm, fmt.sample_rate)
-        item = _Item(
+        heard = hear(self.model, audio, fmt)
+        item = Item(
             item_id,
             "message",
             "user",
-            content=[_Content("input_audio", audio=bytearray(audio))],
+            content=[Content("input_audio", audio=bytearray(audio))],
             audio_format=fmt,
             heard=heard,
         )
-        previous = self._items[-1].id if self._items else None
-        self._items.append(item)
+        previous = self._conversation.append(item)
         events = [
             self.event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
         ]
-        events += self._announce(item, previous)
-        if self._config.transcription is not None:
+        events += self._conversation.announce(item, previous)
+        if self.config.transcription is not None:
             events += self._transcription_events(item, heard or "", fmt.duration_ms(len(audio)))
         return events
 
-    def _transcription_events(self, item: _Item, transcript: str, audio_ms: float) -> list[JSON]:
+    def _transcription_events(self, item: Item, transcript: str, audio_ms: float) -> list[JSON]:
         item.content[0].transcript = transcript
-        model = str((self._config.transcription or {}).get("model") or "whisper-1")
+        model = str((self.config.transcription or {}).get("model") or "whisper-1")
         kind = "conversation.item.input_audio_transcription"
         whole = model == "whisper-1"  # whisper-1 sends its transcript in one delta
         deltas = [transcript] if whole else re.findall(r"\s*\S+", transcript)
@@ -850,7 +736,7 @@ class RealtimeEngine:
             usage = {"type": "duration", "seconds": round(audio_ms / 1000, 3)}
         else:
             audio_tokens = math.ceil(audio_ms / 100)
-            text_tokens = _tokens(transcript)
+            text_tokens = tokens(transcript)
             usage = {
                 "type": "tokens",
                 "input_tokens": audio_tokens,
@@ -881,183 +767,6 @@ class RealtimeEngine:
         self._odd_byte = b""
         self._buffer_start_ms = self._stream_ms
 
-    # ------------------------------------------------------------- conversation
-
-    def _find(self, item_id: str) -> _Item | None:
-        return next((item for item in self._items if item.id == item_id), None)
-
-    def _previous_of(self, item: _Item) -> str | None:
-        for index, candidate in enumerate(self._items):
-            if candidate is item:
-                return self._items[index - 1].id if index > 0 else None
-        return None
-
-    def _announce(self, item: _Item, previous: str | None) -> list[JSON]:
-        rendered = item.render(self.dialect)
-        if self.dialect == "beta":
-            return [
-                self.event("conversation.item.created", previous_item_id=previous, item=rendered)
-            ]
-        return [
-            self.event("conversation.item.added", previous_item_id=previous, item=rendered),
-            self.event(
-                "conversation.item.done", previous_item_id=previous, item=item.render(self.dialect)
-            ),
-        ]
-
-    def _item_create(self, event: Mapping[str, Any]) -> list[JSON]:
-        if "item" not in event:
-            raise missing("item")
-        item = self._parse_item(get_object(event["item"], "item"), "item")
-        if self._find(item.id) is not None:
-            raise ClientError(
-                f"Item with id '{item.id}' already exists.", "item_already_exists", "item.id"
-            )
-        previous_id = event.get("previous_item_id")
-        if previous_id is None:
-            position = len(self._items)
-        elif previous_id == "root":
-            position = 0
-        else:
-            if not isinstance(previous_id, str):
-                raise wrong_type("previous_item_id", "a string", previous_id)
-            anchor = self._find(previous_id)
-            if anchor is None:
-                raise ClientError(
-                    f"Error adding item: the previous item with id '{previous_id}' does not exist.",
-                    "item_create_invalid_previous_item_id",
-                    "previous_item_id",
-                )
-            position = self._items.index(anchor) + 1
-        previous = self._items[position - 1].id if position > 0 else None
-        self._items.insert(position, item)
-        return self._announce(item, previous)
-
-    def _parse_item(self, obj: Mapping[str, Any], p: str) -> _Item:
-        """A client-described item, validated like the real server does."""
-        only(obj, _ITEM_KEYS, p)
-        kind = require_str(obj, "type", f"{p}.type")
-        item_id = get_str(obj, "id", f"{p}.id") or self.new_id("item")
-        if kind == "message":
-            return self._parse_message(obj, p, item_id)
-        if kind == "function_call":
-            name = require_str(obj, "name", f"{p}.name")
-            arguments = get_str(obj, "arguments", f"{p}.arguments") or ""
-            call_id = get_str(obj, "call_id", f"{p}.call_id") or self.new_id("call")
-            return _Item(item_id, "function_call", call_id=call_id, name=name, arguments=arguments)
-        if kind == "function_call_output":
-            call_id = require_str(obj, "call_id", f"{p}.call_id")
-            output = require_str(obj, "output", f"{p}.output")
-            return _Item(item_id, "function_call_output", call_id=call_id, output=output)
-        raise bad_value(f"{p}.type", kind, ("message", "function_call", "function_call_output"))
-
-    def _parse_message(self, obj: Mapping[str, Any], p: str, item_id: str) -> _Item:
-        role = require_str(obj, "role", f"{p}.role")
-        if role not in _CONTENT_TYPES:
-            raise bad_value(f"{p}.role", role, ("user", "assistant", "system"))
-        parts = obj.get("content")
-        if parts is None:
-            raise missing(f"{p}.content")
-        if not isinstance(parts, list):
-            raise wrong_type(f"{p}.content", "an array", parts)
-        item = _Item(item_id, "message", role)
-        for index, raw in enumerate(parts):
-            item.content.append(
-                self._parse_content(
-                    get_object(raw, f"{p}.content[{index}]"), role, f"{p}.content[{index}]", item
-                )
-            )
-        return item
-
-    def _parse_content(self, part: Mapping[str, Any], role: str, p: str, item: _Item) -> _Content:
-        kind = require_str(part, "type", f"{p}.type")
-        kind = _PART_ALIASES.get(kind, kind) if role == "assistant" else kind
-        supported = _CONTENT_TYPES[role]
-        if self.dialect == "beta":
-            supported = tuple(t for t in supported if t != "input_image")
-        if kind not in supported:
-            raise bad_value(f"{p}.type", part.get("type"), supported)
-        if kind in ("input_text", "output_text"):
-            return _Content(kind, text=require_str(part, "text", f"{p}.text"))
-        if kind == "input_image":
-            url = require_str(part, "image_url", f"{p}.image_url")
-            return _Content(kind, image_url=url, detail=get_str(part, "detail", f"{p}.detail"))
-        transcript = get_str(part, "transcript", f"{p}.transcript")
-        encoded = get_str(part, "audio", f"{p}.audio")
-        content = _Content(kind, transcript=transcript)
-        if encoded is not None:
-            try:
-                content.audio = bytearray(base64.b64decode(encoded, validate=True))
-            except (binascii.Error, ValueError):
-                raise ClientError(
-                    f"Invalid '{p}.audio': the audio must be base64-encoded.",
-                    "invalid_value",
-                    f"{p}.audio",
-                ) from None
-            item.audio_format = (
-                self._config.input_format if role == "user" else self._config.output_format
-            )
-            if role == "user" and transcript is None:
-                item.heard = self.model.transcribe(
-                    self._decode_input(bytes(content.audio)), item.audio_format.sample_rate
-                )
-        return content
-
-    def _require_item(self, event: Mapping[str, Any], action: str, code: str) -> _Item:
-        item_id = require_str(event, "item_id", "item_id")
-        item = self._find(item_id)
-        if item is None:
-            raise ClientError(
-                f"Error {action} item: the item with id '{item_id}' does not exist.", code
-            )
-        return item
-
-    def _item_delete(self, event: Mapping[str, Any]) -> list[JSON]:
-        item = self._require_item(event, "deleting", "item_delete_invalid_item_id")
-        self._items.remove(item)
-        return [self.event("conversation.item.deleted", item_id=item.id)]
-
-    def _item_retrieve(self, event: Mapping[str, Any]) -> list[JSON]:
-        item = self._require_item(event, "retrieving", "item_retrieve_invalid_item_id")
-        return [
-            self.event(
-                "conversation.item.retrieved", item=item.render(self.dialect, with_audio=True)
-            )
-        ]
-
-    def _item_truncate(self, event: Mapping[str, Any]) -> list[JSON]:
-        item = self._require_item(event, "truncating", "item_truncate_invalid_item_id")
-        content_index = require_int(event, "content_index", "content_index")
-        end_ms = require_int(event, "audio_end_ms", "audio_end_ms")
-        audio_parts = [c for c in item.content if c.type == "output_audio"]
-        if item.type != "message" or item.role != "assistant" or not audio_parts:
-            raise ClientError("Only model output audio messages can be truncated")
-        if content_index != 0 or content_index >= len(item.content):
-            raise bad_value("content_index", content_index, ("0",))
-        if end_ms < 0:
-            raise out_of_range("audio_end_ms", end_ms, 0, math.inf)
-        content = item.content[content_index]
-        sent_ms = content.audio_ms(item.audio_format)
-        if end_ms > sent_ms:
-            raise ClientError(
-                f"Audio content of {math.floor(sent_ms)}ms is already shorter than {end_ms}ms",
-                "invalid_value",
-                "audio_end_ms",
-            )
-        assert content.audio is not None
-        assert item.audio_format is not None
-        del content.audio[item.audio_format.bytes_for_ms(end_ms) :]
-        # The real server drops the transcript so no unheard words stay in the context.
-        content.transcript = ""
-        return [
-            self.event(
-                "conversation.item.truncated",
-                item_id=item.id,
-                content_index=content_index,
-                audio_end_ms=end_ms,
-            )
-        ]
-
     # ---------------------------------------------------------------- responses
 
     def _response_create(self, event: Mapping[str, Any]) -> list[JSON]:
@@ -1077,12 +786,12 @@ class RealtimeEngine:
         self._start_response(self._parse_request(overrides))
 
     def _start_response(self, request: _Request) -> None:
-        items = request.context if request.context is not None else list(self._items)
+        items = request.context if request.context is not None else list(self._conversation.items)
         context = self._reply_context(items, request)
         parts = list(self.model.reply(context))
         input_tokens = {
-            "text": _tokens(request.instructions)
-            + sum(_tokens(item.text()) for item in items if item.audio_format is None),
+            "text": tokens(request.instructions)
+            + sum(tokens(item.text()) for item in items if item.audio_format is None),
             "audio": sum(
                 math.ceil(c.audio_ms(item.audio_format) / 100)
                 for item in items
@@ -1097,7 +806,7 @@ class RealtimeEngine:
 
     def _parse_request(self, overrides: Mapping[str, Any]) -> _Request:
         """The session's settings with a ``response.create``'s overrides, validated."""
-        config, ga = self._config, self.dialect == "ga"
+        config, ga = self.config, self.dialect == "ga"
         only(overrides, _GA_RESPONSE_KEYS if ga else _BETA_RESPONSE_KEYS, "response")
         modalities_key = "output_modalities" if ga else "modalities"
         modalities = config.modalities
@@ -1125,7 +834,7 @@ class RealtimeEngine:
 
     def _request_audio(self, overrides: Mapping[str, Any]) -> tuple[str, AudioFormat]:
         """The voice and output format of a response: the session's, unless overridden."""
-        voice, fmt = self._config.voice_name, self._config.output_format
+        voice, fmt = self.config.voice_name, self.config.output_format
         if self.dialect == "ga":
             audio = get_object(overrides.get("audio") or {}, "response.audio")
             output = get_object(audio.get("output") or {}, "response.audio.output")
@@ -1165,29 +874,29 @@ class RealtimeEngine:
         if overrides.get("input") is not None:
             request.context = self._parse_input(overrides["input"])
 
-    def _parse_input(self, value: Any) -> list[_Item]:
+    def _parse_input(self, value: Any) -> list[Item]:
         if not isinstance(value, list):
             raise wrong_type("response.input", "an array", value)
-        items: list[_Item] = []
+        items: list[Item] = []
         for index, raw in enumerate(value):
             p = f"response.input[{index}]"
             entry = get_object(raw, p)
             if entry.get("type") == "item_reference":
                 ref = require_str(entry, "id", f"{p}.id")
-                found = self._find(ref or "")
+                found = self._conversation.find(ref or "")
                 if found is None:
                     raise ClientError(
                         f"Item with id '{ref}' not found.", "invalid_value", f"{p}.id"
                     )
                 items.append(found)
             else:
-                items.append(self._parse_item(entry, p))
+                items.append(self._conversation.parse_item(entry, p))
         return items
 
-    def _reply_context(self, items: Sequence[_Item], request: _Request) -> ReplyContext:
+    def _reply_context(self, items: Sequence[Item], request: _Request) -> ReplyContext:
         names = {
             item.call_id: item.name
-            for item in self._items + list(items)
+            for item in self._conversation.items + list(items)
             if item.type == "function_call"
         }
         outputs: list[ToolOutput] = []
