@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 from collections import deque
-from typing import NamedTuple
 
 import anyio
 import anyio.abc
@@ -22,6 +21,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, State
 
 from ..errors import ConnectionClosedError
+from .frames import FrameSplitter, Message, too_big_reason
 
 __all__ = ["DEFAULT_MAX_SIZE", "READ_SIZE", "SEND_PIECE", "Message", "WebSocket"]
 
@@ -45,13 +45,6 @@ DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 # a slow send (its pieces keep completing) from one blocked on a peer that
 # stopped reading (64 KiB in ``ping_timeout`` is about 26 kbit/s at 20 s).
 SEND_PIECE = 64 * 1024
-
-
-class Message(NamedTuple):
-    """One complete WebSocket message (fragments already joined)."""
-
-    data: bytes
-    text: bool
 
 
 class WebSocket:
@@ -104,13 +97,16 @@ class WebSocket:
         self._closed_event = anyio.Event()
         self._last_received = anyio.current_time()
         self._stream_closed = False
-        # The fast receive path (see _receive_fast): allowed by whoever built the
+        # The fast receive path (see frames.py): allowed by whoever built the
         # protocol, active once the protocol's parser sits at a frame boundary.
         self._fast_allowed = fast_receive
-        self._fast = False
-        self._pending = bytearray()
-        self._pending_need = 0
-        self._fragmented = False
+        self._splitter = FrameSplitter(
+            protocol,
+            max_size=self.max_size,
+            deliver=self._messages.append,
+            on_frame=self._on_frame,
+            fail=self._fail,
+        )
 
     # -- receiving ---------------------------------------------------------
 
@@ -168,8 +164,8 @@ class WebSocket:
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             self._receive_eof()
         else:
-            if self._fast:
-                self._receive_fast(data)
+            if self._splitter.active:
+                self._splitter.receive_data(data)
             else:
                 protocol.receive_data(data)
         finally:
@@ -195,137 +191,22 @@ class WebSocket:
         boundary, so the fast path starts here or never.
         """
         protocol = self.protocol
-        self._fast = bool(
-            self._fast_allowed
-            and protocol.state is State.OPEN
-            and not protocol.extensions
-            and not protocol.debug
-        )
+        splitter = self._splitter
+        if self._fast_allowed:
+            splitter.start()
         if not data:
             return
-        if self._fast:
-            self._receive_fast(data)
+        if splitter.active:
+            splitter.receive_data(data)
         else:
             protocol.receive_data(data)
             for event in protocol.events_received():
                 if isinstance(event, Frame):
                     self._on_frame(event)
 
-    def _receive_fast(self, data: bytes) -> None:
-        """Split complete, unfragmented data frames off ``data`` without the protocol's parser.
-
-        websockets' generator-based parser costs several microseconds per frame, and
-        a busy Realtime session delivers thousands of small frames per second. Only
-        the common case is handled here: a whole, unmasked, unfragmented text or
-        binary frame with no reserved bits. Every other frame (control frames,
-        fragments, anything malformed) goes to the protocol whole, in order, so its
-        parser always starts at a frame boundary and keeps doing the checks, the
-        pong and close replies, and the closing handshake.
-        """
-        protocol = self.protocol
-        pending = self._pending
-        if protocol.state is not State.OPEN:
-            self._stop_fast_receive(data)
-            return
-        pos = 0
-        if pending:
-            need = self._pending_need - len(pending)
-            if self._pending_need and need <= len(data):
-                # Complete the frame split by the previous read, then go on in
-                # ``data`` itself: joining whole reads would copy every byte twice.
-                pending += data[:need]
-                head = bytes(pending)
-                pending.clear()
-                self._pending_need = 0
-                if not self._split_frames(head, 0):
-                    self._stop_fast_receive(data[need:])
-                    return
-                pos = need
-            else:
-                pending += data
-                if len(pending) < self._pending_need:
-                    return
-                # Only a header was split (the frame's size was unknown): rare and short.
-                data = bytes(pending)
-                pending.clear()
-        self._pending_need = 0
-        if not self._split_frames(data, pos):
-            self._stop_fast_receive(b"")
-
-    def _split_frames(self, data: bytes, pos: int) -> bool:
-        """Take the frames of ``data`` from ``pos``; keep a partial one for the next read.
-
-        Return False, having handed the protocol the frames that were taken from it,
-        once the connection is no longer open: the caller gives it the rest.
-        """
-        protocol = self.protocol
-        append = self._messages.append
-        max_size = self.max_size
-        size = len(data)
-        while size - pos >= 2:
-            first = data[pos]
-            second = data[pos + 1]
-            length = second & 0x7F
-            start = pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = (data[pos + 2] << 8) | data[pos + 3]
-                start = pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
-                start = pos + 10
-            if max_size is not None and length > max_size:
-                # Refused at the header, before buffering any of it: a peer could
-                # announce 2^63 bytes and keep sending.
-                self._fail(1009, _too_big(length, max_size))
-                return False
-            if second & 0x80:
-                start += 4  # masked: a protocol error from a server; the protocol says so
-            end = start + length
-            if end > size:
-                self._pending_need = end - pos
-                break
-            if (first == 0x81 or first == 0x82) and not second & 0x80 and not self._fragmented:
-                append(Message(data[start:end], first == 0x81))
-            else:
-                self._forward_frame(first, data[pos:end])
-                if protocol.state is not State.OPEN:
-                    if end < size:
-                        self._pending += data[end:]
-                    return False
-            pos = end
-        if pos < size:
-            self._pending += data[pos:]
-        return True
-
-    def _forward_frame(self, first: int, frame: bytes) -> None:
-        """Hand one whole frame to the protocol and take its events now, keeping the order."""
-        opcode = first & 0x0F
-        if opcode in (1, 2) and not first & 0x80:
-            self._fragmented = True
-        elif opcode == 0 and first & 0x80:
-            self._fragmented = False
-        protocol = self.protocol
-        protocol.receive_data(frame)
-        for event in protocol.events_received():
-            if isinstance(event, Frame):
-                self._on_frame(event)
-
-    def _stop_fast_receive(self, data: bytes) -> None:
-        """Give the protocol back the whole byte stream: what is pending, then ``data``."""
-        self._fast = False
-        if self._pending:
-            self.protocol.receive_data(bytes(self._pending))
-            self._pending.clear()
-        if data:
-            self.protocol.receive_data(data)
-
     def _receive_eof(self) -> None:
-        if self._fast:
-            self._stop_fast_receive(b"")
+        if self._splitter.active:
+            self._splitter.stop()
         self.protocol.receive_eof()
 
     def _on_frame(self, frame: Frame) -> None:
@@ -357,7 +238,7 @@ class WebSocket:
         # it for a protocol built otherwise, as fragments are joined here.
         if self.max_size is None or size <= self.max_size:
             return False
-        self._fail(1009, _too_big(size, self.max_size))
+        self._fail(1009, too_big_reason(size, self.max_size))
         return True
 
     def _fail(self, code: int, reason: str) -> None:
@@ -719,11 +600,6 @@ def _check_max_size(max_size: int | None) -> int | None:
     if max_size is not None and max_size < 1:
         raise ValueError(f"max_size must be a positive number of bytes or None, not {max_size}")
     return max_size
-
-
-def _too_big(size: int, max_size: int) -> str:
-    # A close reason holds 123 bytes at most: this stays under 80.
-    return f"message of {size} bytes exceeds max_size ({max_size} bytes)"
 
 
 def _is_closed(protocol: Protocol) -> bool:
