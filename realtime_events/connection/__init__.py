@@ -5,8 +5,9 @@ handshake) without doing any I/O. This package adds the I/O with anyio, so the s
 code runs on asyncio and trio. :class:`WebSocket` serves both sides: :func:`connect`
 opens a client connection, and :mod:`realtime_events.testing` accepts server ones.
 
-One idea per module: :mod:`.websocket` is the connection, :mod:`.handshake` opens
-it (client and server side).
+One idea per module: :mod:`.frames` splits received frames into messages without
+I/O, :mod:`.websocket` is the connection, and :mod:`.handshake` opens it (client
+and server side).
 """
 
 from .handshake import accept, connect
