@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import math
 import re
@@ -13,16 +12,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from ...audio import MAX_APPEND_BYTES, PCM16, AudioFormat
+from ...audio import PCM16, AudioFormat
 from ...events.names import Dialect, for_dialect
 from ..models import Call, DemoModel, Model, Part, ReplyContext, ToolOutput
 from ..speech import synthesize
-from ..vad import SpeechStarted, VadSettings, VoiceActivityDetector
 from ._constants import (
     ARGUMENTS_CHUNK,
     AUDIO_CHUNK_MS,
     JSON,
-    MIN_COMMIT_MS,
     SESSION_SECONDS,
 )
 from ._conversation import Conversation
@@ -41,9 +38,9 @@ from ._errors import (
     wrong_type,
 )
 from ._ids import IdFactory
-from ._items import Content, Item, hear, to_pcm16, tokens
+from ._input_audio import InputAudio
+from ._items import Content, Item, tokens
 from ._session import (
-    EAGERNESS_SILENCE_MS,
     apply_session,
     default_config,
     parse_format,
@@ -461,16 +458,7 @@ class RealtimeEngine:
         self._running: dict[str, ResponseRun] = {}  # every response not yet done, out-of-band too
         self._auto_response_pending = False
         self.assistant_audio_sent = False
-        self._buffer = bytearray()
-        self._odd_byte = b""
-        self._buffer_start_ms = 0.0
-        self._stream_ms = 0.0
-        self._vad: VoiceActivityDetector | None = None
-        self._vad_offset_ms = 0.0
-        self._speech: tuple[str, int] | None = (
-            None  # (item id, audio_start_ms) of speech in progress
-        )
-        self._reset_vad()
+        self._audio = InputAudio(self, self._conversation)
 
     # ------------------------------------------------------------------ the API
 
@@ -554,6 +542,18 @@ class RealtimeEngine:
         """GA's ``conversation.item.done`` for an item that just finished."""
         return self._conversation.output_done(item)
 
+    def interrupt_response(self) -> None:
+        """Server VAD heard the user start speaking: cancel the conversation's response."""
+        if self._active is not None:
+            self._active.cancel("turn_detected")
+
+    def respond_to_turn(self) -> None:
+        """Server VAD ended the user's turn: respond now, or once the active response is done."""
+        if self._active is None:
+            self._create_response({})
+        else:
+            self._auto_response_pending = True
+
     def response_finished(self, run: ResponseRun) -> None:
         """A run's ``response.done`` is being sent: it is no longer active."""
         self._running.pop(run.id, None)
@@ -568,9 +568,9 @@ class RealtimeEngine:
     def _handlers(self) -> dict[str, Callable[[Mapping[str, Any]], list[JSON]]]:
         return {
             "session.update": self._session_update,
-            "input_audio_buffer.append": self._append,
-            "input_audio_buffer.commit": self._commit_request,
-            "input_audio_buffer.clear": self._clear,
+            "input_audio_buffer.append": self._audio.append,
+            "input_audio_buffer.commit": self._audio.commit,
+            "input_audio_buffer.clear": self._audio.clear,
             "conversation.item.create": self._conversation.create,
             "conversation.item.delete": self._conversation.delete,
             "conversation.item.retrieve": self._conversation.retrieve,
@@ -594,178 +594,9 @@ class RealtimeEngine:
                 "cannot_update_voice",
                 param,
             )
-        old = self.config
-        self.config = new
-        if new.input_format != old.input_format:
-            self._drop_buffer()
-        if new.turn_detection != old.turn_detection or new.input_format != old.input_format:
-            self._reset_vad()
+        old, self.config = self.config, new
+        self._audio.reconfigured(old)
         return [self.event("session.updated", session=self.session)]
-
-    # ------------------------------------------------------------ audio buffer
-
-    def _reset_vad(self) -> None:
-        detection = self.config.turn_detection
-        self._speech = None
-        if detection is None:
-            self._vad = None
-            return
-        if detection["type"] == "server_vad":
-            settings = VadSettings(
-                threshold=detection["threshold"],
-                prefix_padding_ms=detection["prefix_padding_ms"],
-                silence_duration_ms=detection["silence_duration_ms"],
-            )
-        else:
-            settings = VadSettings(silence_duration_ms=EAGERNESS_SILENCE_MS[detection["eagerness"]])
-        self._vad = VoiceActivityDetector(
-            settings, sample_rate=self.config.input_format.sample_rate
-        )
-        self._vad_offset_ms = self._stream_ms
-
-    def _append(self, event: Mapping[str, Any]) -> list[JSON]:
-        audio = require_str(event, "audio", "audio")
-        try:
-            data = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise ClientError(
-                "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
-            ) from None
-        if len(data) > MAX_APPEND_BYTES:
-            raise ClientError(
-                "Invalid 'audio': the audio of one event can be at most 15 MiB.",
-                "invalid_value",
-                "audio",
-            )
-        fmt = self.config.input_format
-        data = self._odd_byte + data
-        whole = len(data) - len(data) % fmt.bytes_per_sample
-        self._odd_byte = data[whole:]
-        data = data[:whole]
-        self._buffer.extend(data)
-        self._stream_ms += fmt.duration_ms(len(data))
-        if self._vad is None or not data:
-            return []
-        events: list[JSON] = []
-        for found in self._vad.push(to_pcm16(data, self.config.input_format)):
-            if isinstance(found, SpeechStarted):
-                events += self._speech_started(found.audio_start_ms + self._vad_offset_ms)
-            else:
-                events += self._speech_stopped(found.audio_end_ms + self._vad_offset_ms)
-        return events
-
-    def _speech_started(self, start_ms: float) -> list[JSON]:
-        start = round(max(start_ms, self._buffer_start_ms))
-        item_id = self.new_id("item")
-        self._speech = (item_id, start)
-        detection = self.config.turn_detection or {}
-        if detection.get("interrupt_response") and self._active is not None:
-            self._active.cancel("turn_detected")
-        return [
-            self.event("input_audio_buffer.speech_started", audio_start_ms=start, item_id=item_id)
-        ]
-
-    def _speech_stopped(self, end_ms: float) -> list[JSON]:
-        assert self._speech is not None
-        item_id, start = self._speech
-        end = round(end_ms)
-        events = [
-            self.event("input_audio_buffer.speech_stopped", audio_end_ms=end, item_id=item_id)
-        ]
-        events += self._commit(item_id, start, end)
-        if (self.config.turn_detection or {}).get("create_response"):
-            if self._active is None:
-                self._create_response({})
-            else:
-                self._auto_response_pending = True
-        return events
-
-    def _commit_request(self, event: Mapping[str, Any]) -> list[JSON]:
-        fmt = self.config.input_format
-        buffered = fmt.duration_ms(len(self._buffer))
-        if buffered < MIN_COMMIT_MS:
-            raise ClientError(
-                "Error committing input audio buffer: buffer too small. Expected at least "
-                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered:.2f}ms of audio.",
-                "input_audio_buffer_commit_empty",
-            )
-        item_id = self._speech[0] if self._speech is not None else self.new_id("item")
-        events = self._commit(item_id, self._buffer_start_ms, self._stream_ms)
-        if self._vad is not None:
-            self._vad.reset()
-        return events
-
-    def _commit(self, item_id: str, start_ms: float, end_ms: float) -> list[JSON]:
-        """Move buffered audio from ``start_ms`` to ``end_ms`` into a new user item."""
-        fmt = self.config.input_format
-        lo = fmt.bytes_for_ms(max(0.0, start_ms - self._buffer_start_ms))
-        hi = max(lo, fmt.bytes_for_ms(max(0.0, end_ms - self._buffer_start_ms)))
-        audio = bytes(self._buffer[lo:hi])
-        del self._buffer[:hi]
-        self._buffer_start_ms += fmt.duration_ms(hi)
-        self._speech = None
-        heard = hear(self.model, audio, fmt)
-        item = Item(
-            item_id,
-            "message",
-            "user",
-            content=[Content("input_audio", audio=bytearray(audio))],
-            audio_format=fmt,
-            heard=heard,
-        )
-        previous = self._conversation.append(item)
-        events = [
-            self.event("input_audio_buffer.committed", previous_item_id=previous, item_id=item_id)
-        ]
-        events += self._conversation.announce(item, previous)
-        if self.config.transcription is not None:
-            events += self._transcription_events(item, heard or "", fmt.duration_ms(len(audio)))
-        return events
-
-    def _transcription_events(self, item: Item, transcript: str, audio_ms: float) -> list[JSON]:
-        item.content[0].transcript = transcript
-        model = str((self.config.transcription or {}).get("model") or "whisper-1")
-        kind = "conversation.item.input_audio_transcription"
-        whole = model == "whisper-1"  # whisper-1 sends its transcript in one delta
-        deltas = [transcript] if whole else re.findall(r"\s*\S+", transcript)
-        events = [
-            self.event(f"{kind}.delta", item_id=item.id, content_index=0, delta=d) for d in deltas
-        ]
-        usage: JSON
-        if whole:
-            usage = {"type": "duration", "seconds": round(audio_ms / 1000, 3)}
-        else:
-            audio_tokens = math.ceil(audio_ms / 100)
-            text_tokens = tokens(transcript)
-            usage = {
-                "type": "tokens",
-                "input_tokens": audio_tokens,
-                "output_tokens": text_tokens,
-                "total_tokens": audio_tokens + text_tokens,
-                "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
-            }
-        events.append(
-            self.event(
-                f"{kind}.completed",
-                item_id=item.id,
-                content_index=0,
-                transcript=transcript,
-                usage=usage,
-            )
-        )
-        return events
-
-    def _clear(self, event: Mapping[str, Any]) -> list[JSON]:
-        self._drop_buffer()
-        if self._vad is not None:
-            self._vad.reset()
-        self._speech = None
-        return [self.event("input_audio_buffer.cleared")]
-
-    def _drop_buffer(self) -> None:
-        self._buffer.clear()
-        self._odd_byte = b""
-        self._buffer_start_ms = self._stream_ms
 
     # ---------------------------------------------------------------- responses
 
