@@ -9,12 +9,11 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from ...audio import PCM16, AudioFormat
 from ...events.names import Dialect, for_dialect
-from ..models import Call, DemoModel, Model, Part, ReplyContext, ToolOutput
+from ..models import Call, DemoModel, Model, Part
 from ..speech import synthesize
 from ._constants import (
     ARGUMENTS_CHUNK,
@@ -27,28 +26,19 @@ from ._errors import (
     SERVER_ERROR,
     ClientError,
     bad_value,
-    get_number,
     get_object,
     get_str,
-    key_set,
     missing,
-    only,
     read_frame,
-    require_str,
     wrong_type,
 )
 from ._ids import IdFactory
 from ._input_audio import InputAudio
 from ._items import Content, Item, tokens
+from ._requests import Request, input_tokens, parse_request, reply_context
 from ._session import (
     apply_session,
     default_config,
-    parse_format,
-    parse_max_tokens,
-    parse_modalities,
-    parse_tool_choice,
-    parse_tools,
-    parse_voice,
     render_session,
 )
 
@@ -86,24 +76,6 @@ def audio_ms(event: Mapping[str, Any]) -> float:
 # --------------------------------------------------------------------- responses
 
 
-@dataclass(slots=True)
-class _Request:
-    """A response to make: the session's settings with the ``response.create`` overrides."""
-
-    audio: bool
-    modalities: tuple[str, ...]
-    voice: str
-    output_format: AudioFormat
-    instructions: str
-    tools: list[JSON]
-    tool_choice: Any
-    max_output_tokens: int | str
-    temperature: float
-    metadata: JSON | None = None
-    in_conversation: bool = True
-    context: list[Item] | None = None  # out-of-band input; None means the conversation
-
-
 class ResponseRun:
     """One response, streamed lazily: iterate it to get its events one at a time.
 
@@ -123,7 +95,7 @@ class ResponseRun:
         self,
         engine: RealtimeEngine,
         response_id: str,
-        request: _Request,
+        request: Request,
         parts: Sequence[Part],
         input_tokens: Mapping[str, int],
     ) -> None:
@@ -404,14 +376,6 @@ _CLIENT_EVENTS = (
     "response.cancel",
     "output_audio_buffer.clear",
 )
-_GA_RESPONSE_KEYS = key_set(
-    "conversation input instructions max_output_tokens metadata output_modalities tool_choice"
-    " tools audio prompt parallel_tool_calls reasoning"
-)
-_BETA_RESPONSE_KEYS = key_set(
-    "conversation input instructions max_response_output_tokens metadata modalities"
-    " output_audio_format temperature tool_choice tools voice"
-)
 
 
 class RealtimeEngine:
@@ -608,147 +572,25 @@ class RealtimeEngine:
                 "conversation_already_has_active_response",
             )
         overrides = get_object(event.get("response") or {}, "response")
-        request = self._parse_request(overrides)
+        request = parse_request(overrides, self.config, self.dialect, self._conversation)
         self._auto_response_pending = False
         self._start_response(request)
         return []
 
     def _create_response(self, overrides: Mapping[str, Any]) -> None:
-        self._start_response(self._parse_request(overrides))
+        self._start_response(
+            parse_request(overrides, self.config, self.dialect, self._conversation)
+        )
 
-    def _start_response(self, request: _Request) -> None:
-        items = request.context if request.context is not None else list(self._conversation.items)
-        context = self._reply_context(items, request)
-        parts = list(self.model.reply(context))
-        input_tokens = {
-            "text": tokens(request.instructions)
-            + sum(tokens(item.text()) for item in items if item.audio_format is None),
-            "audio": sum(
-                math.ceil(c.audio_ms(item.audio_format) / 100)
-                for item in items
-                for c in item.content
-            ),
-        }
-        run = ResponseRun(self, self.new_id("resp"), request, parts, input_tokens)
+    def _start_response(self, request: Request) -> None:
+        conversation = self._conversation.items
+        items = request.context if request.context is not None else list(conversation)
+        parts = list(self.model.reply(reply_context(request, items, conversation, self.session)))
+        run = ResponseRun(self, self.new_id("resp"), request, parts, input_tokens(request, items))
         if request.in_conversation:
             self._active = run
         self._running[run.id] = run
         self._ready.append(run)
-
-    def _parse_request(self, overrides: Mapping[str, Any]) -> _Request:
-        """The session's settings with a ``response.create``'s overrides, validated."""
-        config, ga = self.config, self.dialect == "ga"
-        only(overrides, _GA_RESPONSE_KEYS if ga else _BETA_RESPONSE_KEYS, "response")
-        modalities_key = "output_modalities" if ga else "modalities"
-        modalities = config.modalities
-        if overrides.get(modalities_key) is not None:
-            param = f"response.{modalities_key}"
-            modalities = parse_modalities(overrides[modalities_key], param, self.dialect)
-        voice, fmt = self._request_audio(overrides)
-        conversation = overrides.get("conversation", "auto")
-        if conversation not in (None, "auto", "none"):
-            raise bad_value("response.conversation", conversation, ("auto", "none"))
-        request = _Request(
-            audio="audio" in modalities,
-            modalities=modalities,
-            voice=voice,
-            output_format=fmt,
-            instructions=config.instructions,
-            tools=config.tools,
-            tool_choice=config.tool_choice,
-            max_output_tokens=config.max_output_tokens,
-            temperature=config.temperature,
-            in_conversation=conversation != "none",
-        )
-        self._request_overrides(request, overrides)
-        return request
-
-    def _request_audio(self, overrides: Mapping[str, Any]) -> tuple[str, AudioFormat]:
-        """The voice and output format of a response: the session's, unless overridden."""
-        voice, fmt = self.config.voice_name, self.config.output_format
-        if self.dialect == "ga":
-            audio = get_object(overrides.get("audio") or {}, "response.audio")
-            output = get_object(audio.get("output") or {}, "response.audio.output")
-            voice_value, format_value = output.get("voice"), output.get("format")
-            voice_param, format_param = (
-                "response.audio.output.voice",
-                "response.audio.output.format",
-            )
-        else:
-            voice_value, format_value = overrides.get("voice"), overrides.get("output_audio_format")
-            voice_param, format_param = "response.voice", "response.output_audio_format"
-        if voice_value is not None:
-            parsed = parse_voice(voice_value, voice_param, self.dialect)
-            voice = str(parsed.get("id", "")) if isinstance(parsed, dict) else parsed
-        if format_value is not None:
-            fmt = parse_format(format_value, format_param, self.dialect)
-        return voice, fmt
-
-    def _request_overrides(self, request: _Request, overrides: Mapping[str, Any]) -> None:
-        instructions = get_str(overrides, "instructions", "response.instructions")
-        if instructions is not None:
-            request.instructions = instructions
-        if overrides.get("tools") is not None:
-            request.tools = parse_tools(overrides["tools"], "response.tools")
-        if overrides.get("tool_choice") is not None:
-            param = "response.tool_choice"
-            request.tool_choice = parse_tool_choice(overrides["tool_choice"], param, self.dialect)
-        max_key = "max_output_tokens" if self.dialect == "ga" else "max_response_output_tokens"
-        if overrides.get(max_key) is not None:
-            param = f"response.{max_key}"
-            request.max_output_tokens = parse_max_tokens(overrides[max_key], param)
-        temperature = get_number(overrides, "temperature", "response.temperature")
-        if temperature is not None:
-            request.temperature = temperature
-        if overrides.get("metadata") is not None:
-            request.metadata = dict(get_object(overrides["metadata"], "response.metadata"))
-        if overrides.get("input") is not None:
-            request.context = self._parse_input(overrides["input"])
-
-    def _parse_input(self, value: Any) -> list[Item]:
-        if not isinstance(value, list):
-            raise wrong_type("response.input", "an array", value)
-        items: list[Item] = []
-        for index, raw in enumerate(value):
-            p = f"response.input[{index}]"
-            entry = get_object(raw, p)
-            if entry.get("type") == "item_reference":
-                ref = require_str(entry, "id", f"{p}.id")
-                found = self._conversation.find(ref or "")
-                if found is None:
-                    raise ClientError(
-                        f"Item with id '{ref}' not found.", "invalid_value", f"{p}.id"
-                    )
-                items.append(found)
-            else:
-                items.append(self._conversation.parse_item(entry, p))
-        return items
-
-    def _reply_context(self, items: Sequence[Item], request: _Request) -> ReplyContext:
-        names = {
-            item.call_id: item.name
-            for item in self._conversation.items + list(items)
-            if item.type == "function_call"
-        }
-        outputs: list[ToolOutput] = []
-        for item in reversed(items):
-            if item.type == "message":
-                break
-            if item.type == "function_call_output":
-                outputs.insert(
-                    0, ToolOutput(item.call_id or "", names.get(item.call_id), item.output or "")
-                )
-        user = next((i for i in reversed(items) if i.type == "message" and i.role == "user"), None)
-        return ReplyContext(
-            items=tuple(item.for_model() for item in items),
-            session=self.session,
-            tools=tuple(t for t in request.tools if t.get("type") == "function"),
-            user_text=user.text() if user is not None else None,
-            tool_outputs=tuple(outputs),
-            instructions=request.instructions,
-            output_modalities=request.modalities,
-            tool_choice=request.tool_choice,
-        )
 
     def _response_cancel(self, event: Mapping[str, Any]) -> list[JSON]:
         response_id = get_str(event, "response_id", "response_id")
