@@ -29,6 +29,27 @@ class InvalidEventError(RealtimeError, ValueError):
     """A client event failed validation before it was sent."""
 
 
+class UnknownEventError(RealtimeError, ValueError):
+    """An event name no server, plugin or application sends: a handler for it would never run.
+
+    Raised when a handler, a waiter or a stream is registered for it, and when
+    it is emitted; the message suggests the closest known name. Custom names
+    are declared first (``session.declare(...)``, or a plugin's ``events``).
+    """
+
+
+class InvalidConfigError(RealtimeError, ValueError):
+    """A session setting has a value the Realtime API does not accept.
+
+    Raised before anything is sent; the message names the field, the value and
+    the allowed values. ``field`` is the setting's dialect-neutral name.
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class ConnectionFailedError(RealtimeError):
     """The connection could not be opened (DNS, TCP, TLS, or the WebSocket handshake)."""
 
