@@ -14,8 +14,9 @@ I/O layer asks for it. So a ``response.cancel`` or ``conversation.item.truncate`
 received between two events of a run sees exactly what the client was sent.
 """
 
-from ._engine import RealtimeEngine, ResponseRun, audio_ms
+from ._engine import RealtimeEngine
 from ._ids import IdFactory
+from ._responses import ResponseRun, audio_ms
 from ._session import VOICES
 
 __all__ = ["VOICES", "IdFactory", "RealtimeEngine", "ResponseRun", "audio_ms"]
