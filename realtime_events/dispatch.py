@@ -9,13 +9,20 @@ reported and the rest still run.
 Matching is precomputed per event class: the first event of a class pays for
 scanning the registrations, the next ones a dict lookup. ``on``/``off`` clear the
 cache.
+
+Names are checked when they are registered (see :mod:`.event_names`): a name no
+server, plugin or application sends is refused with a suggestion, instead of a
+handler that never runs. Registering the same handler again for the same
+events (either spelling of a renamed event, say) returns the first
+registration, so it still runs once per event. Waiters and streams refuse to
+start while the session is not running, and say what they waited for when
+they time out.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextvars import ContextVar
@@ -26,6 +33,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .errors import SessionClosedError
+from .event_names import EventNames
 from .events._base import Event, UnknownServerEvent
 from .events.names import canonical, spellings
 from .events.parse import SERVER_EVENT_CLASSES
@@ -41,6 +49,11 @@ Overflow: TypeAlias = Literal["block", "drop_oldest"]
 # The dispatcher whose task is running, so emit() from inside a handler can queue
 # its event right behind the current one instead of behind the whole backlog.
 current_dispatcher: ContextVar[Dispatcher | None] = ContextVar("current_dispatcher", default=None)
+
+#: Why a dispatcher refuses waiters before its session's first run.
+NOT_RUNNING = (
+    "the session is not running: use `async with session:` (or `await session.start()`) first"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,25 @@ class Matcher:
                 return False
             return names[0] in self.names
         return any(n.startswith(p) for n in names for p in self.prefixes)
+
+    @property
+    def key(self) -> Any:
+        """What two equivalent patterns share: the same names, prefix or class."""
+        if self.everything:
+            return "*"
+        return self.cls or self.names or self.prefixes
+
+    def describe(self, where: Callable[[Any], bool] | None = None) -> str:
+        """Name what this matcher waits for, for a message: ``'response.done' event``."""
+        if self.everything:
+            what = "event"
+        elif self.cls is not None:
+            what = self.cls.__name__
+        else:
+            what = f"{self.pattern!r} event"
+        if where is not None:
+            what += f" matching where={getattr(where, '__name__', None) or repr(where)}"
+        return what
 
 
 @dataclass(eq=False, slots=True)
@@ -134,29 +166,61 @@ class Dispatcher:
         self._spawn = spawn
         self._on_error = on_error
         self.pending: deque[Event] = deque()
+        #: The names ``add``, ``wait_for``, ``open_stream`` and ``check_emit`` accept.
+        self.names = EventNames()
         self.closed_reason: BaseException | None = None
-        self.closed = False
+        # Closed until the first run opens it: a waiter then would wait for nothing.
+        self.closed = True
+        self._closed_message = NOT_RUNNING
 
     # -- registry ----------------------------------------------------------
+
+    def declare(self, *names: str) -> None:
+        """Accept these custom event names (or ``prefix.*`` patterns) from now on."""
+        self.names.declare(*names)
+
+    def check_emit(self, name: str) -> None:
+        """Raise unless ``name`` may be emitted: declared, and not a server event."""
+        self.names.check_emit(name)
 
     def add(
         self, pattern: Pattern, handler: Handler, *, once: bool = False, concurrent: bool = False
     ) -> Registration:
-        """Register ``handler`` for ``pattern``; it runs after the ones registered before it."""
+        """Register ``handler`` for ``pattern``; it runs after the ones registered before it.
+
+        The same handler registered again for an equivalent pattern (the same
+        names in any spelling, the same prefix, the same class) is not added
+        twice: the existing registration is returned. With a different ``once``
+        or ``concurrent`` that would be ambiguous, so it raises ValueError.
+        """
         if not callable(handler):
             raise TypeError(f"handler must be callable, not {handler!r}")
-        registration = Registration(Matcher.parse(pattern), handler, once, concurrent)
+        matcher = Matcher.parse(pattern)
+        self.names.check(pattern)
+        for existing in self._registrations:
+            if existing.handler == handler and existing.matcher.key == matcher.key:
+                if (existing.once, existing.concurrent) != (once, concurrent):
+                    raise ValueError(
+                        f"{_name(handler)} is already registered for "
+                        f"{existing.matcher.pattern!r} with once={existing.once}, "
+                        f"concurrent={existing.concurrent}; remove it first (off) to "
+                        "register it differently"
+                    )
+                return existing
+        registration = Registration(matcher, handler, once, concurrent)
         self._registrations.append(registration)
         self._cache.clear()
         return registration
 
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
-        """Unregister ``handler`` (for ``pattern`` only, if given); tell whether it was found."""
+        """Unregister ``handler`` (for ``pattern`` only, if given); tell whether it was found.
+
+        ``pattern`` may be any equivalent spelling of the registered one.
+        """
+        key = Matcher.parse(pattern).key if pattern is not None else None
         found = False
         for registration in self._registrations:
-            if registration.handler == handler and (
-                pattern is None or registration.matcher.pattern == pattern
-            ):
+            if registration.handler == handler and (key is None or registration.matcher.key == key):
                 registration.active = False
                 found = True
         if found:
@@ -305,17 +369,25 @@ class Dispatcher:
         where: Callable[[Any], bool] | None = None,
         timeout: float | None = None,
     ) -> Any:
-        """Return the next event matching ``pattern`` (and ``where``)."""
+        """Return the next event matching ``pattern`` (and ``where``).
+
+        Raises :class:`SessionClosedError` at once when the session is not
+        running, and a :class:`TimeoutError` naming what it waited for.
+        """
+        matcher = Matcher.parse(pattern)
+        self.names.check(pattern)
         self._check_open()
         send, receive = anyio.create_memory_object_stream[Any](1)
-        tap = Tap(Matcher.parse(pattern), where, send, once=True)
+        tap = Tap(matcher, where, send, once=True)
         self._taps.append(tap)
         try:
-            with receive, anyio.fail_after(timeout if timeout is not None else math.inf):
-                try:
-                    return await receive.receive()
-                except anyio.EndOfStream:
-                    raise self._closed_error() from self.closed_reason
+            with receive:
+                with anyio.move_on_after(timeout):
+                    try:
+                        return await receive.receive()
+                    except anyio.EndOfStream:
+                        raise self._closed_error() from self.closed_reason
+                raise TimeoutError(_timed_out(tap, timeout))
         finally:
             self._discard_tap(tap)
 
@@ -328,11 +400,13 @@ class Dispatcher:
         overflow: Overflow = "block",
     ) -> EventStream:
         """Start collecting events matching ``pattern`` into a bounded buffer."""
+        matcher = Matcher.parse(pattern)
+        self.names.check(pattern)
         self._check_open()
         if buffer < 1:
             raise ValueError("buffer must be at least 1")
         send, receive = anyio.create_memory_object_stream[Any](buffer)
-        tap = Tap(Matcher.parse(pattern), where, send, once=False, overflow=overflow)
+        tap = Tap(matcher, where, send, once=False, overflow=overflow)
         if overflow == "drop_oldest":
             tap.receive = receive.clone()
         self._taps.append(tap)
@@ -342,6 +416,9 @@ class Dispatcher:
         """End every waiter and stream: the session is over (``reason`` is why, if it failed)."""
         self.closed = True
         self.closed_reason = reason
+        self._closed_message = (
+            f"the session ended: {reason}" if reason is not None else "the session is closed"
+        )
         for tap in self._taps:
             tap.send.close()
             if tap.receive is not None:
@@ -358,9 +435,15 @@ class Dispatcher:
             raise self._closed_error()
 
     def _closed_error(self) -> SessionClosedError:
-        if self.closed_reason is not None:
-            return SessionClosedError(f"the session ended: {self.closed_reason}")
-        return SessionClosedError("the session is closed")
+        return SessionClosedError(self._closed_message)
+
+
+def _name(handler: Any) -> str:
+    return getattr(handler, "__qualname__", None) or repr(handler)
+
+
+def _timed_out(tap: Tap, timeout: float | None, place: str = "") -> str:
+    return f"no {tap.matcher.describe(tap.where)}{place} within {timeout:g} s"
 
 
 def _drain(queue: deque[Event]) -> Iterator[Event]:
@@ -393,9 +476,13 @@ class EventStream:
             raise StopAsyncIteration from None
 
     async def receive(self, timeout: float | None = None) -> Any:
-        """Return the next event, waiting at most ``timeout`` seconds."""
-        with anyio.fail_after(timeout if timeout is not None else math.inf):
+        """Return the next event, waiting at most ``timeout`` seconds.
+
+        Raises a :class:`TimeoutError` naming what the stream collects.
+        """
+        with anyio.move_on_after(timeout):
             return await self.__anext__()
+        raise TimeoutError(_timed_out(self._tap, timeout, " on the stream"))
 
     def close(self) -> None:
         """Stop collecting events."""

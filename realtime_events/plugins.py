@@ -2,7 +2,10 @@
 
 A plugin is any object with a ``name`` and an ``attach(session)`` method. It
 registers ordinary handlers with ``session.on`` and announces what it does with
-``session.emit("<name>.<event>", ...)``. Two optional hooks:
+``session.emit("<name>.<event>", ...)``, declaring those names in a class
+attribute ``events`` (``("transcript.updated", ...)`` or ``("profanity.*",)``):
+a session refuses names nobody declared, so a typo speaks instead of never
+firing. Two optional hooks:
 
 - ``session_config() -> Mapping``: fields it adds to the session configuration
   (the tools plugin adds ``tools``); re-sent on every connect and on
@@ -16,6 +19,8 @@ Installed distributions advertise plugins in the entry-point group
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -25,9 +30,19 @@ from .errors import RealtimeError
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["ENTRY_POINT_GROUP", "Plugin", "PluginNotFoundError", "available", "load"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Plugin",
+    "PluginNotFoundError",
+    "available",
+    "declared_events",
+    "installed_events",
+    "load",
+]
 
 ENTRY_POINT_GROUP = "realtime_events.plugins"
+
+logger = logging.getLogger("realtime_events.plugins")
 
 
 @runtime_checkable
@@ -76,3 +91,32 @@ def session_config_of(plugin: object) -> Mapping[str, Any]:
     """Return the configuration fields ``plugin`` contributes (none if it has no hook)."""
     hook = getattr(plugin, "session_config", None)
     return hook() if callable(hook) else {}
+
+
+def declared_events(plugin: object) -> tuple[str, ...]:
+    """Return the event names ``plugin`` declares in its ``events`` attribute (none if absent)."""
+    events = getattr(plugin, "events", ())
+    if isinstance(events, str) or not all(isinstance(name, str) for name in events):
+        raise TypeError(
+            f"{plugin!r}: events must be a tuple of event names or 'prefix.*' patterns, "
+            f"not {events!r}"
+        )
+    return tuple(events)
+
+
+@functools.cache
+def installed_events() -> tuple[str, ...]:
+    """Return the event names every installed plugin declares, importing each one once.
+
+    Read from the factory an entry point names (a plugin class's ``events``), so a
+    handler may be registered before its plugin is attached. A plugin that fails
+    to import declares nothing here; ``load`` reports its error when it is used.
+    """
+    names: list[str] = []
+    for entry_point in _entry_points().values():
+        try:
+            factory = entry_point.load()
+            names.extend(declared_events(factory))
+        except Exception as exc:
+            logger.debug("plugin %r declares no events here: %s", entry_point.name, exc)
+    return tuple(names)

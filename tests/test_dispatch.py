@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from realtime_events.dispatch import Dispatcher, current_dispatcher
+from realtime_events.dispatch import NOT_RUNNING, Dispatcher, current_dispatcher
 from realtime_events.errors import SessionClosedError
 from realtime_events.events import Event, PluginEvent, ResponseDoneEvent
 from realtime_events.events.parse import parse_server_event
@@ -46,6 +46,7 @@ async def running() -> AsyncIterator[tuple[Dispatcher, list[Failure]]]:
         dispatcher = Dispatcher(
             spawn=spawn, on_error=lambda event, handler, exc: failures.append((event, handler, exc))
         )
+        dispatcher.reopen()  # as a session's run does when it starts
         token = current_dispatcher.set(dispatcher)
         try:
             yield dispatcher, failures
@@ -106,6 +107,28 @@ async def test_a_handler_registered_during_dispatch_sees_the_next_event() -> Non
     assert seen == ["register a", "register b", "late b"]
 
 
+async def test_one_handler_for_both_spellings_runs_once_per_event() -> None:
+    seen: list[str] = []
+
+    def handler(event: Any) -> None:
+        seen.append(event.type)
+
+    async with running() as (dispatcher, _):
+        ga = dispatcher.add("response.output_audio.delta", handler)
+        assert dispatcher.add("response.audio.delta", handler) is ga
+        assert dispatcher.add("response.*", handler) is not ga  # another pattern: its own
+        assert dispatcher.add("response.*", handler) is dispatcher.add("response.*", handler)
+        delta = {"response_id": "r", "item_id": "i", "output_index": 0, "content_index": 0}
+        await dispatcher.dispatch(
+            server_event("response.output_audio.delta", delta="AA==", **delta)
+        )
+        await dispatcher.dispatch(server_event("response.audio.delta", delta="AA==", **delta))
+        # Removing by the other spelling removes it: the patterns are the same events.
+        assert dispatcher.remove(handler, "response.audio.delta")
+        assert dispatcher.handlers_for(server_event("response.done", response={})) != ()
+    assert seen == ["response.output_audio.delta"] * 2 + ["response.audio.delta"] * 2
+
+
 async def test_either_spelling_of_a_renamed_event_matches() -> None:
     seen: list[str] = []
     async with running() as (dispatcher, _):
@@ -160,7 +183,7 @@ async def test_once_runs_a_handler_for_one_event_only() -> None:
     assert seen == ["a"]
 
 
-async def test_once_leaves_a_permanent_registration_of_the_same_handler_in_place() -> None:
+async def test_registering_a_handler_again_differently_is_refused() -> None:
     seen: list[str] = []
 
     def handler(event: Any) -> None:
@@ -168,24 +191,29 @@ async def test_once_leaves_a_permanent_registration_of_the_same_handler_in_place
 
     async with running() as (dispatcher, _):
         permanent = dispatcher.add("response.done", handler)
-        dispatcher.add("response.done", handler, once=True)
-        await dispatcher.dispatch_many([done("a"), done("b"), done("c")])
-        assert dispatcher.handlers_for(done("d")) == (permanent,)
-    # The first event reaches both registrations; the later ones only the permanent one.
-    assert seen == ["a", "a", "b", "c"]
+        with pytest.raises(ValueError, match=r"already registered for 'response.done' with once"):
+            dispatcher.add("response.done", handler, once=True)
+        with pytest.raises(ValueError, match="concurrent=False"):
+            dispatcher.add("response.done", handler, concurrent=True)
+        await dispatcher.dispatch_many([done("a"), done("b")])
+        assert dispatcher.handlers_for(done("c")) == (permanent,)
+    assert seen == ["a", "b"]
 
 
-async def test_two_once_registrations_of_one_handler_each_fire_once() -> None:
+async def test_a_once_handler_registered_twice_fires_once() -> None:
     seen: list[str] = []
 
     def handler(event: Any) -> None:
         seen.append(event.response.id)
 
     async with running() as (dispatcher, _):
-        dispatcher.add("response.done", handler, once=True)
-        dispatcher.add("response.done", handler, once=True)
+        first = dispatcher.add("response.done", handler, once=True)
+        assert dispatcher.add("response.done", handler, once=True) is first
         await dispatcher.dispatch_many([done("a"), done("b")])
-    assert seen == ["a", "a"]
+        # Once it has fired, registering it again arms it again.
+        dispatcher.add("response.done", handler, once=True)
+        await dispatcher.dispatch_many([done("c"), done("d")])
+    assert seen == ["a", "c"]
 
 
 async def test_remove_unregisters_every_registration_of_a_handler() -> None:
@@ -278,6 +306,50 @@ async def test_wait_for_times_out_and_leaves_no_tap_behind() -> None:
         assert dispatcher._taps == []
 
 
+async def test_a_timeout_says_what_was_awaited_and_for_how_long() -> None:
+    def is_final(event: Any) -> bool:
+        return False
+
+    async with running() as (dispatcher, _):
+        with pytest.raises(TimeoutError) as caught:
+            await dispatcher.wait_for("response.done", timeout=0.05)
+        assert str(caught.value) == "no 'response.done' event within 0.05 s"
+        with pytest.raises(TimeoutError) as caught:
+            await dispatcher.wait_for("response.*", where=is_final, timeout=0.05)
+        assert str(caught.value) == "no 'response.*' event matching where=is_final within 0.05 s"
+        with pytest.raises(TimeoutError) as caught:
+            await dispatcher.wait_for(ResponseDoneEvent, timeout=0.05)
+        assert str(caught.value) == "no ResponseDoneEvent within 0.05 s"
+        with pytest.raises(TimeoutError) as caught:
+            await dispatcher.wait_for("*", timeout=0.05)
+        assert str(caught.value) == "no event within 0.05 s"
+        stream = dispatcher.open_stream("response.done", where=is_final)
+        with pytest.raises(TimeoutError) as caught:
+            await stream.receive(timeout=0.05)
+        assert str(caught.value) == (
+            "no 'response.done' event matching where=is_final on the stream within 0.05 s"
+        )
+        stream.close()
+
+
+async def test_waiters_and_streams_refuse_to_start_before_the_session_runs() -> None:
+    dispatcher = Dispatcher(spawn=lambda call: None, on_error=lambda *failure: None)
+    with pytest.raises(SessionClosedError) as caught:
+        await dispatcher.wait_for("response.done")
+    assert str(caught.value) == NOT_RUNNING
+    assert "async with session:" in NOT_RUNNING
+    with pytest.raises(SessionClosedError, match="the session is not running"):
+        dispatcher.open_stream("response.done")
+    assert dispatcher._taps == []
+    dispatcher.reopen()
+    stream = dispatcher.open_stream("response.done")
+    dispatcher.close()
+    # After a run: closed for a different reason, said as such.
+    with pytest.raises(SessionClosedError, match=r"^the session is closed$"):
+        await dispatcher.wait_for("response.done")
+    assert [event async for event in stream] == []
+
+
 async def test_close_ends_waiters_with_the_reason() -> None:
     reason = ConnectionError("gone")
     caught: list[BaseException] = []
@@ -295,7 +367,7 @@ async def test_close_ends_waiters_with_the_reason() -> None:
             dispatcher.close(reason)
         assert len(caught) == 1
         assert caught[0].__cause__ is reason
-        with pytest.raises(SessionClosedError):
+        with pytest.raises(SessionClosedError, match="the session ended: gone"):
             await dispatcher.wait_for("response.done")
         dispatcher.reopen()
         with pytest.raises(TimeoutError):
@@ -395,6 +467,7 @@ async def test_events_emitted_by_handlers_run_right_after_the_current_one() -> N
             # Emitted while draining: runs after what was already pending.
             dispatcher.pending.append(plugin_event("demo.nested", of=event.of))
 
+        dispatcher.declare("demo.*")
         dispatcher.add("response.done", on_done)
         dispatcher.add("demo.first", on_first)
         dispatcher.add("demo.second", lambda event: seen.append(f"second {event.of}"))

@@ -83,6 +83,13 @@ class Transcript:
     """
 
     name = "transcript"
+    #: The events it emits (each with ``turn``, a copy of the turn).
+    events = (
+        "transcript.turn_started",
+        "transcript.updated",
+        "transcript.turn_completed",
+        "transcript.turn_interrupted",
+    )
 
     def __init__(self, *, save_to: str | os.PathLike[str] | None = None) -> None:
         self.save_to = save_to

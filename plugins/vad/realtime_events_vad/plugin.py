@@ -75,6 +75,14 @@ class VAD:
     """
 
     name = "vad"
+    #: The events it emits.
+    events = (
+        "vad.speech_started",
+        "vad.speech_stopped",
+        "vad.committed",
+        "vad.discarded",
+        "vad.interrupted",
+    )
 
     def __init__(
         self,

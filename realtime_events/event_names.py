@@ -1,0 +1,168 @@
+"""Which event names a session knows, so that a name nobody sends is refused with a suggestion.
+
+A handler registered for a misspelled name (``"respons.done"``) would never run
+and a waiter for it would time out, both in silence. A session therefore
+accepts only:
+
+- the server events of the Realtime protocol, in either dialect's spelling;
+- names declared by plugins (their ``events`` attribute: the attached ones, and
+  the installed ones, read from their entry points) and by the application
+  (``session.declare``), as exact names or ``prefix.*`` patterns;
+- ``prefix.*`` patterns that can match one of those, ``"*"``, and event classes.
+
+Anything else raises :class:`UnknownEventError`, naming the closest known name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+
+from .errors import UnknownEventError
+from .events.names import spellings
+from .events.parse import CLIENT_EVENT_CLASSES, SERVER_EVENT_CLASSES
+from .plugins import installed_events
+
+__all__ = ["PROTOCOL_EVENTS", "EventNames"]
+
+#: Every wire spelling of every server event: what a Realtime server sends.
+PROTOCOL_EVENTS: frozenset[str] = frozenset(SERVER_EVENT_CLASSES)
+
+_DECLARE_HINT = "declare custom names first with session.declare(...)"
+
+
+class _Declared:
+    """A set of exact names and ``prefix.*`` patterns."""
+
+    __slots__ = ("names", "prefixes")
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: set[str] = set()
+        #: Pattern prefixes with their trailing dot: ``"profanity.*"`` -> ``"profanity."``.
+        self.prefixes: set[str] = set()
+        self.add(names)
+
+    def add(self, names: Iterable[str]) -> None:
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"an event name must be a non-empty string, not {name!r}")
+            if name.endswith(".*") and "*" not in name[:-2] and len(name) > 2:
+                self.prefixes.add(name[:-1])
+            elif "*" in name:
+                raise ValueError(
+                    f"declare event names or 'prefix.*' patterns, not {name!r}: "
+                    "declaring '*' would accept every typo"
+                )
+            else:
+                self.names.update(spellings(name))
+
+    def has(self, name: str) -> bool:
+        return name in self.names or any(name.startswith(p) for p in self.prefixes)
+
+    def overlaps(self, prefix: str) -> bool:
+        """Tell whether the pattern ``prefix*`` can match a name of this set."""
+        return any(n.startswith(prefix) for n in self.names) or any(
+            p.startswith(prefix) or prefix.startswith(p) for p in self.prefixes
+        )
+
+    def spelled(self) -> Iterator[str]:
+        """The names, then the patterns as declared."""
+        yield from self.names
+        yield from (p + "*" for p in self.prefixes)
+
+
+class EventNames:
+    """The event names one session accepts in ``on``, ``wait_for``, ``stream`` and ``emit``."""
+
+    def __init__(self) -> None:
+        self._declared = _Declared()
+        self._installed: _Declared | None = None  # read on the first miss only
+
+    def declare(self, *names: str) -> None:
+        """Accept these names (or ``prefix.*`` patterns) from now on."""
+        self._declared.add(names)
+
+    @property
+    def declared(self) -> frozenset[str]:
+        """The names and patterns declared so far (renamed events in both spellings)."""
+        return frozenset(self._declared.spelled())
+
+    def _installed_set(self) -> _Declared:
+        if self._installed is None:
+            self._installed = _Declared(installed_events())
+        return self._installed
+
+    def known(self, name: str) -> bool:
+        """Tell whether ``name`` is a protocol event or a declared name."""
+        return (
+            name in PROTOCOL_EVENTS or self._declared.has(name) or self._installed_set().has(name)
+        )
+
+    def check(self, pattern: object) -> None:
+        """Raise :class:`UnknownEventError` unless a handler for ``pattern`` can ever run.
+
+        Event classes, ``"*"`` and malformed patterns pass: the matcher judges those.
+        """
+        if not isinstance(pattern, str) or pattern == "*" or not pattern:
+            return
+        if pattern.endswith(".*"):
+            prefix = pattern[:-1]
+            if self._can_match(prefix):
+                return
+            raise UnknownEventError(
+                f"the pattern {pattern!r} matches no known event name"
+                f"{self._suggestion(pattern, self._patterns())}; {_DECLARE_HINT}"
+            )
+        if "*" in pattern or self.known(pattern):
+            return
+        if pattern in CLIENT_EVENT_CLASSES:
+            raise UnknownEventError(
+                f"{pattern!r} is a client event: the session sends it and never receives it, "
+                "so no handler would run (signals.event_sent reports what is sent)"
+            )
+        raise UnknownEventError(self._unknown(pattern))
+
+    def check_emit(self, name: str) -> None:
+        """Raise unless a plugin event called ``name`` may be emitted (it must be declared)."""
+        if name in PROTOCOL_EVENTS:
+            raise ValueError(
+                f"cannot emit {name!r}: it is a server event of the Realtime protocol, "
+                "and its handlers expect the server's model; emit a name of your own "
+                "(such as 'myplugin.done') and declare it"
+            )
+        if not self.known(name):
+            raise UnknownEventError(
+                self._unknown(name, "emitted")
+                + " (a plugin declares the names it emits in its `events` attribute)"
+            )
+
+    def _can_match(self, prefix: str) -> bool:
+        return (
+            any(name.startswith(prefix) for name in PROTOCOL_EVENTS)
+            or self._declared.overlaps(prefix)
+            or self._installed_set().overlaps(prefix)
+        )
+
+    def _names(self) -> set[str]:
+        """Every exact name known: for suggestions."""
+        return {*PROTOCOL_EVENTS, *self._declared.names, *self._installed_set().names}
+
+    def _patterns(self) -> set[str]:
+        """Every ``prefix.*`` pattern that matches something: for suggestions."""
+        prefixes = {*self._declared.prefixes, *self._installed_set().prefixes}
+        for name in self._names():
+            parts = name.split(".")
+            prefixes.update(".".join(parts[:end]) + "." for end in range(1, len(parts)))
+        return {prefix + "*" for prefix in prefixes}
+
+    def _unknown(self, name: str, verb: str = "") -> str:
+        what = f"unknown event name {name!r}" + (f" {verb}" if verb else "")
+        suggestion = self._suggestion(name, self._names())
+        if suggestion:
+            return f"{what}{suggestion} ({_DECLARE_HINT})"
+        return f"{what}: no Realtime server event or declared name is called that; {_DECLARE_HINT}"
+
+    @staticmethod
+    def _suggestion(name: str, candidates: Iterable[str]) -> str:
+        close = difflib.get_close_matches(name, sorted(candidates), n=1)
+        return f": did you mean {close[0]!r}?" if close else ""
