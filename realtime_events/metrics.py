@@ -19,13 +19,19 @@ published as a ``metrics.response`` event (its fields are the record's, plus
     def log(event):
         print(f"{event.time_to_first_audio=:.3f}s {event.output_tokens=}")
 
-With ``tracer=`` (an OpenTelemetry ``Tracer``, or anything with the same
-``start_span``), each response also becomes a span. OpenTelemetry is never
-imported here: without a tracer nothing is traced.
+Each response also becomes a ``realtime.response`` span when
+``opentelemetry-api`` is installed (the ``otel`` extra): on OpenTelemetry's
+global tracer provider, as other instrumented libraries do, so setting up the
+SDK is all it takes, even after the session was created. ``tracer=`` (or
+assigning :attr:`Metrics.tracer`) picks another tracer, or anything with the
+same ``start_span``. ``session.metrics.tracing = False`` turns spans off for
+one session and ``Metrics.tracing = False`` for every session;
+``OTEL_SDK_DISABLED=true`` turns the SDK off altogether.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections import deque
 from dataclasses import dataclass, fields
@@ -109,10 +115,15 @@ class Metrics:
 
     ``Metrics(session)`` attaches at once; ``session.use(Metrics())`` does too
     (it is a plugin named ``metrics``). ``keep`` bounds how many records
-    :attr:`responses` holds; the totals count every response.
+    :attr:`responses` holds; the totals count every response. ``tracer``
+    replaces OpenTelemetry's global tracer for this session's spans.
     """
 
     name = "metrics"
+    #: The plugin event it emits, one per response.
+    events = ("metrics.response",)
+    #: Record a span per response (see the module's description).
+    tracing = True
 
     def __init__(
         self, session: Session | None = None, *, tracer: Any = None, keep: int = 100
@@ -148,6 +159,8 @@ class Metrics:
         if self._session is not None:
             raise RuntimeError("this Metrics is already attached to a session")
         self._session = session
+        # Every session builds its own Metrics without Session.use: declare here.
+        session.declare(*self.events)
         session.on("input_audio_buffer.speech_stopped", self._on_speech_stopped)
         session.on("response.created", self._on_created)
         session.on("response.output_audio.delta", self._on_audio)
@@ -264,13 +277,20 @@ class Metrics:
         self.input_tokens += record.input_tokens or 0
         self.output_tokens += record.output_tokens or 0
         self.total_tokens += record.total_tokens or 0
-        if self.tracer is not None:
-            self._trace(record)
+        tracer = self._tracer()
+        if tracer is not None:
+            self._trace(tracer, record)
         if self._session is not None:
             shallow = {f.name: getattr(record, f.name) for f in fields(record)}
             self._session.emit("metrics.response", shallow, metrics=record)
 
-    def _trace(self, record: ResponseMetrics) -> None:
+    def _tracer(self) -> Any:
+        """The tracer for the next span: the one given, else OpenTelemetry's global one."""
+        if not self.tracing:
+            return None
+        return self.tracer if self.tracer is not None else _global_tracer()
+
+    def _trace(self, tracer: Any, record: ResponseMetrics) -> None:
         # Spans take wall-clock nanoseconds; the record's clock is perf_counter.
         end_ns = time.time_ns()
         start_ns = end_ns - round(record.total_time * 1e9)
@@ -288,9 +308,7 @@ class Metrics:
             "gen_ai.usage.output_tokens": record.output_tokens,
         }
         attributes.update({k: v for k, v in optional.items() if v is not None})
-        span = self.tracer.start_span(
-            "realtime.response", start_time=start_ns, attributes=attributes
-        )
+        span = tracer.start_span("realtime.response", start_time=start_ns, attributes=attributes)
         span.end(end_time=end_ns)
 
     # -- connection --------------------------------------------------------
@@ -307,6 +325,30 @@ class Metrics:
         if self._lost_at is not None:
             self.reconnect_time += time.perf_counter() - self._lost_at
             self._lost_at = None
+
+
+_UNSET: Any = object()
+_global: Any = _UNSET
+
+
+def _global_tracer() -> Any:
+    """OpenTelemetry's tracer for this library, or None without ``opentelemetry-api``.
+
+    Imported on the first response, not before. Until a tracer provider is set,
+    the API hands out a proxy that follows the provider once it is set, so a
+    session created before the SDK is configured is traced all the same.
+    """
+    global _global
+    if _global is _UNSET:
+        try:
+            trace = importlib.import_module("opentelemetry.trace")
+        except ImportError:
+            _global = None
+        else:
+            from . import __version__
+
+            _global = trace.get_tracer("realtime_events", __version__)
+    return _global
 
 
 def _ms(seconds: float | None) -> float | None:
