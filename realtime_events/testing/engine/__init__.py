@@ -12,6 +12,21 @@ pacing audio with :func:`audio_ms`.
 A run is lazy: each event is made, and the engine's state updated, when the
 I/O layer asks for it. So a ``response.cancel`` or ``conversation.item.truncate``
 received between two events of a run sees exactly what the client was sent.
+
+The engine builds plain dicts, never the client's event models, so it stays
+an independent check on them. One module per part of the protocol; each
+imports only those above it in this list:
+
+- ``_constants``: the JSON alias, chunk sizes, session defaults (a leaf);
+- ``_ids``: ids shaped like the real server's;
+- ``_errors``: the real server's error taxonomy, and the JSON field readers;
+- ``_session``: session configuration, parsed, applied and rendered;
+- ``_items``: conversation items and content parts;
+- ``_conversation``: the ``conversation.item.*`` client events;
+- ``_input_audio``: the input audio buffer, server VAD, transcription;
+- ``_requests``: a ``response.create`` read against the session;
+- ``_responses``: response runs, typed against the engine as a Protocol;
+- ``_engine``: :class:`RealtimeEngine`, which routes client frames to them.
 """
 
 from ._engine import RealtimeEngine

@@ -1,4 +1,11 @@
-"""The engine that routes client frames to the parts of the protocol (for now, all of them)."""
+"""The engine: one server session, which routes each client frame to its part of the protocol.
+
+:class:`RealtimeEngine` owns what a session shares: its dialect, model, ids
+and configuration, the conversation, the input audio buffer, and the
+responses made and not yet done. It reads a frame, finds the client event's
+handler in one table, and answers a client mistake with the real server's
+``error`` event.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from ...events.names import Dialect
 from ..models import DemoModel, Model
-from ._constants import (
-    JSON,
-    SESSION_SECONDS,
-)
+from ._constants import JSON, SESSION_SECONDS
 from ._conversation import Conversation
 from ._errors import (
     SERVER_ERROR,
@@ -30,30 +34,18 @@ from ._input_audio import InputAudio
 from ._items import Item
 from ._requests import Request, input_tokens, parse_request, reply_context
 from ._responses import ResponseRun
-from ._session import (
-    apply_session,
-    default_config,
-    render_session,
-)
+from ._session import Config, apply_session, default_config, render_session
 
 # The name the engine has always logged under, whichever module logs.
 logger = logging.getLogger("realtime_events.testing.engine")
 
-# ---------------------------------------------------------------------------- engine
+#: A client event's handler: the event in, the server events it causes at once out.
+Handler: TypeAlias = Callable[[Mapping[str, Any]], list[JSON]]
 
-_CLIENT_EVENTS = (
-    "session.update",
-    "input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "conversation.item.retrieve",
-    "response.create",
-    "response.cancel",
-    "output_audio_buffer.clear",
-)
+
+def _nothing(event: Mapping[str, Any]) -> list[JSON]:
+    """``output_audio_buffer.clear``: accepted, answered with nothing (that buffer is WebRTC's)."""
+    return []
 
 
 class RealtimeEngine:
@@ -66,6 +58,9 @@ class RealtimeEngine:
     if by a ``session.update`` before ``session.created``; the GA ``type`` may
     be left out. ``ids`` makes ids (pass ``IdFactory(seed)`` for
     deterministic ones) and ``clock`` gives the time for ``expires_at``.
+
+    ``config`` is the effective session configuration in the engine's own
+    form (:attr:`session` renders it in the dialect's wire shape).
     """
 
     def __init__(
@@ -86,7 +81,7 @@ class RealtimeEngine:
         self.session_id = self.new_id("sess")
         self.conversation_id = self.new_id("conv")
         self._expires_at = int(self._clock()) + SESSION_SECONDS
-        self.config = default_config(dialect)
+        self.config: Config = default_config(dialect)
         if session_defaults:
             try:
                 self.config = apply_session(
@@ -101,6 +96,20 @@ class RealtimeEngine:
         self._auto_response_pending = False
         self.assistant_audio_sent = False
         self._audio = InputAudio(self, self._conversation)
+        # Every client event the server accepts, in the order its error lists them.
+        self._handlers: dict[str, Handler] = {
+            "session.update": self._session_update,
+            "input_audio_buffer.append": self._audio.append,
+            "input_audio_buffer.commit": self._audio.commit,
+            "input_audio_buffer.clear": self._audio.clear,
+            "conversation.item.create": self._conversation.create,
+            "conversation.item.truncate": self._conversation.truncate,
+            "conversation.item.delete": self._conversation.delete,
+            "conversation.item.retrieve": self._conversation.retrieve,
+            "response.create": self._response_create,
+            "response.cancel": self._response_cancel,
+            "output_audio_buffer.clear": _nothing,
+        }
 
     # ------------------------------------------------------------------ the API
 
@@ -125,9 +134,9 @@ class RealtimeEngine:
                 raise missing("type")
             if not isinstance(kind, str):
                 raise wrong_type("type", "a string", kind)
-            handler = self._handlers().get(kind)
+            handler = self._handlers.get(kind)
             if handler is None:
-                raise bad_value("type", kind, _CLIENT_EVENTS)
+                raise bad_value("type", kind, tuple(self._handlers))
             return handler(event)
         except ClientError as exc:
             return [self.event("error", error=exc.payload(client_event_id))]
@@ -157,7 +166,7 @@ class RealtimeEngine:
         """The conversation's items in order, as ``conversation.item.retrieve`` shows them."""
         return [item.render(self.dialect, with_audio=True) for item in self._conversation.items]
 
-    # ---------------------------------------------------------- shared by runs
+    # --------------------------------------------- what the parts use of the engine
 
     def event(self, kind: str, **fields: Any) -> JSON:
         """A server event of ``kind`` with a new ``event_id``."""
@@ -205,26 +214,10 @@ class RealtimeEngine:
             self._auto_response_pending = False
             self._create_response({})
 
-    # ------------------------------------------------------------- dispatching
-
-    def _handlers(self) -> dict[str, Callable[[Mapping[str, Any]], list[JSON]]]:
-        return {
-            "session.update": self._session_update,
-            "input_audio_buffer.append": self._audio.append,
-            "input_audio_buffer.commit": self._audio.commit,
-            "input_audio_buffer.clear": self._audio.clear,
-            "conversation.item.create": self._conversation.create,
-            "conversation.item.delete": self._conversation.delete,
-            "conversation.item.retrieve": self._conversation.retrieve,
-            "conversation.item.truncate": self._conversation.truncate,
-            "response.create": self._response_create,
-            "response.cancel": self._response_cancel,
-            "output_audio_buffer.clear": lambda _event: [],
-        }
-
     # ----------------------------------------------------------------- session
 
     def _session_update(self, event: Mapping[str, Any]) -> list[JSON]:
+        """``session.update``: apply it, then restart what depends on the configuration."""
         if "session" not in event:
             raise missing("session")
         session = get_object(event["session"], "session")
@@ -243,6 +236,7 @@ class RealtimeEngine:
     # ---------------------------------------------------------------- responses
 
     def _response_create(self, event: Mapping[str, Any]) -> list[JSON]:
+        """``response.create``: one response at a time in the conversation; out-of-band ones too."""
         if self._active is not None:
             raise ClientError(
                 f"Conversation already has an active response in progress: {self._active.id}. "
@@ -256,11 +250,13 @@ class RealtimeEngine:
         return []
 
     def _create_response(self, overrides: Mapping[str, Any]) -> None:
+        """A response the server makes itself, at the end of a turn."""
         self._start_response(
             parse_request(overrides, self.config, self.dialect, self._conversation)
         )
 
     def _start_response(self, request: Request) -> None:
+        """Ask the model for its reply, and queue its run for :meth:`next_response`."""
         conversation = self._conversation.items
         items = request.context if request.context is not None else list(conversation)
         parts = list(self.model.reply(reply_context(request, items, conversation, self.session)))
@@ -271,6 +267,7 @@ class RealtimeEngine:
         self._ready.append(run)
 
     def _response_cancel(self, event: Mapping[str, Any]) -> list[JSON]:
+        """``response.cancel``: the run closes what is open at its next step."""
         response_id = get_str(event, "response_id", "response_id")
         run = self._active if response_id is None else self._running.get(response_id)
         if run is None or run.cancelled:
