@@ -134,12 +134,14 @@ class ResponseRun:
             self.reason = reason
 
     def __iter__(self) -> Iterator[JSON]:
+        """The run's events, one at a time; a run streams once."""
         if self._iterating:
             raise RuntimeError(f"response {self.id} is already being streamed")
         self._iterating = True
         return self._events()
 
     def _events(self) -> Iterator[JSON]:
+        """``response.created``, rate limits, each output item's steps, ``response.done``."""
         engine = self._engine
         yield engine.event("response.created", response=self._resource("in_progress"))
         yield engine.event(
@@ -160,6 +162,7 @@ class ResponseRun:
         yield self._finish()
 
     def _finish(self) -> JSON:
+        """``response.done``: the run is over, and the engine is told before it is sent."""
         self.done = True
         resource = self._resource("cancelled" if self.cancelled else "completed")
         self._engine.response_finished(self)
@@ -231,6 +234,7 @@ class _PartStream:
         self.open: list[str] = []  # what close() must still finish, innermost last
 
     def _ids(self) -> JSON:
+        """The ids every event of this item carries."""
         assert self.item is not None
         return {"response_id": self.run.id, "item_id": self.item.id, "output_index": self.index}
 
@@ -250,6 +254,7 @@ class _PartStream:
             yield self._done(self.open.pop(), status)
 
     def _open_item(self, item: Item) -> list[JSON]:
+        """``response.output_item.added``, and the item joining the conversation."""
         self.item = item
         self.run._output.append(item)
         self.open.append("item")
@@ -264,6 +269,7 @@ class _PartStream:
         return [added, self.engine.add_response_item(item)]
 
     def _open_part(self, item: Item, content: Content, *owed: str) -> list[JSON]:
+        """``response.content_part.added``; ``owed`` are the done events the part will need."""
         item.content.append(content)
         self.open += ["part", *owed]
         part = content.render("ga", with_audio=False)
@@ -273,6 +279,7 @@ class _PartStream:
         return [event]
 
     def _speech(self, text: str) -> Iterator[list[JSON]]:
+        """An audio message: transcript deltas a little ahead of the audio they speak."""
         engine, request = self.engine, self.run._request
         fmt = request.output_format
         item = Item(engine.new_id("item"), "message", "assistant", "in_progress", audio_format=fmt)
@@ -294,12 +301,14 @@ class _PartStream:
             yield [self._transcript_delta(content, word.text)]
 
     def _transcript_delta(self, content: Content, delta: str) -> JSON:
+        """One word of the spoken transcript."""
         content.transcript = (content.transcript or "") + delta
         self.run._out_text += tokens(delta)
         name = for_dialect("response.output_audio_transcript.delta", self.engine.dialect)
         return self.engine.event(name, **self._ids(), content_index=0, delta=delta)
 
     def _audio_delta(self, content: Content, chunk: bytes, fmt: AudioFormat) -> JSON:
+        """One chunk of audio, which counts as sent (and fixes the voice) once taken."""
         assert content.audio is not None
         content.audio.extend(chunk)
         duration = fmt.duration_ms(len(chunk))
@@ -313,6 +322,7 @@ class _PartStream:
         return event
 
     def _text(self, text: str) -> Iterator[list[JSON]]:
+        """A text message, a word per delta."""
         engine = self.engine
         item = Item(engine.new_id("item"), "message", "assistant", "in_progress")
         yield self._open_item(item)
@@ -325,6 +335,7 @@ class _PartStream:
             yield [engine.event(name, **self._ids(), content_index=0, delta=delta)]
 
     def _call(self, call: Call) -> Iterator[list[JSON]]:
+        """A function call, its arguments in chunks."""
         engine = self.engine
         call_id = engine.new_id("call")
         item = Item(engine.new_id("item"), "function_call", status="in_progress")
