@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Protocol, TypeAlias
 
-from ...audio import PCM16, AudioFormat
+from ...audio import PCM16, AudioFormat, base64_decoded_size
 from ...events.names import Dialect, for_dialect
 from ..models import Call, Part
 from ..speech import synthesize
@@ -87,8 +87,7 @@ def audio_ms(event: Mapping[str, Any]) -> float:
     delta = event.get("delta")
     if not isinstance(delta, str):
         return 0.0
-    size = len(delta) * 3 // 4 - delta[-2:].count("=")
-    return PCM16.duration_ms(max(0, size))
+    return PCM16.duration_ms(base64_decoded_size(delta))
 
 
 class ResponseRun:
