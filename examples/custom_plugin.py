@@ -42,6 +42,12 @@ class ProfanityFilter:
     """Masks listed words in assistant text, and reports them from either side."""
 
     name = "profanity"
+    events = (
+        "profanity.text.delta",
+        "profanity.text.done",
+        "profanity.detected",
+        "profanity.report",
+    )
 
     def __init__(
         self, words: Iterable[str], *, transcribe_user: bool = False, report_every: float = 5.0

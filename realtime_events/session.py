@@ -25,7 +25,7 @@ from . import signals
 from ._generated_overloads import SessionOverloads
 from ._secrets import redact_url
 from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
-from .config import from_wire, to_wire
+from .config import check_config, from_wire, to_wire
 from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
 from .detached import Started, spawn_detached
@@ -47,7 +47,7 @@ from .events import (
 from .events._base import PluginEvent
 from .events.names import Dialect
 from .metrics import Metrics
-from .plugins import Plugin, load, session_config_of
+from .plugins import Plugin, declared_events, load, session_config_of
 from .reconnect import ReconnectPolicy
 from .recording import Recorder, RecordMode, read_recording
 from .resources import InputAudioBufferResource, OutputAudioBufferResource
@@ -193,6 +193,7 @@ class Session(SessionOverloads):
         if input_audio_transcription is not _UNSET:
             self.config["input_audio_transcription"] = input_audio_transcription
         self.config.update(config or {})
+        check_config(self.config)
 
         self.plugins: dict[str, Plugin] = {}
         self._dispatcher = Dispatcher(spawn=self._spawn, on_error=self._handler_failed)
@@ -307,6 +308,7 @@ class Session(SessionOverloads):
         1024 emitted events: past that, :class:`RealtimeError` says the handlers
         are not keeping up, instead of memory growing without bound.
         """
+        self._dispatcher.check_emit(name)
         event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
         if current_dispatcher.get() is self._dispatcher:
             self._dispatcher.pending.append(event)
@@ -330,6 +332,8 @@ class Session(SessionOverloads):
             raise TypeError(f"{loaded!r} is not a plugin: it needs a name and attach(session)")
         if name in self.plugins:
             raise ValueError(f"a plugin named {name!r} is already attached")
+        check_config(session_config_of(loaded))
+        self._dispatcher.declare(*declared_events(loaded))
         self.plugins[name] = loaded
         loaded.attach(self)
         task = self._plugin_task(loaded)
@@ -384,6 +388,7 @@ class Session(SessionOverloads):
         (``voice``, ``output_modalities``, ``turn_detection``...); unknown names
         pass through unchanged.
         """
+        check_config(fields)
         self.config.update(fields)
         wire = to_wire(self.session_config(), self.dialect)
         return await self.send(SessionUpdateEvent(session=wire))

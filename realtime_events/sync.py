@@ -364,6 +364,10 @@ class SyncSession(SyncSessionOverloads):
     def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
         self._registry(self.session.on, name, handler, once=once, concurrent=concurrent)
 
+    def declare(self, *names: str) -> None:
+        """Declare custom event names (see ``Session.declare``)."""
+        self.session.declare(*names)
+
     def once(self, name: Pattern, handler: H | None = None) -> Any:
         """Register a handler for the first matching event only."""
         return self.on(name, handler, once=True)
@@ -437,7 +441,9 @@ class SyncSession(SyncSessionOverloads):
 
     def expect_reply(self) -> SyncTurn:
         """Open a turn before sending audio; ``.wait(timeout)`` blocks for its reply."""
-        return SyncTurn(self._portal.call(self.session.expect_reply), self._portal)
+        # Boxed: the portal would await a returned awaitable, and a Turn is one.
+        (turn,) = self._portal.call(lambda: (self.session.expect_reply(),))
+        return SyncTurn(turn, self._portal)
 
     def update(self, **fields: Any) -> ClientEvent:
         """Merge ``fields`` into the configuration and send ``session.update``."""

@@ -184,7 +184,8 @@ async def test_wait_for_where_and_timeout(server: LocalRealtimeServer) -> None:
             "response.output_item.done", where=lambda e: e.item.type == "message", timeout=10
         )
         assert event.item.role == "assistant"
-        with pytest.raises(TimeoutError):
+        session.declare("never.happens")
+        with pytest.raises(TimeoutError, match=r"no 'never.happens' event within 0.05 s"):
             await session.wait_for("never.happens", timeout=0.05)
 
 
@@ -208,6 +209,7 @@ async def test_stream_collects_events_and_ends_on_close(server: LocalRealtimeSer
 
 async def test_waiters_get_a_clear_error_when_the_session_ends(server: LocalRealtimeServer) -> None:
     session = Session(url=server.url)
+    session.declare("never.happens")
     errors: list[BaseException] = []
     async with session:
 
@@ -329,6 +331,7 @@ async def test_configuration_is_sent_in_the_dialects_shape(
 async def test_emit_reaches_handlers_after_the_current_event(server: LocalRealtimeServer) -> None:
     session = Session(url=server.url, output_modalities=["text"])
     order: list[str] = []
+    session.declare("demo.*")
 
     @session.on("response.created")
     def announce(event: ResponseCreatedEvent) -> None:
