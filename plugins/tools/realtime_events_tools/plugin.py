@@ -39,13 +39,13 @@ import anyio
 import anyio.to_thread
 
 from realtime_events import Session, SessionClosedError, signals
-from realtime_events.turns import Hold
 from realtime_events.events import (
     ConversationItem,
     ResponseDoneEvent,
     ResponseFunctionCallArgumentsDoneEvent,
     ResponseOutputItemDoneEvent,
 )
+from realtime_events.turns import Hold
 
 from .calls import ToolCall, error_output, result_output
 from .delivery import Delivery
