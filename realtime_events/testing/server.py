@@ -348,10 +348,15 @@ class LocalRealtimeServer:
 
     async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
         """Wait until ``count`` clients have connected in all; return the latest."""
-        with anyio.fail_after(timeout):
+        with anyio.move_on_after(timeout):
             while len(self.connections) < count:
                 assert self._new_connection is not None, "the server is not running"
                 await self._new_connection.wait()
+        if len(self.connections) < count:
+            raise TimeoutError(
+                f"no client connection #{count} within {timeout:g} s "
+                f"({len(self.connections)} so far)"
+            )
         return self.connections[-1]
 
     async def broadcast_raw(self, data: str | bytes, *, binary: bool = False) -> None:
