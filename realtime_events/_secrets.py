@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from websockets.exceptions import InvalidURI
 from websockets.uri import parse_uri
 
-from .errors import RealtimeError
+from .errors import InsecureKeyError
 
 __all__ = [
     "AZURE_KEY_VARIABLE",
@@ -59,16 +59,6 @@ AZURE_KEY_VARIABLE = "AZURE_OPENAI_API_KEY"
 # OpenAI-Organization and OpenAI-Project are not among them: they identify an
 # account but grant nothing without a key, and support asks for them.
 _SECRET_WORDS = ("auth", "key", "token", "secret", "password", "passwd", "credential", "cookie")
-
-
-class InsecureKeyError(RealtimeError, ValueError):
-    """A credential would go in clear text (``ws://``, ``http://``) to another machine.
-
-    A ValueError, not a :class:`ConnectionFailedError`: the arguments are wrong,
-    the network is not at fault, and reconnecting would not help. Use a
-    ``wss://`` (``https://``) URL, or pass ``allow_insecure_key=True`` when the
-    network in between is trusted.
-    """
 
 
 def is_secret_header(name: str) -> bool:

@@ -39,7 +39,7 @@ from ._secrets import (
     key_variable,
 )
 from .config import to_wire
-from .errors import AuthenticationError, RealtimeError
+from .errors import AuthenticationError, ClientSecretError
 from .events.names import Dialect
 
 __all__ = [
@@ -51,19 +51,6 @@ __all__ = [
 ]
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-
-
-class ClientSecretError(RealtimeError):
-    """Creating a client secret failed: ``status`` and ``body`` are the server's answer.
-
-    ``status`` is None when no answer came (DNS, refused connection, timeout).
-    A refused API key (401 or 403) raises :class:`AuthenticationError` instead.
-    """
-
-    def __init__(self, message: str, status: int | None = None, body: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
 
 
 @dataclass(frozen=True)

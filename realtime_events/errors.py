@@ -1,7 +1,9 @@
 """Exceptions raised by realtime-events.
 
 Every exception derives from :class:`RealtimeError`, so ``except RealtimeError``
-catches anything the library raises on purpose.
+catches anything the library raises on purpose. Each one is defined here; a
+module that raises one also exports it (``realtime_events.endpoint.InsecureKeyError``
+is this module's class), so both imports name the same class.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ class InvalidConfigError(RealtimeError, ValueError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InsecureKeyError(RealtimeError, ValueError):
+    """A credential would go in clear text (``ws://``, ``http://``) to another machine.
+
+    A ValueError, not a :class:`ConnectionFailedError`: the arguments are wrong,
+    the network is not at fault, and reconnecting would not help. Use a
+    ``wss://`` (``https://``) URL, or pass ``allow_insecure_key=True`` when the
+    network in between is trusted.
+    """
 
 
 class ConnectionFailedError(RealtimeError):
@@ -105,6 +117,31 @@ class SessionClosedError(RealtimeError):
 
     Raised by ``send`` outside a running session, and by ``wait_for`` and streams
     when the session ends while they wait; ``__cause__`` holds the reason, if any.
+    """
+
+
+class ClientSecretError(RealtimeError):
+    """Creating a client secret failed: ``status`` and ``body`` are the server's answer.
+
+    ``status`` is None when no answer came (DNS, refused connection, timeout).
+    A refused API key (401 or 403) raises :class:`AuthenticationError` instead.
+    """
+
+    def __init__(self, message: str, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class PluginNotFoundError(RealtimeError, LookupError):
+    """No installed distribution provides a plugin of that name."""
+
+
+class RecordingError(RealtimeError, ValueError):
+    """A file is not a recording: a line is not a frame as ``Recorder`` writes it.
+
+    Raised by :func:`~realtime_events.recording.read_recording`, and so by a
+    replaying local server when it loads the file.
     """
 
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import RealtimeError
+from .errors import PluginNotFoundError
 
 if TYPE_CHECKING:
     from .session import Session
@@ -53,10 +53,6 @@ class Plugin(Protocol):
 
     def attach(self, session: Session) -> None:
         """Register the plugin's handlers on ``session``."""
-
-
-class PluginNotFoundError(RealtimeError, LookupError):
-    """No installed distribution provides a plugin of that name."""
 
 
 def _entry_points() -> dict[str, EntryPoint]:

@@ -20,17 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, get_args
 
-from .errors import RealtimeError
+from .errors import RecordingError
 
 __all__ = ["RecordMode", "RecordedFrame", "Recorder", "RecordingError", "read_recording"]
 
 Direction = Literal["send", "recv"]
 #: ``"w"``: start the file anew; ``"a"``: add to what it holds.
 RecordMode = Literal["w", "a"]
-
-
-class RecordingError(RealtimeError, ValueError):
-    """A file is not a recording: a line is not a frame as :class:`Recorder` writes it."""
 
 
 class Recorder:
