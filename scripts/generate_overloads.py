@@ -6,8 +6,9 @@ parameter as ``ResponseOutputAudioDeltaEvent``, and ``session.wait_for(...)``
 returns the model. The module holds two mixins, one for ``Session`` (async
 ``wait_for``) and one for ``SyncSession`` (blocking ``wait_for``); each class
 implements the private ``_register`` and ``_wait_for`` the mixin delegates to.
-The script writes the whole module: run it after adding an event model, and
-``--check`` (in CI) fails when the module is out of date.
+The script writes the whole module from ``realtime_events.events.SERVER_EVENT_CLASSES``
+(every public server event model of the events package): run it after adding
+an event model, and ``--check`` (in CI) fails when the module is out of date.
 """
 
 from __future__ import annotations

@@ -4,6 +4,13 @@ Server events are parsed with :func:`parse_server_event`; client events are buil
 directly (``ResponseCreateEvent()``) or validated from dicts with
 :func:`parse_client_event`. :data:`SERVER_EVENT_CLASSES` maps every wire spelling to
 its class, and :mod:`.names` translates between the dialects' names.
+
+An event is one model in the module of its protocol area (``response``,
+``conversation``, ...): :mod:`.parse` collects the public models defined there
+into :data:`SERVER_EVENTS` and :data:`CLIENT_EVENTS`, and everything else (the
+discriminated union, the wire names, the typed ``on``) follows from them. This
+package exports each model by name, and ``tests/test_exports.py`` fails for a
+model it does not export.
 """
 
 from __future__ import annotations
@@ -61,7 +68,9 @@ from .output_audio_buffer import (
 )
 from .parse import (
     CLIENT_EVENT_CLASSES,
+    CLIENT_EVENTS,
     SERVER_EVENT_CLASSES,
+    SERVER_EVENTS,
     AnyClientEvent,
     AnyServerEvent,
     parse_client_event,
@@ -112,8 +121,10 @@ from .session import (
 
 __all__ = [
     "BETA_TO_GA",
+    "CLIENT_EVENTS",
     "CLIENT_EVENT_CLASSES",
     "GA_TO_BETA",
+    "SERVER_EVENTS",
     "SERVER_EVENT_CLASSES",
     "AnyClientEvent",
     "AnyServerEvent",

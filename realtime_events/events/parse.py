@@ -9,80 +9,29 @@ after that call has failed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeAlias, get_args
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, Union, get_args
 
 import pydantic_core
 from pydantic import Field, TypeAdapter, ValidationError
 
 from ..errors import InvalidEventError, InvalidFrameError
+from . import (
+    client,
+    conversation,
+    input_audio_buffer,
+    mcp,
+    misc,
+    output_audio_buffer,
+    response,
+    session,
+)
 from ._base import ClientEvent, ServerEvent, UnknownServerEvent
-from .client import (
-    ConversationItemCreateEvent,
-    ConversationItemDeleteEvent,
-    ConversationItemRetrieveEvent,
-    ConversationItemTruncateEvent,
-    InputAudioBufferAppendEvent,
-    InputAudioBufferClearEvent,
-    InputAudioBufferCommitEvent,
-    OutputAudioBufferClearEvent,
-    ResponseCancelEvent,
-    ResponseCreateEvent,
-    SessionUpdateEvent,
-    TranscriptionSessionUpdateEvent,
-)
-from .conversation import (
-    ConversationCreatedEvent,
-    ConversationItemAddedEvent,
-    ConversationItemCreatedEvent,
-    ConversationItemDeletedEvent,
-    ConversationItemDoneEvent,
-    ConversationItemInputAudioTranscriptionCompletedEvent,
-    ConversationItemInputAudioTranscriptionDeltaEvent,
-    ConversationItemInputAudioTranscriptionFailedEvent,
-    ConversationItemInputAudioTranscriptionSegmentEvent,
-    ConversationItemRetrievedEvent,
-    ConversationItemTruncatedEvent,
-)
-from .input_audio_buffer import (
-    InputAudioBufferClearedEvent,
-    InputAudioBufferCommittedEvent,
-    InputAudioBufferDtmfEventReceivedEvent,
-    InputAudioBufferSpeechStartedEvent,
-    InputAudioBufferSpeechStoppedEvent,
-    InputAudioBufferTimeoutTriggeredEvent,
-)
-from .mcp import McpListToolsCompletedEvent, McpListToolsFailedEvent, McpListToolsInProgressEvent
-from .misc import ErrorEvent, RateLimitsUpdatedEvent
-from .output_audio_buffer import (
-    OutputAudioBufferClearedEvent,
-    OutputAudioBufferStartedEvent,
-    OutputAudioBufferStoppedEvent,
-)
-from .response import (
-    ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
-    ResponseCreatedEvent,
-    ResponseDoneEvent,
-    ResponseFunctionCallArgumentsDeltaEvent,
-    ResponseFunctionCallArgumentsDoneEvent,
-    ResponseMcpCallArgumentsDeltaEvent,
-    ResponseMcpCallArgumentsDoneEvent,
-    ResponseMcpCallCompletedEvent,
-    ResponseMcpCallFailedEvent,
-    ResponseMcpCallInProgressEvent,
-    ResponseOutputAudioDeltaEvent,
-    ResponseOutputAudioDoneEvent,
-    ResponseOutputAudioTranscriptDeltaEvent,
-    ResponseOutputAudioTranscriptDoneEvent,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
-    ResponseOutputTextDeltaEvent,
-    ResponseOutputTextDoneEvent,
-)
-from .session import SessionCreatedEvent, SessionUpdatedEvent, TranscriptionSessionUpdatedEvent
 
 __all__ = [
+    "CLIENT_EVENTS",
     "CLIENT_EVENT_CLASSES",
+    "SERVER_EVENTS",
     "SERVER_EVENT_CLASSES",
     "AnyClientEvent",
     "AnyServerEvent",
@@ -90,76 +39,51 @@ __all__ = [
     "parse_server_event",
 ]
 
-#: Any known server event, discriminated on ``type`` (both spellings of renamed events).
-AnyServerEvent: TypeAlias = Annotated[
-    # The hottest events come first; the discriminator makes order irrelevant to
-    # validation, but it is the order a reader expects.
-    ResponseOutputAudioDeltaEvent
-    | ResponseOutputAudioTranscriptDeltaEvent
-    | ResponseOutputTextDeltaEvent
-    | ResponseFunctionCallArgumentsDeltaEvent
-    | ConversationItemInputAudioTranscriptionDeltaEvent
-    | ResponseOutputAudioDoneEvent
-    | ResponseOutputAudioTranscriptDoneEvent
-    | ResponseOutputTextDoneEvent
-    | ResponseFunctionCallArgumentsDoneEvent
-    | ResponseCreatedEvent
-    | ResponseDoneEvent
-    | ResponseOutputItemAddedEvent
-    | ResponseOutputItemDoneEvent
-    | ResponseContentPartAddedEvent
-    | ResponseContentPartDoneEvent
-    | ResponseMcpCallArgumentsDeltaEvent
-    | ResponseMcpCallArgumentsDoneEvent
-    | ResponseMcpCallInProgressEvent
-    | ResponseMcpCallCompletedEvent
-    | ResponseMcpCallFailedEvent
-    | ConversationCreatedEvent
-    | ConversationItemCreatedEvent
-    | ConversationItemAddedEvent
-    | ConversationItemDoneEvent
-    | ConversationItemRetrievedEvent
-    | ConversationItemDeletedEvent
-    | ConversationItemTruncatedEvent
-    | ConversationItemInputAudioTranscriptionCompletedEvent
-    | ConversationItemInputAudioTranscriptionFailedEvent
-    | ConversationItemInputAudioTranscriptionSegmentEvent
-    | InputAudioBufferCommittedEvent
-    | InputAudioBufferClearedEvent
-    | InputAudioBufferSpeechStartedEvent
-    | InputAudioBufferSpeechStoppedEvent
-    | InputAudioBufferTimeoutTriggeredEvent
-    | InputAudioBufferDtmfEventReceivedEvent
-    | OutputAudioBufferStartedEvent
-    | OutputAudioBufferStoppedEvent
-    | OutputAudioBufferClearedEvent
-    | McpListToolsInProgressEvent
-    | McpListToolsCompletedEvent
-    | McpListToolsFailedEvent
-    | SessionCreatedEvent
-    | SessionUpdatedEvent
-    | TranscriptionSessionUpdatedEvent
-    | ErrorEvent
-    | RateLimitsUpdatedEvent,
-    Field(discriminator="type"),
-]
+_E = TypeVar("_E", bound=ClientEvent | ServerEvent)
 
-#: Any known client event, discriminated on ``type``.
-AnyClientEvent: TypeAlias = Annotated[
-    SessionUpdateEvent
-    | TranscriptionSessionUpdateEvent
-    | ResponseCreateEvent
-    | ResponseCancelEvent
-    | ConversationItemCreateEvent
-    | ConversationItemDeleteEvent
-    | ConversationItemRetrieveEvent
-    | ConversationItemTruncateEvent
-    | InputAudioBufferAppendEvent
-    | InputAudioBufferCommitEvent
-    | InputAudioBufferClearEvent
-    | OutputAudioBufferClearEvent,
-    Field(discriminator="type"),
-]
+
+def _models(base: type[_E], *modules: ModuleType) -> tuple[type[_E], ...]:
+    """The public subclasses of ``base`` defined in ``modules``, in definition order."""
+    return tuple(
+        value
+        for module in modules
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, base)
+        and value.__module__ == module.__name__
+        and not name.startswith("_")
+    )
+
+
+# The one list of events is their definitions: a public model in one of these
+# modules is parsed, dispatched, exported (see the package) and typed by the
+# generated overloads. Private classes (``_ContentEvent``) are shared bases.
+#: Every server event model.
+SERVER_EVENTS: tuple[type[ServerEvent], ...] = _models(
+    ServerEvent,
+    response,
+    conversation,
+    input_audio_buffer,
+    output_audio_buffer,
+    mcp,
+    session,
+    misc,
+)
+#: Every client event model.
+CLIENT_EVENTS: tuple[type[ClientEvent], ...] = _models(ClientEvent, client)
+
+if TYPE_CHECKING:
+    # A union built at run time is no static type: checkers see the base class.
+    AnyServerEvent: TypeAlias = ServerEvent
+    AnyClientEvent: TypeAlias = ClientEvent
+else:
+    # Built once, here: the discriminator makes validation one dict lookup on
+    # ``type``, whatever the order or the number of members. ``Union[...]``
+    # because a tuple of classes has no ``|`` spelling (UP007 would drop it).
+    #: Any known server event, discriminated on ``type`` (both spellings of renamed events).
+    AnyServerEvent = Annotated[Union[SERVER_EVENTS], Field(discriminator="type")]  # noqa: UP007
+    #: Any known client event, discriminated on ``type``.
+    AnyClientEvent = Annotated[Union[CLIENT_EVENTS], Field(discriminator="type")]  # noqa: UP007
 
 _SERVER_ADAPTER: TypeAdapter[AnyServerEvent] = TypeAdapter(AnyServerEvent)
 _CLIENT_ADAPTER: TypeAdapter[AnyClientEvent] = TypeAdapter(AnyClientEvent)
@@ -168,20 +92,16 @@ _CLIENT_ADAPTER: TypeAdapter[AnyClientEvent] = TypeAdapter(AnyClientEvent)
 _validate_server_json = _SERVER_ADAPTER.validator.validate_json
 
 
-def _classes_by_type(union: Any) -> dict[str, Any]:
+def _classes_by_type(models: tuple[type[_E], ...]) -> dict[str, type[_E]]:
     # The ``type`` literals are the single source of truth for wire spellings.
-    classes: dict[str, Any] = {}
-    for cls in get_args(get_args(union)[0]):
-        for name in get_args(cls.model_fields["type"].annotation):
-            classes[name] = cls
-    return classes
+    return {name: cls for cls in models for name in get_args(cls.model_fields["type"].annotation)}
 
 
 #: Every wire spelling of every known server event (GA and beta) -> its class.
-SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = _classes_by_type(AnyServerEvent)
+SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = _classes_by_type(SERVER_EVENTS)
 
 #: Every client event type (both dialects) -> its class.
-CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(AnyClientEvent)
+CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(CLIENT_EVENTS)
 
 
 def parse_server_event(data: bytes | bytearray | str) -> ServerEvent:
