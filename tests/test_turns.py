@@ -142,13 +142,15 @@ def test_sync_ask_never_misses_the_reply(backend: str) -> None:
             portal.wrap_async_context_manager(server),
             SyncSession(url=server.url, backend=backend) as sync,  # type: ignore[arg-type]
         ):
-            tools = sync.use(Tools())
+            # Tools made in this thread, then handed over: the loop thread owns them.
+            tools = Tools()
 
             @tools.function
             def get_weather(city: str) -> dict[str, Any]:
                 """Current weather for a city."""
                 return {"city": city, "temp_c": 21}
 
+            sync.use(tools)
             texts = [sync.ask("hello", timeout=20).text for _ in range(20)]
             weather = sync.ask("weather?", timeout=20)
             turn = sync.expect_reply()
