@@ -13,6 +13,7 @@ import pytest
 from realtime_events import (
     ConnectionFailedError,
     InvalidEventError,
+    RealtimeError,
     ServerEvent,
     Session,
     SessionClosedError,
@@ -360,3 +361,28 @@ async def test_a_failed_first_connect_raises_the_error_itself(anyio_backend: str
     assert session.closed
     with pytest.raises(SessionClosedError):
         await session.send_text("nobody listens")
+
+
+async def test_emit_outside_handlers_is_bounded_while_handlers_are_stuck(
+    server: LocalRealtimeServer,
+) -> None:
+    session = Session(url=server.url)
+    session.declare("demo.tick")
+    release = anyio.Event()
+    ticks: list[Any] = []
+
+    async def stuck(event: Any) -> None:
+        await release.wait()  # the dispatcher waits here
+
+    session.on("response.created", stuck)
+    session.on("demo.tick", ticks.append)
+    async with session:
+        await session.send_text("hello")
+        await anyio.sleep(0.2)  # response.created is being handled, forever
+        for i in range(1024):
+            session.emit("demo.tick", n=i)
+        with pytest.raises(RealtimeError, match="1024 emitted events already wait"):
+            session.emit("demo.tick", n=1024)
+        release.set()
+        await session.wait_for("response.done", timeout=10)
+    assert [tick.n for tick in ticks] == list(range(1024))  # none lost, none extra
