@@ -15,49 +15,45 @@ a typed model, and runs the handlers registered for it, in order::
 
 It runs on asyncio and trio (anyio), speaks the GA and beta dialects, and ships
 a local Realtime server for tests in :mod:`realtime_events.testing`.
+
+This module exports what an application is written with: the sessions and
+their settings, what they hand back (:class:`Reply`, :class:`Turn`,
+:class:`EventStream`), the event base classes with the :mod:`.events` and
+:mod:`.signals` modules, client secrets, and every exception. The layers
+underneath are public in their own modules, which plugins and tools import:
+:mod:`.connection` (``WebSocket``, ``connect``), :mod:`.events` (every model,
+``parse_server_event``), :mod:`.conversation` (``Conversation``,
+``heard_text``), :mod:`.turns` (``Hold``), :mod:`.responses`, :mod:`.metrics`,
+:mod:`.plugins`, :mod:`.recording`, :mod:`.audio` and :mod:`.testing`.
 """
 
 from . import events, signals
-from .auth import (
-    ClientSecret,
-    ClientSecretError,
-    azure_from_env,
-    create_client_secret,
-    create_client_secret_sync,
-)
-from .connection import WebSocket, connect
-from .conversation import Conversation
+from .auth import ClientSecret, azure_from_env, create_client_secret, create_client_secret_sync
 from .dispatch import EventStream
-from .endpoint import Endpoint, InsecureKeyError
+from .endpoint import Endpoint
 from .errors import (
     AuthenticationError,
+    ClientSecretError,
     ConnectionClosedError,
     ConnectionFailedError,
     HandshakeRejectedError,
+    InsecureKeyError,
     InvalidConfigError,
     InvalidEventError,
     InvalidFrameError,
+    PluginNotFoundError,
     RealtimeError,
+    RecordingError,
     ServerError,
     SessionClosedError,
     UnknownEventError,
 )
-from .events import (
-    ClientEvent,
-    Event,
-    ServerEvent,
-    UnknownServerEvent,
-    parse_client_event,
-    parse_server_event,
-)
-from .events._base import PluginEvent
-from .metrics import Metrics, ResponseMetrics
-from .plugins import Plugin, PluginNotFoundError
+from .events import ClientEvent, Event, PluginEvent, ServerEvent, UnknownServerEvent
 from .reconnect import ReconnectPolicy
-from .responses import ResponseRequest, Responses
 from .session import Session
 from .supervisor import SessionState
 from .sync import SyncSession
+from .turns import Reply, Turn
 
 __version__ = "0.1.0"
 
@@ -68,7 +64,6 @@ __all__ = [
     "ClientSecretError",
     "ConnectionClosedError",
     "ConnectionFailedError",
-    "Conversation",
     "Endpoint",
     "Event",
     "EventStream",
@@ -77,31 +72,25 @@ __all__ = [
     "InvalidConfigError",
     "InvalidEventError",
     "InvalidFrameError",
-    "Metrics",
-    "Plugin",
     "PluginEvent",
     "PluginNotFoundError",
     "RealtimeError",
     "ReconnectPolicy",
-    "ResponseMetrics",
-    "ResponseRequest",
-    "Responses",
+    "RecordingError",
+    "Reply",
     "ServerError",
     "ServerEvent",
     "Session",
     "SessionClosedError",
     "SessionState",
     "SyncSession",
+    "Turn",
     "UnknownEventError",
     "UnknownServerEvent",
-    "WebSocket",
     "__version__",
     "azure_from_env",
-    "connect",
     "create_client_secret",
     "create_client_secret_sync",
     "events",
-    "parse_client_event",
-    "parse_server_event",
     "signals",
 ]

@@ -10,6 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "AuthenticationError",
+    "ClientSecretError",
+    "ConnectionClosedError",
+    "ConnectionFailedError",
+    "HandshakeRejectedError",
+    "InsecureKeyError",
+    "InvalidConfigError",
+    "InvalidEventError",
+    "InvalidFrameError",
+    "PluginNotFoundError",
+    "RealtimeError",
+    "RecordingError",
+    "ServerError",
+    "SessionClosedError",
+    "UnknownEventError",
+]
+
 
 class RealtimeError(Exception):
     """Base class of every exception raised by realtime-events."""

@@ -21,9 +21,8 @@ from realtime_events import (
     Endpoint,
     HandshakeRejectedError,
     Session,
-    connect,
 )
-from realtime_events.connection import WebSocket, accept
+from realtime_events.connection import WebSocket, accept, connect
 
 pytestmark = pytest.mark.anyio
 

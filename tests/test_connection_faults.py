@@ -17,8 +17,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from realtime_events import ConnectionClosedError, connect
-from realtime_events.connection import DEFAULT_MAX_SIZE, Message, WebSocket
+from realtime_events import ConnectionClosedError
+from realtime_events.connection import DEFAULT_MAX_SIZE, Message, WebSocket, connect
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
 from _connection_peers import running

@@ -25,8 +25,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from realtime_events import ConnectionFailedError, Endpoint, RealtimeError, Session, connect
+from realtime_events import ConnectionFailedError, Endpoint, RealtimeError, Session
 from realtime_events._secrets import REDACTED, is_loopback, is_secret_header
+from realtime_events.connection import connect
 from realtime_events.endpoint import InsecureKeyError, SecretHeaders
 
 pytestmark = pytest.mark.anyio

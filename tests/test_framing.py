@@ -18,8 +18,8 @@ import anyio.lowlevel
 import pytest
 from websockets.frames import Close, Frame, Opcode
 
-from realtime_events import ConnectionClosedError, connect
-from realtime_events.connection import Message, WebSocket, accept
+from realtime_events import ConnectionClosedError
+from realtime_events.connection import Message, WebSocket, accept, connect
 
 pytestmark = pytest.mark.anyio
 
