@@ -9,11 +9,11 @@ signals) and records one :class:`ResponseMetrics` per ``response.done``:
 - the total time until ``response.done``, and its token usage;
 - whether it was interrupted (``status == "cancelled"``).
 
-It also counts reconnects and the time spent reconnecting. Each record is
-published as a ``metrics.response`` event (its fields are the record's, plus
-``metrics``: the record itself), so logging is one handler::
-
-    metrics = Metrics(session)
+It also counts reconnects and the time spent reconnecting. Every
+:class:`~realtime_events.Session` builds one, ``session.metrics``, and that is
+the one to read and configure. Each record is published as a
+``metrics.response`` event (its fields are the record's, plus ``metrics``: the
+record itself), so logging is one handler::
 
     @session.on("metrics.response")
     def log(event):
@@ -22,10 +22,10 @@ published as a ``metrics.response`` event (its fields are the record's, plus
 Each response also becomes a ``realtime.response`` span when
 ``opentelemetry-api`` is installed (the ``otel`` extra): on OpenTelemetry's
 global tracer provider, as other instrumented libraries do, so setting up the
-SDK is all it takes, even after the session was created. ``tracer=`` (or
-assigning :attr:`Metrics.tracer`) picks another tracer, or anything with the
-same ``start_span``. ``session.metrics.tracing = False`` turns spans off for
-one session and ``Metrics.tracing = False`` for every session;
+SDK is all it takes, even after the session was created. Assigning
+``session.metrics.tracer`` picks another tracer, or anything with the same
+``start_span``. ``session.metrics.tracing = False`` turns spans off for one
+session and ``Metrics.tracing = False`` for every session;
 ``OTEL_SDK_DISABLED=true`` turns the SDK off altogether.
 """
 
@@ -60,6 +60,13 @@ Trigger = Literal["speech", "request", "created"]
 #: conversation at a time, plus out-of-band ones, and ends each with
 #: ``response.done``; a response that never ends is dropped, oldest first.
 MAX_IN_FLIGHT = 32
+
+#: How many records :attr:`Metrics.responses` keeps by default, newest last. They
+#: are the window :meth:`Metrics.summary` averages latencies over: a hundred turns
+#: is the recent part of a long call, and the totals count every response anyway.
+#: A record and its token usage take a few kilobytes, so a process hosting
+#: thousands of sessions may want fewer: ``session.metrics.keep`` sets it.
+KEEP_RESPONSES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +120,20 @@ class _InFlight:
 class Metrics:
     """Collects :class:`ResponseMetrics` for a session, and counts reconnects.
 
-    ``Metrics(session)`` attaches at once; ``session.use(Metrics())`` does too
-    (it is a plugin named ``metrics``). ``keep`` bounds how many records
-    :attr:`responses` holds; the totals count every response. ``tracer``
-    replaces OpenTelemetry's global tracer for this session's spans.
+    Every Session builds its own, ``session.metrics``: configure that one, and
+    do not attach another to the same session (each would record, publish and
+    trace every response, so every response would count twice). What can be
+    set, on ``session.metrics`` at any time:
+
+    - ``tracer``: the tracer of this session's spans, in place of
+      OpenTelemetry's global one (None, the default). Anything with
+      OpenTelemetry's ``start_span(name, start_time=, attributes=)``, returning a
+      span with ``end(end_time=)``, will do.
+    - ``tracing``: False records no span for this session; assigned on the class,
+      ``Metrics.tracing = False`` turns spans off for every session.
+    - ``keep``: how many records :attr:`responses` holds (:data:`KEEP_RESPONSES`
+      by default), which is the window :meth:`summary` averages over; the totals
+      count every response whatever it is.
     """
 
     name = "metrics"
@@ -126,10 +143,11 @@ class Metrics:
     tracing = True
 
     def __init__(
-        self, session: Session | None = None, *, tracer: Any = None, keep: int = 100
+        self, session: Session | None = None, *, tracer: Any = None, keep: int = KEEP_RESPONSES
     ) -> None:
+        #: The tracer for this session's spans; None means OpenTelemetry's global one.
         self.tracer = tracer
-        #: The most recent responses' metrics, oldest first.
+        #: The most recent responses' metrics, oldest first (at most :attr:`keep`).
         self.responses: deque[ResponseMetrics] = deque(maxlen=keep)
         self.response_count = 0
         self.interruptions = 0
@@ -147,6 +165,18 @@ class Metrics:
         self._lost_at: float | None = None
         if session is not None:
             self.attach(session)
+
+    @property
+    def keep(self) -> int:
+        """How many records :attr:`responses` holds; assigning it keeps the newest."""
+        maxlen = self.responses.maxlen
+        assert maxlen is not None  # always built with one
+        return maxlen
+
+    @keep.setter
+    def keep(self, keep: int) -> None:
+        # A deque's bound is fixed when it is built: build another, from the newest.
+        self.responses = deque(self.responses, maxlen=keep)
 
     def __repr__(self) -> str:
         return (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,10 @@ logger = logging.getLogger("realtime_events.responses")
 _ids = itertools.count(1)
 
 #: How many finished responses :meth:`Responses.cancel` remembers, to answer a
-#: cancel of one of them at once.
+#: cancel of one of them at once with its ``response.done``. A cancel races the end
+#: of a response it saw recently, a few turns back at most; an older one goes to the
+#: server, whose refusal answers it too (with None). Each remembered event holds its
+#: response's output, so the bound is small.
 KEEP_FINISHED = 64
 
 On = Callable[[str, Callable[[Any], Any]], object]
@@ -214,7 +217,7 @@ class Responses:
             self._finished[response_id] = event
             while len(self._finished) > KEEP_FINISHED:
                 self._finished.popitem(last=False)
-            self._confirm_cancels(response_id)
+            self._answer_cancels([response_id])
         if self.current is not None and self.current.id == response_id:
             self.current = None
             request, self._running = self._running, None
@@ -246,13 +249,12 @@ class Responses:
                 self._queue.insert(0, request)
                 logger.debug("response.create deferred: a response is already active")
         elif code == "response_cancel_not_active":
+            # Not naming one of our cancels, it answers them all: nothing is active.
             target = self._cancel_event_ids.get(source or "")
-            targets = [target] if target else list(self._cancel_waiters)
-            for response_id in targets:
-                self._confirm_cancels(response_id)
+            self._answer_cancels([target] if target else None)
         elif source is not None and source in self._cancel_event_ids:
             # Any other refusal of a cancel (an unknown response id, say) answers it too.
-            self._confirm_cancels(self._cancel_event_ids[source])
+            self._answer_cancels([self._cancel_event_ids[source]])
         elif self._requested is not None and source == self._requested.event_id:
             request, self._requested = self._requested, None
             request._fail(ServerError(error))
@@ -268,8 +270,7 @@ class Responses:
         requested, self._requested = self._requested, None
         if requested is not None and not requested._done.is_set():
             self._queue.insert(0, requested)
-        self.current = None
-        self._release_all_cancels()
+        self._connection_ended()
 
     async def resume(self) -> None:
         """Send the first queued request, if nothing is active (after a reconnect)."""
@@ -282,18 +283,38 @@ class Responses:
                 request._fail(closed)
         self._requested = self._running = None
         self._queue.clear()
+        self._connection_ended()
+
+    def _connection_ended(self) -> None:
+        """No answer will come on this connection: no response runs, no cancel is answered.
+
+        ``closed`` follows ``disconnected`` except when the session ends between
+        connections, so both call this; the second call finds nothing left.
+        """
         self.current = None
-        self._release_all_cancels()
+        self._answer_cancels()
 
     # -- cancels awaiting an answer -----------------------------------------
 
-    def _confirm_cancels(self, response_id: str) -> None:
-        """The server answered the cancels of ``response_id``: wake their waiters."""
-        for waiter in self._cancel_waiters.pop(response_id, []):
+    def _answer_cancels(self, targets: Collection[str] | None = None) -> None:
+        """Wake the cancels of ``targets`` (every cancel by default) and forget them.
+
+        The server answered them (the target's ``response.done``, or an error
+        naming the cancel), or no answer can come (the connection ended).
+        """
+        if targets is None:
+            waiters = [waiter for waiting in self._cancel_waiters.values() for waiter in waiting]
+            self._cancel_waiters.clear()
+            self._cancel_event_ids.clear()
+        else:
+            waiters = [
+                waiter for target in targets for waiter in self._cancel_waiters.pop(target, [])
+            ]
+            answered = [e for e, target in self._cancel_event_ids.items() if target in targets]
+            for event_id in answered:
+                del self._cancel_event_ids[event_id]
+        for waiter in waiters:
             waiter.set()
-        answered = [e for e, target in self._cancel_event_ids.items() if target == response_id]
-        for event_id in answered:
-            del self._cancel_event_ids[event_id]
 
     def _forget_cancel(self, event_id: str, waiter: anyio.Event) -> None:
         """A cancel could not be sent: forget it and its waiter (the caller's own)."""
@@ -305,11 +326,3 @@ class Responses:
             waiters.remove(waiter)
         if not waiters:
             self._cancel_waiters.pop(target, None)
-
-    def _release_all_cancels(self) -> None:
-        """The connection (or session) ended: no answer will come to any cancel."""
-        for waiters in self._cancel_waiters.values():
-            for waiter in waiters:
-                waiter.set()
-        self._cancel_waiters.clear()
-        self._cancel_event_ids.clear()

@@ -11,7 +11,7 @@ import pytest
 
 from realtime_events import ReconnectPolicy, Session, signals
 from realtime_events.audio import read_wav, silence
-from realtime_events.metrics import ResponseMetrics
+from realtime_events.metrics import KEEP_RESPONSES, ResponseMetrics
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
 pytestmark = pytest.mark.anyio
@@ -133,6 +133,26 @@ async def test_reconnects_are_counted(server: LocalRealtimeServer) -> None:
             await dones.receive(timeout=10)
     assert metrics.response_count == 1
     assert metrics.responses[0].trigger == "request"
+
+
+async def test_the_session_s_metrics_keep_the_newest_records(server: LocalRealtimeServer) -> None:
+    session = Session(url=server.url, output_modalities=["text"])
+    metrics = session.metrics
+    assert metrics.keep == KEEP_RESPONSES
+    metrics.keep = 2  # configured on the session's own, before it runs
+    ids: list[str | None] = []
+    async with session, session.stream("response.done") as dones:
+        for _ in range(3):
+            await session.send_text("hello")
+            ids.append((await dones.receive(timeout=10)).response.id)
+    assert [record.response_id for record in metrics.responses] == ids[1:]
+    assert metrics.response_count == 3  # the totals count every response
+    kept = [record.total_time for record in metrics.responses]
+    assert metrics.summary()["mean_total_time"] == sum(kept) / len(kept)
+    metrics.keep = 1  # lowered later: the newest stays
+    assert [record.response_id for record in metrics.responses] == ids[2:]
+    assert metrics.last is not None
+    assert metrics.last.response_id == ids[2]
 
 
 class RecordingTracer:

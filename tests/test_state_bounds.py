@@ -24,7 +24,8 @@ from realtime_events.conversation import MAX_UNCONFIRMED
 from realtime_events.dispatch import current_dispatcher
 from realtime_events.errors import ConnectionClosedError
 from realtime_events.events import ClientEvent
-from realtime_events.metrics import MAX_IN_FLIGHT
+from realtime_events.metrics import KEEP_RESPONSES, MAX_IN_FLIGHT
+from realtime_events.responses import KEEP_FINISHED
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events_tools import Tools
 from realtime_events_tools.delivery import KEEP_ANSWERED
@@ -212,6 +213,64 @@ async def test_a_cancel_outside_handlers_still_waits_for_its_answer() -> None:
         assert result[0].response.status == "cancelled"
 
 
+async def test_finished_responses_are_remembered_up_to_a_bound() -> None:
+    async with components() as parts:
+        responses = parts.responses
+        for n in range(MANY):
+            await parts.feed(response_created(f"resp_{n}"), response_done(f"resp_{n}"))
+        assert len(responses._finished) == KEEP_FINISHED
+        # A remembered response is answered at once, with its response.done...
+        done = await responses.cancel(f"resp_{MANY - 1}", wait=False)
+        assert done is not None
+        assert done.response.id == f"resp_{MANY - 1}"
+        assert parts.sent == []
+        # ...a forgotten one is asked of the server, whose refusal answers it.
+        assert await responses.cancel("resp_0", wait=False) is None
+        assert [event.type for event in parts.sent] == ["response.cancel"]
+        await parts.feed(error("response_cancel_not_active", parts.sent[-1].event_id))
+        assert (len(responses._cancel_event_ids), len(responses._cancel_waiters)) == (0, 0)
+
+
+async def test_a_refusal_naming_no_cancel_answers_them_all() -> None:
+    async with components() as parts:
+        responses = parts.responses
+        for n in range(MANY):
+            await responses.cancel(f"resp_{n}", wait=False)
+        assert len(responses._cancel_event_ids) == MANY
+        await parts.feed(error("response_cancel_not_active", None))
+        assert (len(responses._cancel_event_ids), len(responses._cancel_waiters)) == (0, 0)
+
+
+@pytest.mark.parametrize("disconnect_first", [True, False], ids=["disconnected", "closed"])
+async def test_cancels_waiting_for_an_answer_end_with_the_session(disconnect_first: bool) -> None:
+    async with components() as parts:
+        responses = parts.responses
+        await parts.feed(response_created("resp_1"))
+        answers: list[Any] = []
+
+        async def cancel() -> None:
+            token = current_dispatcher.set(None)  # an application task: it waits
+            try:
+                answers.append(await responses.cancel())
+            finally:
+                current_dispatcher.reset(token)
+
+        with anyio.fail_after(TIMEOUT):
+            async with anyio.create_task_group() as task_group:
+                for _ in range(3):
+                    task_group.start_soon(cancel)
+                await anyio.wait_all_tasks_blocked()
+                assert answers == []
+                # A session ends with disconnected then closed, or closed alone
+                # when it ends between connections: either wakes every waiter.
+                if disconnect_first:
+                    parts.disconnect()
+                signals.send(signals.closed, parts.owner, error=None)
+        assert answers == [None, None, None]
+        assert responses.current is None
+        assert (len(responses._cancel_event_ids), len(responses._cancel_waiters)) == (0, 0)
+
+
 # -- Conversation -------------------------------------------------------------------
 
 
@@ -323,6 +382,30 @@ async def test_responses_that_never_finish_are_not_timed_forever(tmp_path: Path)
     await session.replay(write_recording(tmp_path / "created.jsonl", created))
     assert len(session.metrics._in_flight) == MAX_IN_FLIGHT
     assert f"resp_{MANY - 1}" in session.metrics._in_flight
+
+
+async def test_metrics_keep_a_bounded_window_of_records(tmp_path: Path) -> None:
+    turns = [
+        event
+        for n in range(MANY)
+        for event in (
+            {"type": "response.created", "response": {"id": f"resp_{n}", "status": "in_progress"}},
+            {"type": "response.done", "response": {"id": f"resp_{n}", "status": "completed"}},
+        )
+    ]
+    session = Session(url="ws://127.0.0.1:9")
+    metrics = session.metrics
+    await session.replay(write_recording(tmp_path / "turns.jsonl", turns))
+    assert len(metrics.responses) == KEEP_RESPONSES
+    assert metrics.response_count == MANY
+    assert metrics.responses[-1].response_id == f"resp_{MANY - 1}"
+    metrics.keep = 10
+    assert [r.response_id for r in metrics.responses] == [
+        f"resp_{n}" for n in range(MANY - 10, MANY)
+    ]
+    await session.replay(write_recording(tmp_path / "again.jsonl", turns))
+    assert len(metrics.responses) == 10
+    assert metrics.response_count == 2 * MANY
 
 
 # -- Tools --------------------------------------------------------------------------
