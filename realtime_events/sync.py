@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import inspect
 import operator
 import threading
+import weakref
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from types import TracebackType
@@ -35,16 +37,9 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from . import signals
 from ._generated_overloads import SyncSessionOverloads
-from .conversation import Conversation
 from .dispatch import EventStream, Handler, Overflow, Pattern
 from .errors import RealtimeError, SessionClosedError
 from .events import ClientEvent, Event
-from .resources import (
-    ConversationItemResource,
-    InputAudioBufferResource,
-    OutputAudioBufferResource,
-)
-from .responses import ResponseRequest, Responses
 from .session import Session
 from .turns import Reply, Turn
 
@@ -54,26 +49,38 @@ T = TypeVar("T")
 H = TypeVar("H", bound=Handler)
 Backend = Literal["asyncio", "trio"]
 
-# Objects whose methods the facade turns into blocking calls, wherever they appear
-# (attributes of the session, or results such as the request response.create returns).
-_PROXIED: tuple[type, ...] = (
-    Conversation,
-    ConversationItemResource,
-    InputAudioBufferResource,
-    OutputAudioBufferResource,
-    ResponseRequest,
-    Responses,
-)
-
 
 class _Portal:
-    """The loop thread's portal, with the errors a closed session deserves."""
+    """The loop thread's portal, with the errors a closed session deserves.
+
+    Only the SyncSession stops the portal, through :meth:`stop`, so it knows when
+    a call is refused because the loop is gone rather than because of the call.
+    """
 
     def __init__(self) -> None:
         self.portal: BlockingPortal | None = None
         self.thread_id: int | None = None
         #: Set when close() begins: calls failing from then on failed because of it.
         self.closing = False
+        #: Set just before the portal is told to stop: it accepts no call after that.
+        self.stopped = False
+
+    def open(self, portal: BlockingPortal) -> None:
+        """Take ``portal``, just started, for the calls to come."""
+        self.portal = portal
+        self.closing = self.stopped = False
+        self.thread_id = portal.call(threading.get_ident)
+
+    def stop(self, portal: BlockingPortal) -> None:
+        """Stop the loop, cancelling what runs there: blocked callers get SessionClosedError."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            stopping = portal.start_task_soon(portal.stop, True)
+        except RuntimeError:  # the loop ended by itself: nothing is left to stop
+            return
+        stopping.result()
 
     def on_loop_thread(self) -> bool:
         return self.thread_id is not None and threading.get_ident() == self.thread_id
@@ -96,14 +103,37 @@ class _Portal:
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
     def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         portal = self.check(getattr(func, "__qualname__", repr(func)))
+        # Handing the call over and waiting for it are two steps, so the portal's
+        # refusal is never confused with an error of the call itself.
         try:
-            return portal.call(functools.partial(func, *args, **kwargs))
+            future = portal.start_task_soon(functools.partial(func, *args, **kwargs))
+        except RuntimeError as exc:
+            # check() ruled out the loop thread; the other refusal is a stopped portal.
+            if not self.stopped:
+                raise
+            raise SessionClosedError("the SyncSession is closed") from exc
+        try:
+            return future.result()
         except concurrent.futures.CancelledError as exc:
             raise SessionClosedError("the session closed during the call") from exc
-        except RuntimeError as exc:
-            if "not running" in str(exc):
-                raise SessionClosedError("the SyncSession is closed") from exc
-            raise
+
+
+# Classes already looked at; weak, so a class that goes away is forgotten.
+_acting: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _acts(cls: type) -> bool:
+    """Whether instances of ``cls`` act through the loop: it has public coroutine methods."""
+    acts = _acting.get(cls)
+    if acts is None:
+        # Static and class methods hold their function in __func__.
+        acts = _acting[cls] = any(
+            not name.startswith("_")
+            and inspect.iscoroutinefunction(getattr(member, "__func__", member))
+            for klass in cls.__mro__
+            for name, member in vars(klass).items()
+        )
+    return acts
 
 
 class BlockingProxy:
@@ -113,6 +143,12 @@ class BlockingProxy:
     buffers are proxies; so is the request ``s.response.create()`` returns, whose
     ``done()`` blocks until the response is done. Everything runs on the loop
     thread, so reading (``s.conversation.items``) never races the dispatcher.
+
+    What an attribute or a call returns is wrapped in turn when its class has a
+    public coroutine method (``async def``), since only the loop may run that;
+    anything else (events, items, lists, numbers) is a plain value and comes
+    back as it is. So the rule follows the objects themselves: a new helper
+    with async methods is proxied without being listed anywhere.
     """
 
     def __init__(self, target: Any, portal: _Portal) -> None:
@@ -144,7 +180,7 @@ class BlockingProxy:
         return self._portal.call(bool, self._target)
 
     def _wrap(self, value: Any) -> Any:
-        return BlockingProxy(value, self._portal) if isinstance(value, _PROXIED) else value
+        return BlockingProxy(value, self._portal) if _acts(type(value)) else value
 
     def _blocking(self, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -248,10 +284,8 @@ class SyncSession(SyncSessionOverloads):
                 )
                 # Stop the loop with cancel_remaining_tasks, so threads still blocked in
                 # a call get SessionClosedError instead of hanging on the exit.
-                stack.callback(self._stop_portal, portal)
-                self._portal.portal = portal
-                self._portal.closing = False
-                self._portal.thread_id = portal.call(threading.get_ident)
+                stack.callback(self._portal.stop, portal)
+                self._portal.open(portal)
                 if self._session is None:
                     self._session = portal.call(functools.partial(Session, **self._session_kwargs))
                 session = self._session
@@ -287,11 +321,6 @@ class SyncSession(SyncSessionOverloads):
                 self._portal.portal = None
                 self._portal.thread_id = None
                 self._closed.set()
-
-    @staticmethod
-    def _stop_portal(portal: BlockingPortal) -> None:
-        with suppress(RuntimeError):  # already stopped
-            portal.call(portal.stop, True)
 
     def _on_closed(self, session: Any, **_: Any) -> None:
         self._closed.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,8 @@ from anyio.from_thread import start_blocking_portal
 
 from realtime_events import ConnectionFailedError, Session, SessionClosedError
 from realtime_events.errors import RealtimeError
-from realtime_events.sync import SyncSession
+from realtime_events.events import ResponseDoneEvent
+from realtime_events.sync import BlockingProxy, SyncSession, _Portal
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
 BACKENDS = ["asyncio", "trio"]
@@ -211,4 +213,103 @@ def test_a_stream_ends_when_another_thread_closes_the_session(
                 threading.Thread(target=s.close).start()
     assert "conversation.item.done" in seen
     assert s.wait_closed(timeout=10)
+    assert s.closed
+
+
+class Counter:
+    """A helper the facade was never told about: async methods and plain attributes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.thread: int | None = None
+
+    async def add(self, n: int) -> int:
+        self.thread = threading.get_ident()
+        self.count += n
+        return self.count
+
+    async def child(self) -> Counter:
+        return Counter()
+
+
+def test_objects_with_async_methods_are_proxied_and_plain_values_are_not(
+    server: LocalRealtimeServer, backend: Any
+) -> None:
+    with SyncSession(url=server.url, output_modalities=["text"], backend=backend) as s:
+        counter = BlockingProxy(Counter(), s._portal)
+        assert counter.add(2) == 2
+        assert counter.thread == s.thread_id  # run on the loop thread
+        child = counter.child()
+        assert isinstance(child, BlockingProxy)
+        assert child.add(5) == 5
+        assert counter.count == 2
+        # The session's own helpers, by the same rule.
+        assert isinstance(s.conversation.item, BlockingProxy)
+        request = s.response.create()
+        assert isinstance(request, BlockingProxy)
+        done = request.done()
+        assert isinstance(done, ResponseDoneEvent)
+        assert s.response.current is None
+        items = s.conversation.items
+        assert isinstance(items, list)
+        assert items
+        assert not any(isinstance(item, BlockingProxy) for item in items)
+
+
+def test_a_call_s_own_runtime_error_is_not_taken_for_a_closed_session(
+    server: LocalRealtimeServer, backend: Any
+) -> None:
+    def fails() -> None:
+        raise RuntimeError("This portal is not running")  # anyio's words, from the call
+
+    with SyncSession(url=server.url, backend=backend) as s:
+        with pytest.raises(RuntimeError, match="not running") as caught:
+            s.call(fails)
+        assert not isinstance(caught.value, SessionClosedError)
+        s.send_text("still open", respond=False)
+        assert not s.closed
+
+
+def test_a_call_that_reaches_a_stopped_loop_says_the_session_closed(backend: Any) -> None:
+    # The state a thread sees when it took the portal just before another closed it.
+    state = _Portal()
+    with start_blocking_portal(backend) as portal:
+        state.open(portal)
+        assert state.call(operator.add, 1, 2) == 3
+        state.stop(portal)
+        with pytest.raises(SessionClosedError):
+            state.call(operator.add, 1, 2)
+        state.stop(portal)  # twice is fine
+
+
+def test_calls_racing_a_close_fail_only_with_session_closed(
+    server: LocalRealtimeServer, backend: Any
+) -> None:
+    s = SyncSession(url=server.url, backend=backend).start()
+    callers = 4
+    unexpected: list[BaseException] = []
+    answered = [0] * callers
+    ready = threading.Barrier(callers + 1)
+
+    def caller(n: int) -> None:
+        ready.wait()
+        while True:
+            try:
+                s.response.active  # noqa: B018 - a blocking read on the loop thread
+            except SessionClosedError:
+                return
+            except BaseException as exc:
+                unexpected.append(exc)
+                return
+            answered[n] += 1
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    s.close()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert not any(thread.is_alive() for thread in threads)
+    assert unexpected == []
     assert s.closed
