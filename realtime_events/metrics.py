@@ -35,7 +35,7 @@ import importlib
 import time
 from collections import deque
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from . import signals
 from .events import (
@@ -46,9 +46,6 @@ from .events import (
     ResponseOutputTextDeltaEvent,
     Usage,
 )
-
-if TYPE_CHECKING:
-    from .session import Session
 
 __all__ = ["Metrics", "ResponseMetrics", "Trigger"]
 
@@ -143,7 +140,7 @@ class Metrics:
     tracing = True
 
     def __init__(
-        self, session: Session | None = None, *, tracer: Any = None, keep: int = KEEP_RESPONSES
+        self, session: Any = None, *, tracer: Any = None, keep: int = KEEP_RESPONSES
     ) -> None:
         #: The tracer for this session's spans; None means OpenTelemetry's global one.
         self.tracer = tracer
@@ -157,7 +154,9 @@ class Metrics:
         self.input_tokens = 0
         self.output_tokens = 0
         self.total_tokens = 0
-        self._session: Session | None = None
+        # A Session, typed Any so that this module, which session.py imports,
+        # does not import it back.
+        self._session: Any = None
         self._speech_stopped_at: float | None = None
         self._requested_at: float | None = None
         # Responses created and not done yet; a connection's end clears them.
@@ -184,7 +183,7 @@ class Metrics:
             f"reconnects={self.reconnects} tokens={self.total_tokens}>"
         )
 
-    def attach(self, session: Session) -> None:
+    def attach(self, session: Any) -> None:
         """Register the handlers and signal receivers on ``session``."""
         if self._session is not None:
             raise RuntimeError("this Metrics is already attached to a session")

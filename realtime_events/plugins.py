@@ -23,12 +23,9 @@ import functools
 import logging
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import PluginNotFoundError
-
-if TYPE_CHECKING:
-    from .session import Session
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -51,8 +48,10 @@ class Plugin(Protocol):
 
     name: str
 
-    def attach(self, session: Session) -> None:
-        """Register the plugin's handlers on ``session``."""
+    # ``session`` is a Session; typed Any so that this module, which session.py
+    # imports, does not import it back (a plugin annotates it as Session).
+    def attach(self, session: Any) -> None:
+        """Register the plugin's handlers on ``session`` (a :class:`Session`)."""
 
 
 def _entry_points() -> dict[str, EntryPoint]:
