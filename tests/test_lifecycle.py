@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
-from blinker import Signal
 
 from realtime_events import (
     ConnectionFailedError,
@@ -29,35 +27,12 @@ from realtime_events import (
 from realtime_events.events import ErrorEvent, ResponseDoneEvent, SessionCreatedEvent
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
+from _lifecycle import CLOSE_TIMEOUT, SLACK, flag, record
 from peers import running
 
 pytestmark = pytest.mark.anyio
 
-CLOSE_TIMEOUT = 1.0
-SLACK = 3.0  # scheduling slack on a loaded machine: a bound, not a speed
 CHUNK = bytes(1 << 20)  # 1 MiB of silence per append: the peer's window fills in a few
-
-
-def record(signal: Signal, session: Session) -> list[dict[str, Any]]:
-    """The keyword arguments of every ``signal`` the session sends, in order."""
-    seen: list[dict[str, Any]] = []
-
-    def receive(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    signal.connect(receive, sender=session, weak=False)
-    return seen
-
-
-def flag(signal: Signal, session: Session) -> anyio.Event:
-    """An event set the first time the session sends ``signal``."""
-    seen = anyio.Event()
-
-    def receive(sender: Any, **kwargs: Any) -> None:
-        seen.set()
-
-    signal.connect(receive, sender=session, weak=False)
-    return seen
 
 
 async def turn(session: Session, text: str) -> ResponseDoneEvent:

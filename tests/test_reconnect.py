@@ -14,7 +14,6 @@ import random
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -30,24 +29,12 @@ from realtime_events import (
 from realtime_events.events import ConversationItemAddedEvent, ResponseDoneEvent
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
+from _lifecycle import CLOSE_TIMEOUT, SLACK, flag
 from peers import Peer, running
 
 pytestmark = pytest.mark.anyio
 
-CLOSE_TIMEOUT = 1.0
-SLACK = 3.0  # scheduling slack on a loaded machine: a bound, not a speed
 QUICK = ReconnectPolicy(initial_delay=0.05, max_delay=0.5, max_attempts=30)
-
-
-def flag(signal: Any, session: Session) -> anyio.Event:
-    """An event set the first time the session sends ``signal``."""
-    seen = anyio.Event()
-
-    def receive(sender: Any, **kwargs: Any) -> None:
-        seen.set()
-
-    signal.connect(receive, sender=session, weak=False)
-    return seen
 
 
 async def serve_quietly(session: Session) -> None:
