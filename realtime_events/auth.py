@@ -23,23 +23,16 @@ import functools
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from ._secrets import (
-    check_key_transport,
-    environment_key,
-    environment_key_may_go_to,
-    key_variable,
-)
+from ._http import api_key_for as _key
+from ._http import post_json as _post_json
 from .config import to_wire
-from .errors import AuthenticationError, ClientSecretError
+from .errors import ClientSecretError
 from .events.names import Dialect
 
 __all__ = [
@@ -152,71 +145,6 @@ async def create_client_secret(
     )
     # urllib blocks: run it in a worker thread so the event loop keeps serving.
     return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-
-
-def _key(api_key: str | None, base_url: str, *, azure: bool, allow_insecure_key: bool) -> str:
-    """The key to send to ``base_url``: the one given, or the environment's if it belongs there."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    key = api_key or environment_key(host, azure=azure)
-    if not key:
-        variable = key_variable(azure=azure)
-        withheld = not environment_key_may_go_to(host, azure=azure)
-        where = f" (the environment's key is not sent to {host})" if withheld else ""
-        raise ClientSecretError(f"no API key: pass api_key=... or set {variable}{where}")
-    if not allow_insecure_key:
-        header = "api-key" if azure else "Authorization"
-        check_key_transport(host, secure=parts.scheme == "https", what=[header], url=base_url)
-    return key
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: urllib would resend the key to wherever the answer points."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None  # urllib then raises the 3xx as an HTTPError
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def _post_json(
-    url: str, body: Mapping[str, Any], headers: Mapping[str, str], timeout: float
-) -> dict[str, Any]:
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=dict(headers), method="POST")
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            text = response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        text = exc.read().decode("utf-8", "replace")
-        detail = f": {text.strip()[:500]}" if text.strip() else ""
-        if exc.code in (401, 403):
-            raise AuthenticationError(
-                exc.code,
-                text,
-                dict(exc.headers.items()),
-                message=f"the API key was refused (HTTP {exc.code}) by {url}{detail}",
-            ) from None
-        raise ClientSecretError(f"HTTP {exc.code} from {url}{detail}", exc.code, text) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ClientSecretError(f"could not reach {url}: {reason}") from exc
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        raise ClientSecretError(f"{url} answered with something not JSON", 200, text) from None
-    if not isinstance(answer, dict):
-        raise ClientSecretError(f"{url} answered with a JSON {type(answer).__name__}", 200, text)
-    return answer
 
 
 def _client_secret(answer: dict[str, Any], dialect: Dialect) -> ClientSecret:
