@@ -4,6 +4,11 @@ The server holds the conversation; the client only sees events about it. The
 mirror rebuilds it from those events (``previous_item_id`` decides position), so
 plugins can ask what an item says, how much of its audio arrived, and whether it
 was truncated, and so a reconnect can replay it into a new server session.
+
+One response may add several items: newer models (``gpt-realtime-2``) speak a
+preamble message, then the answer message, or a preamble then a function call.
+Each is an item of its own, with its own audio and transcript; the mirror
+remembers which response added which item (:meth:`Conversation.response_items`).
 """
 
 from __future__ import annotations
@@ -87,6 +92,9 @@ class Conversation:
         # text: cheaper than decoding it, and exact. Only for items in the mirror.
         self._audio_bytes: dict[tuple[str, int], int] = {}
         self._truncated: dict[str, int] = {}
+        # Which response added each item (response.output_item.*), for the items in
+        # the mirror: a response may add several, and barge-in needs all of them.
+        self._responses: dict[str, str] = {}
         # Items this client created that the server has not confirmed yet: if the
         # connection dies first, they may be lost, so the next restore sends them
         # once more (oldest first, at most MAX_UNCONFIRMED of them).
@@ -150,6 +158,18 @@ class Conversation:
         received = self._audio_bytes.get((item_id, content_index), 0)
         return self._output_format().duration_ms(received)
 
+    def response_of(self, item_id: str) -> str | None:
+        """The id of the response that added this item (None for items sent or replayed)."""
+        return self._responses.get(item_id)
+
+    def response_items(self, response_id: str) -> list[ConversationItem]:
+        """Every item ``response_id`` added that the mirror holds, in conversation order.
+
+        A response may add several: a spoken preamble, the answer, function calls.
+        """
+        responses = self._responses
+        return [self._items[i] for i in self._order if responses.get(i) == response_id]
+
     def truncated_at(self, item_id: str) -> int | None:
         """Where an item's audio was truncated (``audio_end_ms``), or None."""
         return self._truncated.get(item_id)
@@ -201,6 +221,7 @@ class Conversation:
         """Drop an item from the mirror only (the server keeps it)."""
         self._items.pop(item_id, None)
         self._truncated.pop(item_id, None)
+        self._responses.pop(item_id, None)
         for key in [key for key in self._audio_bytes if key[0] == item_id]:
             del self._audio_bytes[key]
 
@@ -212,7 +233,10 @@ class Conversation:
         if item.id in self._items:
             self._place(item.model_copy(deep=True), None)
         else:
+            # A response's items come in output order, each after the one before.
             self._place(item.model_copy(deep=True), self._order[-1] if self._order else None)
+        if item.id in self._items and event.response_id:
+            self._responses[item.id] = event.response_id
 
     def _part(self, item_id: str, index: int) -> ContentPart | None:
         item = self._items.get(item_id)

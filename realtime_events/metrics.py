@@ -9,6 +9,11 @@ signals) and records one :class:`ResponseMetrics` per ``response.done``:
 - the total time until ``response.done``, and its token usage;
 - whether it was interrupted (``status == "cancelled"``).
 
+A response may hold several assistant messages (``gpt-realtime-2`` speaks a
+preamble, then the answer): the time to first audio is the first message's,
+since that is when the user starts hearing something, and the per-response
+totals (``messages``, ``audio_ms``, the usage) count every message.
+
 It also counts reconnects and the time spent reconnecting. Every
 :class:`~realtime_events.Session` builds one, ``session.metrics``, and that is
 the one to read and configure. Each record is published as a
@@ -38,6 +43,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from . import signals
+from .audio import base64_decoded_size
 from .events import (
     InputAudioBufferSpeechStoppedEvent,
     ResponseCreatedEvent,
@@ -92,6 +98,11 @@ class ResponseMetrics:
     total_tokens: int | None
     cached_tokens: int | None
     usage: Usage | None
+    #: How many assistant messages the response produced (a preamble and the
+    #: answer are two); function calls and other items are not messages.
+    messages: int = 0
+    #: Milliseconds of audio received for the response, all its messages together.
+    audio_ms: float = 0.0
 
     @property
     def time_to_first_delta(self) -> float | None:
@@ -112,6 +123,8 @@ class _InFlight:
     created_at: float
     first_audio_at: float | None = None
     first_text_at: float | None = None
+    # Bytes of audio received, every item of the response together.
+    audio_bytes: int = 0
 
 
 class Metrics:
@@ -260,8 +273,11 @@ class Metrics:
 
     def _on_audio(self, event: ResponseOutputAudioDeltaEvent) -> None:
         flight = self._in_flight.get(event.response_id)
-        if flight is not None and flight.first_audio_at is None:
+        if flight is None:
+            return
+        if flight.first_audio_at is None:
             flight.first_audio_at = time.perf_counter()
+        flight.audio_bytes += base64_decoded_size(event.delta)
 
     def _on_text(self, event: ResponseOutputTextDeltaEvent) -> None:
         flight = self._in_flight.get(event.response_id)
@@ -296,8 +312,19 @@ class Metrics:
             total_tokens=usage.total_tokens if usage else None,
             cached_tokens=details.cached_tokens if details else None,
             usage=usage,
+            messages=sum(
+                item.type == "message" and item.role in (None, "assistant")
+                for item in response.output or ()
+            ),
+            audio_ms=self._audio_ms(flight.audio_bytes),
         )
         self._record(record)
+
+    def _audio_ms(self, size: int) -> float:
+        """How long ``size`` bytes of output audio last in the session's output format."""
+        if not size or self._session is None:
+            return 0.0
+        return float(self._session.output_format.duration_ms(size))
 
     def _record(self, record: ResponseMetrics) -> None:
         self.responses.append(record)
@@ -333,6 +360,8 @@ class Metrics:
             "realtime.response.reason": record.reason,
             "realtime.response.time_to_first_audio_ms": _ms(record.time_to_first_audio),
             "realtime.response.time_to_first_text_ms": _ms(record.time_to_first_text),
+            "realtime.response.messages": record.messages,
+            "realtime.response.audio_ms": record.audio_ms,
             "gen_ai.usage.input_tokens": record.input_tokens,
             "gen_ai.usage.output_tokens": record.output_tokens,
         }

@@ -6,6 +6,13 @@ question that calls a tool carries only the call; the answer comes in the
 response that follows the tool's output. Waiting for ``response.done`` alone
 therefore loses the answer, and :meth:`Session.ask` waits for the turn instead.
 
+One response may also say several things: newer models (``gpt-realtime-2``)
+speak a short preamble message and then the answer message, or a preamble and
+then a function call. The reply keeps every part: :attr:`Reply.text` joins the
+assistant messages of all the turn's responses (one line each, in order),
+:attr:`Reply.messages` lists them one by one, and :attr:`Reply.items` holds
+every item, function calls included.
+
 A turn is complete at a ``response.done`` when
 
 - a response began after the turn did (so a stale response cannot end it),
@@ -45,7 +52,7 @@ class Reply:
     """The assistant's complete answer to one turn."""
 
     #: The answer as people read it: the text, or the audio's transcript, of the
-    #: assistant's messages, one line per message.
+    #: assistant's messages, one line per message (a preamble, then the answer...).
     text: str
     #: Every item the turn's responses produced, in order: function calls included.
     items: tuple[ConversationItem, ...]
@@ -53,6 +60,15 @@ class Reply:
     responses: tuple[Response, ...]
     #: Token usage summed over the turn's responses.
     usage: Usage
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """The text of each assistant message, in order: the parts :attr:`text` joins."""
+        return tuple(
+            item.text
+            for item in self.items
+            if item.type == "message" and item.role in (None, "assistant") and item.text
+        )
 
     @property
     def status(self) -> str | None:
