@@ -6,9 +6,13 @@ starts. Sync handlers run inline, async ones are awaited, and ``concurrent=True`
 handlers are started as tasks and don't hold the order. A handler that raises is
 reported and the rest still run.
 
-Matching is precomputed per event class: the first event of a class pays for
-scanning the registrations, the next ones a dict lookup. ``on``/``off`` clear the
-cache.
+Matching is computed once per process, not once per session: a pattern's
+matcher is built once (:meth:`Matcher.parse` is memoized), whether a matcher
+matches an event class is decided once, and the routing of an event class
+through a given list of matchers (every session built the same way has the
+same list) is shared by every dispatcher with that list. A dispatcher then
+keeps its own handlers per event class, a dict lookup per event; ``on``/``off``
+clear that cache.
 
 Names are checked when they are registered (see :mod:`.event_names`): a name no
 server, plugin or application sends is refused with a suggestion, instead of a
@@ -56,7 +60,16 @@ NOT_RUNNING = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Bounds on the process-wide routing tables below: names and classes come from
+# the application and the server, so a pathological stream of fresh names must
+# not grow them for ever. A full table is emptied and refilled as events come.
+_MAX_MATCHERS = 4096
+_MAX_ROUTES = 16384
+
+
+# eq=False: matchers are compared and hashed by identity, which is what the
+# routing tables key on (parse hands out one matcher per pattern), and cheap.
+@dataclass(frozen=True, slots=True, eq=False)
 class Matcher:
     """Decides whether an event matches a pattern, in any spelling of its name."""
 
@@ -68,7 +81,25 @@ class Matcher:
 
     @classmethod
     def parse(cls, pattern: Pattern) -> Matcher:
-        """Build a matcher from an event name, a ``prefix.*`` pattern, ``"*"`` or a class."""
+        """Return the matcher of an event name, a ``prefix.*`` pattern, ``"*"`` or a class.
+
+        One matcher per pattern for the whole process, so that every session
+        registering the same pattern shares its routing.
+        """
+        try:
+            return _MATCHERS[pattern]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: _build raises the right error
+            return cls._build(pattern)
+        matcher = cls._build(pattern)
+        if len(_MATCHERS) >= _MAX_MATCHERS:
+            _MATCHERS.clear()
+        _MATCHERS[pattern] = matcher
+        return matcher
+
+    @classmethod
+    def _build(cls, pattern: Pattern) -> Matcher:
         if isinstance(pattern, type):
             if not issubclass(pattern, Event):
                 raise TypeError(f"{pattern!r} is not an event class")
@@ -87,6 +118,16 @@ class Matcher:
 
     def matches(self, cls: type[Event], name: str) -> bool:
         """Tell whether an event of class ``cls`` named ``name`` (GA spelling) matches."""
+        key = (self, cls, name)
+        hit = _MATCHES.get(key)
+        if hit is None:
+            hit = self._matches(cls, name)
+            if len(_MATCHES) >= _MAX_ROUTES:
+                _MATCHES.clear()
+            _MATCHES[key] = hit
+        return hit
+
+    def _matches(self, cls: type[Event], name: str) -> bool:
         if self.everything:
             return True
         if self.cls is not None:
@@ -118,6 +159,29 @@ class Matcher:
         if where is not None:
             what += f" matching where={getattr(where, '__name__', None) or repr(where)}"
         return what
+
+
+_MATCHERS: dict[Pattern, Matcher] = {}
+# (matcher, event class, GA name) -> whether it matches.
+_MATCHES: dict[tuple[Matcher, type[Event], str], bool] = {}
+# (the matchers of a dispatcher's registrations, in order; event key) -> the
+# positions of those that match. Shared: 1,000 sessions built alike compute the
+# routing of each event class once instead of 1,000 times.
+_ROUTES: dict[tuple[tuple[Matcher, ...], Any], tuple[int, ...]] = {}
+
+
+def _route(matchers: tuple[Matcher, ...], key: Any, event: Event) -> tuple[int, ...]:
+    """Return the positions in ``matchers`` of those that ``event`` (of cache key ``key``) hits."""
+    route_key = (matchers, key)
+    route = _ROUTES.get(route_key)
+    if route is None:
+        cls = type(event)
+        name = getattr(cls, "canonical_type", "") or canonical(event.type)
+        route = tuple(i for i, matcher in enumerate(matchers) if matcher.matches(cls, name))
+        if len(_ROUTES) >= _MAX_ROUTES:
+            _ROUTES.clear()
+        _ROUTES[route_key] = route
+    return route
 
 
 @dataclass(eq=False, slots=True)
@@ -163,6 +227,9 @@ class Dispatcher:
         self._registrations: list[Registration] = []
         self._taps: list[Tap] = []
         self._cache: dict[Any, tuple[Registration, ...]] = {}
+        # The matchers of the registrations in order, the key of the shared routes;
+        # built on the first cache miss after a change.
+        self._matchers: tuple[Matcher, ...] | None = None
         self._spawn = spawn
         self._on_error = on_error
         self.pending: deque[Event] = deque()
@@ -209,7 +276,7 @@ class Dispatcher:
                 return existing
         registration = Registration(matcher, handler, once, concurrent)
         self._registrations.append(registration)
-        self._cache.clear()
+        self._changed()
         return registration
 
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
@@ -234,16 +301,23 @@ class Dispatcher:
 
     def _prune(self) -> None:
         self._registrations = [r for r in self._registrations if r.active]
+        self._changed()
+
+    def _changed(self) -> None:
         self._cache.clear()
+        self._matchers = None
 
     def handlers_for(self, event: Event) -> tuple[Registration, ...]:
         """Return the registrations ``event`` reaches, in order."""
         key = event_key(event)
         cached = self._cache.get(key)
         if cached is None:
-            cls = type(event)
-            name = getattr(cls, "canonical_type", "") or canonical(event.type)
-            cached = tuple(r for r in self._registrations if r.matcher.matches(cls, name))
+            registrations = self._registrations
+            if self._matchers is None:
+                self._matchers = tuple(r.matcher for r in registrations)
+            cached = tuple(registrations[i] for i in _route(self._matchers, key, event))
+            if len(self._cache) >= _MAX_ROUTES:
+                self._cache.clear()  # fresh custom names, one after the other
             self._cache[key] = cached
         return cached
 

@@ -16,6 +16,7 @@ Anything else raises :class:`UnknownEventError`, naming the closest known name.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Iterator
 
 from .errors import UnknownEventError
@@ -71,6 +72,17 @@ class _Declared:
         yield from (p + "*" for p in self.prefixes)
 
 
+@functools.cache
+def _installed_declared() -> _Declared:
+    """The names the installed plugins declare: read once per process, shared by every session.
+
+    Reading them loads each plugin's entry point; a thousand sessions that each
+    registered one custom name would otherwise do it a thousand times. The set
+    is never changed after it is built.
+    """
+    return _Declared(installed_events())
+
+
 class EventNames:
     """The event names one session accepts in ``on``, ``wait_for``, ``stream`` and ``emit``."""
 
@@ -89,7 +101,7 @@ class EventNames:
 
     def _installed_set(self) -> _Declared:
         if self._installed is None:
-            self._installed = _Declared(installed_events())
+            self._installed = _installed_declared()
         return self._installed
 
     def known(self, name: str) -> bool:

@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from realtime_events.dispatch import NOT_RUNNING, Dispatcher, current_dispatcher
+from realtime_events.dispatch import NOT_RUNNING, Dispatcher, Matcher, current_dispatcher
 from realtime_events.errors import SessionClosedError
 from realtime_events.events import Event, PluginEvent, ResponseDoneEvent
 from realtime_events.events.parse import parse_server_event
@@ -491,3 +491,66 @@ async def test_events_emitted_by_handlers_run_right_after_the_current_one() -> N
         "nested b",
         "any demo.nested",
     ]
+
+
+# -- routing shared across dispatchers ---------------------------------------
+
+
+async def test_dispatchers_registered_alike_share_one_routing_per_event_class() -> None:
+    from realtime_events import dispatch
+
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+
+    def build(label: str) -> Dispatcher:
+        d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: None)
+        d.add("response.done", lambda event: seen[label].append("done"))
+        d.add("response.*", lambda event: seen[label].append("prefix"))
+        d.add("*", lambda event: seen[label].append("star"))
+        return d
+
+    first, second = build("a"), build("b")
+    await first.dispatch(done("resp_shared"))
+    routes = len(dispatch._ROUTES)
+    await second.dispatch(done("resp_shared"))
+    # The second dispatcher found the first one's routing: nothing was computed again.
+    assert len(dispatch._ROUTES) == routes
+    assert seen == {"a": ["done", "prefix", "star"], "b": ["done", "prefix", "star"]}
+    assert Matcher.parse("response.done") is Matcher.parse("response.done")
+
+
+async def test_a_change_in_one_dispatcher_leaves_the_others_routing_alone() -> None:
+    calls: list[str] = []
+
+    def build(label: str) -> tuple[Dispatcher, Callable[[Any], None]]:
+        d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: None)
+
+        def handler(event: Any) -> None:
+            calls.append(label)
+
+        d.add("response.done", handler)
+        return d, handler
+
+    (first, first_handler), (second, _) = build("a"), build("b")
+    await first.dispatch(done("resp_1"))
+    assert first.remove(first_handler)
+    await first.dispatch(done("resp_2"))
+    await second.dispatch(done("resp_3"))
+    first.add("response.done", first_handler)
+    await first.dispatch(done("resp_4"))
+    assert calls == ["a", "b", "a"]
+
+
+async def test_the_shared_routing_tables_stay_bounded() -> None:
+    from realtime_events import dispatch
+
+    d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: None)
+    d.declare("bench.*")
+    got: list[str] = []
+    d.add("bench.*", lambda event: got.append(event.type))
+    # Fresh names each time (plugin events share one class, keyed by name).
+    for index in range(dispatch._MAX_ROUTES + 10):
+        await d.dispatch(plugin_event(f"bench.e{index}"))
+    assert len(got) == dispatch._MAX_ROUTES + 10
+    assert len(dispatch._ROUTES) <= dispatch._MAX_ROUTES
+    assert len(dispatch._MATCHES) <= dispatch._MAX_ROUTES
+    assert len(d._cache) <= dispatch._MAX_ROUTES
