@@ -2,8 +2,17 @@
 
 The engine asks its model for a :data:`Reply` whenever a response is
 created. A reply is a sequence of parts: :class:`Say` (an assistant message,
-spoken or written depending on the response's output modality) and
-:class:`Call` (a function call; several calls in one reply are parallel calls).
+spoken or written depending on the response's output modality),
+:class:`Call` (a function call; several calls in one reply are parallel calls)
+and :class:`McpCall` (a call of a tool on an MCP server, which the server runs).
+
+On a multi-message model (``gpt-realtime-2`` and its versions, see
+:func:`is_multi_message`) the ready-made models speak a short preamble
+message first ("Let me think."), as those models do.
+
+The MCP servers are fake: :class:`McpTool` is one tool of a server and what
+it answers, a small table a test writes with :meth:`ScriptedModel.mcp_tool`;
+no MCP server is ever contacted.
 
 :class:`ScriptedModel` is the declarative model for tests::
 
@@ -35,8 +44,11 @@ from datetime import datetime
 from typing import Any, Protocol, Self, TypeAlias
 
 __all__ = [
+    "DEFAULT_PREAMBLE",
     "Call",
     "DemoModel",
+    "McpCall",
+    "McpTool",
     "Model",
     "Part",
     "Reply",
@@ -44,7 +56,9 @@ __all__ = [
     "Say",
     "ScriptedModel",
     "ToolOutput",
+    "is_multi_message",
     "placeholder_transcript",
+    "with_preamble",
 ]
 
 
@@ -69,14 +83,56 @@ class Call:
         return json.dumps(dict(self.arguments), ensure_ascii=False)
 
 
-Part: TypeAlias = Say | Call
+@dataclass(frozen=True, slots=True)
+class McpCall:
+    """A call of ``name`` on the MCP server ``server_label``, run by the server, not the client."""
+
+    server_label: str
+    name: str
+    arguments: Mapping[str, Any] | str = field(default_factory=dict)
+
+    def arguments_json(self) -> str:
+        """The arguments as the JSON string the protocol carries."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(dict(self.arguments), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class McpTool:
+    """One tool of a fake MCP server, and what a call of it gives.
+
+    ``result`` is the output: a string, or a function of the call's arguments
+    returning one. ``error``, when set, makes every call fail with a
+    ``tool_execution_error`` of that message.
+    """
+
+    name: str
+    description: str | None = None
+    input_schema: Mapping[str, Any] = field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+    result: str | Callable[[Mapping[str, Any]], str] = ""
+    error: str | None = None
+
+    def listing(self) -> dict[str, Any]:
+        """The tool as ``mcp_list_tools`` lists it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": dict(self.input_schema),
+            "annotations": None,
+        }
+
+
+Part: TypeAlias = Say | Call | McpCall
 #: What a model answers: the parts of one response, in order.
 Reply: TypeAlias = Sequence[Part]
 
 
 @dataclass(frozen=True, slots=True)
 class ToolOutput:
-    """A ``function_call_output`` given since the model last spoke."""
+    """A ``function_call_output`` (or an MCP call's output) given since the model last spoke."""
 
     call_id: str
     name: str | None
@@ -110,6 +166,13 @@ class ReplyContext:
     instructions: str = ""
     output_modalities: tuple[str, ...] = ("audio",)
     tool_choice: Any = "auto"
+    model: str = "gpt-realtime"
+    reasoning_effort: str | None = None
+
+    @property
+    def multi_message(self) -> bool:
+        """True for models that answer in several messages, a spoken preamble first."""
+        return is_multi_message(self.model)
 
     @property
     def tool_names(self) -> frozenset[str]:
@@ -119,6 +182,28 @@ class ReplyContext:
     def has_tool(self, name: str) -> bool:
         """True when a function tool called ``name`` is configured."""
         return name in self.tool_names
+
+
+#: The reasoning models (``gpt-realtime-2`` and its versions) speak a preamble before answering.
+_MULTI_MESSAGE_MODELS = re.compile(r"gpt-realtime-2(\.\d+)?(-mini)?")
+#: The preamble the ready-made models speak first on those models.
+DEFAULT_PREAMBLE = "Let me think."
+
+
+def is_multi_message(model: str) -> bool:
+    """True when ``model`` answers in several messages: ``gpt-realtime-2`` and its versions."""
+    return _MULTI_MESSAGE_MODELS.fullmatch(model) is not None
+
+
+def with_preamble(reply: Reply, context: ReplyContext, preamble: str | None) -> list[Part]:
+    """``reply`` with ``preamble`` spoken first on a multi-message model, for a user turn.
+
+    An answer to tool outputs has none: the model already spoke before calling.
+    """
+    parts = list(reply)
+    if preamble and parts and context.multi_message and not context.tool_outputs:
+        return [Say(preamble), *parts]
+    return parts
 
 
 class Model(Protocol):
@@ -204,13 +289,18 @@ class _Rule:
         for part in self.parts:
             if isinstance(part, Say):
                 parts.append(Say(_render(part.text, values)))
-            elif isinstance(part.arguments, str):
-                parts.append(Call(part.name, _render(part.arguments, values)))
+                continue
+            arguments: Mapping[str, Any] | str
+            if isinstance(part.arguments, str):
+                arguments = _render(part.arguments, values)
             else:
                 arguments = {
                     k: _render(v, values) if isinstance(v, str) else v
                     for k, v in part.arguments.items()
                 }
+            if isinstance(part, McpCall):
+                parts.append(McpCall(part.server_label, part.name, arguments))
+            else:
                 parts.append(Call(part.name, arguments))
         return parts
 
@@ -257,7 +347,10 @@ class ScriptedModel:
     asked about is kept in :attr:`contexts` for assertions.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, preamble: str | None = DEFAULT_PREAMBLE) -> None:
+        self.preamble = preamble
+        #: The fake MCP servers: their tools by server label (see :meth:`mcp_tool`).
+        self.mcp_servers: dict[str, list[McpTool]] = {}
         self._rules: list[_Rule] = []
         self._fallback = _Rule(parts=[Say("I heard: {text}")], fallback=True)
         self._current: _Rule | None = None
@@ -290,6 +383,41 @@ class ScriptedModel:
         self._rule("call").parts.append(Call(name, arguments if arguments is not None else kw))
         return self
 
+    def call_mcp(
+        self,
+        server_label: str,
+        name: str,
+        arguments: Mapping[str, Any] | str | None = None,
+        /,
+        **kw: Any,
+    ) -> Self:
+        """Add a call of an MCP tool to the open rule: ``call_mcp("docs", "search", q="x")``."""
+        if arguments is not None and kw:
+            raise TypeError("pass the arguments as a mapping or as keywords, not both")
+        part = McpCall(server_label, name, arguments if arguments is not None else kw)
+        self._rule("call_mcp").parts.append(part)
+        return self
+
+    def mcp_tool(
+        self,
+        server_label: str,
+        name: str,
+        *,
+        result: str | Callable[[Mapping[str, Any]], str] = "",
+        error: str | None = None,
+        description: str | None = None,
+        input_schema: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Give the fake MCP server ``server_label`` a tool ``name`` answering ``result``.
+
+        A server the session configures but that has no tool here fails to
+        list its tools (``mcp_list_tools.failed``), as an unreachable one would.
+        """
+        schema = input_schema or {"type": "object", "properties": {}}
+        tool = McpTool(name, description, schema, result, error)
+        self.mcp_servers.setdefault(server_label, []).append(tool)
+        return self
+
     def once(self) -> Self:
         """Make the open rule answer only the first time it matches."""
         self._rule("once").once = True
@@ -318,12 +446,15 @@ class ScriptedModel:
         return self
 
     def reply(self, context: ReplyContext) -> Reply:
-        """Answer with the first rule that matches, else with the fallback."""
+        """Answer with the first rule that matches, else with the fallback.
+
+        On a multi-message model a user turn's answer starts with the preamble.
+        """
         self.contexts.append(context)
         for rule in (*self._rules, self._fallback):
             values = rule.match(context)
             if values is not None:
-                return rule.reply(values)
+                return with_preamble(rule.reply(values), context, self.preamble)
         return []
 
     def transcribe(self, pcm: bytes, sample_rate: int) -> str | None:
@@ -424,10 +555,20 @@ class DemoModel:
     the model says it has none. ``clock`` gives the time it tells.
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        preamble: str | None = DEFAULT_PREAMBLE,
+    ) -> None:
         self._clock = clock or datetime.now
+        self.preamble = preamble
 
     def reply(self, context: ReplyContext) -> Reply:
+        """Answer the latest user turn (after a preamble on multi-message models)."""
+        return with_preamble(self._answer(context), context, self.preamble)
+
+    def _answer(self, context: ReplyContext) -> Reply:
         """Answer the latest user turn, or read back the tool outputs just given."""
         if context.tool_outputs:
             return [Say(" ".join(_describe_output(o) for o in context.tool_outputs))]

@@ -62,7 +62,10 @@ class Config:
     truncation: Any = "auto"
     prompt: Any = None
     include: Any = None
-    passthrough: JSON = field(default_factory=dict)
+    reasoning: JSON | None = None
+    parallel_tool_calls: bool | None = None
+    #: ``realtime`` (a conversation) or ``transcription`` (input transcription only).
+    type: str = "realtime"
 
     @property
     def voice_name(self) -> str:
@@ -95,6 +98,11 @@ def default_config(dialect: Dialect) -> Config:
         voice="alloy",
         turn_detection=vad,
     )
+
+
+def transcription_config(config: Config) -> Config:
+    """A transcription session's starting configuration: input audio only, server VAD on."""
+    return dataclasses.replace(config, type="transcription", tools=[], transcription=None)
 
 
 def parse_modalities(value: Any, param: str, dialect: Dialect) -> tuple[str, ...]:
@@ -243,6 +251,22 @@ def parse_max_tokens(value: Any, param: str) -> int | str:
     return value
 
 
+#: Reasoning efforts of reasoning models (``gpt-realtime-2``), in the order errors list them.
+REASONING_EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+
+
+def parse_reasoning(value: Any, param: str) -> JSON | None:
+    """``reasoning: {"effort": ...}``; None leaves the model's default."""
+    if value is None:
+        return None
+    obj = get_object(value, param)
+    only(obj, frozenset({"effort"}), param)
+    effort = obj.get("effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise bad_value(f"{param}.effort", effort, REASONING_EFFORTS)
+    return {"effort": effort}
+
+
 # The built-in voices the real API accepts by name, in the order its errors list them.
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 
@@ -284,12 +308,19 @@ def _apply_ga_session(config: Config, session: Mapping[str, Any], *, require_typ
     kind = session.get("type")
     if kind is None and require_type:
         raise missing("session.type")
-    if kind is not None and kind != "realtime":
-        raise bad_value("session.type", kind, ("realtime",))
+    if kind is not None and kind not in ("realtime", "transcription"):
+        raise bad_value("session.type", kind, ("realtime", "transcription"))
+    if kind is not None and kind != config.type:
+        # The type is fixed when the connection opens (``?intent=transcription``).
+        raise ClientError(
+            f"Passing a {kind} session update event to a {config.type} session is not allowed.",
+            "invalid_parameter",
+            "session.type",
+        )
+    if config.type == "transcription":
+        return _apply_transcription_session(config, session)
     only(session, _GA_SESSION_KEYS, p)
-    new = dataclasses.replace(
-        config, tools=list(config.tools), passthrough=dict(config.passthrough)
-    )
+    new = dataclasses.replace(config, tools=list(config.tools))
     if "model" in session:
         new.model = get_str(session, "model", "session.model") or new.model
     if "instructions" in session:
@@ -304,15 +335,35 @@ def _apply_ga_session(config: Config, session: Mapping[str, Any], *, require_typ
     for key in ("truncation", "prompt", "include"):
         if key in session:
             setattr(new, key, session[key])
-    for key in ("parallel_tool_calls", "reasoning"):
-        if key in session:
-            new.passthrough[key] = session[key]
+    if "reasoning" in session:
+        new.reasoning = parse_reasoning(session["reasoning"], "session.reasoning")
+    if "parallel_tool_calls" in session:
+        param = "session.parallel_tool_calls"
+        new.parallel_tool_calls = get_bool(session, "parallel_tool_calls", param)
     return new
 
 
-def _apply_ga_audio(new: Config, audio: Mapping[str, Any]) -> None:
-    """Apply GA's ``session.audio`` (input and output sections) to ``new``."""
-    only(audio, frozenset({"input", "output"}), "session.audio")
+def _apply_transcription_session(config: Config, session: Mapping[str, Any]) -> Config:
+    """``config`` with a GA transcription session object applied: input audio and ``include``."""
+    only(session, frozenset({"type", "audio", "include"}), "session")
+    new = dataclasses.replace(config)
+    if "audio" in session:
+        _apply_ga_audio(new, get_object(session["audio"], "session.audio"), output=False)
+    if "include" in session:
+        new.include = session["include"]
+    model = (new.transcription or {}).get("model")
+    if model == "gpt-realtime-whisper" and new.turn_detection is not None:
+        raise ClientError(
+            "Turn detection is not supported for this transcription model.",
+            "invalid_value",
+            "session.audio.input.turn_detection",
+        )
+    return new
+
+
+def _apply_ga_audio(new: Config, audio: Mapping[str, Any], *, output: bool = True) -> None:
+    """Apply GA's ``session.audio`` to ``new``: input, and output unless ``output`` is false."""
+    only(audio, frozenset({"input", "output"} if output else {"input"}), "session.audio")
     if "input" in audio:
         p = "session.audio.input"
         section = get_object(audio["input"], p)
@@ -348,9 +399,7 @@ def _apply_ga_audio(new: Config, audio: Mapping[str, Any]) -> None:
 def _apply_beta_session(config: Config, session: Mapping[str, Any]) -> Config:
     """``config`` with a beta session object applied."""
     only(session, _BETA_SESSION_KEYS, "session")
-    new = dataclasses.replace(
-        config, tools=list(config.tools), passthrough=dict(config.passthrough)
-    )
+    new = dataclasses.replace(config, tools=list(config.tools))
     if "model" in session:
         new.model = get_str(session, "model", "session.model") or new.model
     if "instructions" in session:
@@ -408,7 +457,7 @@ def _apply_common(
 
 def _render_ga_session(config: Config, session_id: str, expires_at: int) -> JSON:
     """The session as a GA server shows it."""
-    return {
+    session: JSON = {
         "type": "realtime",
         "object": "realtime.session",
         "id": session_id,
@@ -436,7 +485,30 @@ def _render_ga_session(config: Config, session_id: str, expires_at: int) -> JSON
             },
         },
         "include": config.include,
-        **config.passthrough,
+    }
+    if config.reasoning is not None:
+        session["reasoning"] = config.reasoning
+    if config.parallel_tool_calls is not None:
+        session["parallel_tool_calls"] = config.parallel_tool_calls
+    return session
+
+
+def _render_transcription_session(config: Config, session_id: str, expires_at: int) -> JSON:
+    """A GA transcription session as the server shows it: input audio only."""
+    return {
+        "type": "transcription",
+        "object": "realtime.transcription_session",
+        "id": session_id,
+        "expires_at": expires_at,
+        "audio": {
+            "input": {
+                "format": config.input_format.to_wire("ga"),
+                "transcription": config.transcription,
+                "noise_reduction": config.noise_reduction,
+                "turn_detection": config.turn_detection,
+            }
+        },
+        "include": config.include,
     }
 
 
@@ -479,5 +551,7 @@ def apply_session(
 
 def render_session(config: Config, dialect: Dialect, session_id: str, expires_at: int) -> JSON:
     """The session object of ``session.created`` / ``session.updated`` in ``dialect``."""
+    if config.type == "transcription":
+        return _render_transcription_session(config, session_id, expires_at)
     render = _render_ga_session if dialect == "ga" else _render_beta_session
     return render(config, session_id, expires_at)
