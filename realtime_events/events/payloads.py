@@ -1,5 +1,8 @@
 """Payload models carried inside events: items, responses, usage, errors and sessions.
 
+The objects inside a session's or a response's settings (turn detection, tools,
+reasoning...) are in :mod:`.settings`.
+
 Every model allows extra fields and makes every field optional unless both dialects
 always send it, because one model serves both the beta and the GA dialect and a newer
 server must never lose data on an older client. Enumerated values (statuses, roles,
@@ -11,7 +14,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .settings import (
+    AudioConfig,
+    AudioTranscription,
+    NoiseReduction,
+    Prompt,
+    Reasoning,
+    ToolChoiceSetting,
+    ToolSetting,
+    TracingSetting,
+    TruncationSetting,
+    TurnDetectionSetting,
+    VoiceSetting,
+)
 
 
 class _Payload(BaseModel):
@@ -193,12 +210,12 @@ class Response(_Payload):
     max_output_tokens: int | str | None = None
     # GA only.
     output_modalities: list[str] | None = None
-    audio: dict[str, Any] | None = None
+    audio: AudioConfig | None = None
     # Beta only.
     modalities: list[str] | None = None
     output_audio_format: str | None = None
     temperature: float | None = None
-    voice: Any = None
+    voice: VoiceSetting | None = None
 
     @property
     def text(self) -> str:
@@ -212,27 +229,33 @@ class ResponseCreateParams(_Payload):
     """Per-response overrides for the ``response`` of a ``response.create`` client event.
 
     Only the fields that are set are sent. GA fields: ``output_modalities``, ``audio``,
-    ``max_output_tokens``; beta fields: ``modalities``, ``voice``,
-    ``output_audio_format``, ``temperature``, ``max_response_output_tokens``; the rest
-    are common to both.
+    ``max_output_tokens``, ``reasoning``, ``prompt``, ``parallel_tool_calls``; beta
+    fields: ``modalities``, ``voice``, ``output_audio_format``, ``temperature``,
+    ``max_response_output_tokens``; the rest are common to both.
     """
 
     instructions: str | None = None
+    #: ``auto`` (the default conversation), ``none`` (out of band) or a conversation id.
     conversation: str | None = None
     # Left to right, so that a dict stays the caller's dict instead of becoming a model.
     input: (
         list[Annotated[dict[str, Any] | ConversationItem, Field(union_mode="left_to_right")]] | None
     ) = None
     metadata: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
+    tools: list[ToolSetting] | None = None
+    tool_choice: ToolChoiceSetting | None = None
     # GA.
     output_modalities: list[str] | None = None
-    audio: dict[str, Any] | None = None
+    #: ``audio.output``: the ``format`` and ``voice`` of this response.
+    audio: AudioConfig | None = None
     max_output_tokens: int | str | None = None
+    reasoning: Reasoning | None = None
+    prompt: Prompt | None = None
+    #: Whether the model may call several tools at once (reasoning models).
+    parallel_tool_calls: bool | None = None
     # Beta.
     modalities: list[str] | None = None
-    voice: Any = None
+    voice: VoiceSetting | None = None
     output_audio_format: str | None = None
     temperature: float | None = None
     max_response_output_tokens: int | str | None = None
@@ -243,8 +266,12 @@ class RealtimeSessionInfo(_Payload):
 
     GA nests audio settings under ``audio`` (``audio.input.format``,
     ``audio.output.voice``...) and sets ``type`` to ``realtime`` or ``transcription``;
-    beta is flat (``voice``, ``input_audio_format``, ``turn_detection``...). Fields that
-    one dialect sends as a string and the other as an object are typed ``Any``.
+    beta is flat (``voice``, ``input_audio_format``, ``turn_detection``...). The
+    audio formats, which beta names with a string and GA with an object, are typed
+    ``Any``; the GA objects are :class:`.settings.AudioFormatConfig` under ``audio``.
+    A transcription session's configuration is read with this model too (its fields
+    are a subset); :class:`TranscriptionSessionConfig` is the one that refuses
+    realtime-only fields in an update.
     """
 
     id: str | None = None
@@ -252,28 +279,92 @@ class RealtimeSessionInfo(_Payload):
     type: str | None = None
     model: str | None = None
     instructions: str | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
-    tracing: Any = None
+    tools: list[ToolSetting] | None = None
+    tool_choice: ToolChoiceSetting | None = None
+    tracing: TracingSetting | None = None
     include: list[str] | None = None
     expires_at: int | None = None
     client_secret: dict[str, Any] | None = None
     # GA.
     output_modalities: list[str] | None = None
-    audio: dict[str, Any] | None = None
+    audio: AudioConfig | None = None
     max_output_tokens: int | str | None = None
-    truncation: Any = None
-    prompt: Any = None
+    truncation: TruncationSetting | None = None
+    prompt: Prompt | None = None
     parallel_tool_calls: bool | None = None
-    reasoning: dict[str, Any] | None = None
+    reasoning: Reasoning | None = None
     # Beta.
     modalities: list[str] | None = None
-    voice: Any = None
+    voice: VoiceSetting | None = None
     speed: float | None = None
     temperature: float | None = None
     input_audio_format: Any = None
     output_audio_format: Any = None
-    input_audio_transcription: dict[str, Any] | None = None
-    input_audio_noise_reduction: dict[str, Any] | None = None
-    turn_detection: dict[str, Any] | None = None
+    input_audio_transcription: AudioTranscription | None = None
+    input_audio_noise_reduction: NoiseReduction | None = None
+    turn_detection: TurnDetectionSetting | None = None
     max_response_output_tokens: int | str | None = None
+
+
+#: The fields of a realtime session that a transcription session does not have.
+REALTIME_ONLY_FIELDS = frozenset(
+    {
+        "model",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "tracing",
+        "output_modalities",
+        "max_output_tokens",
+        "truncation",
+        "prompt",
+        "parallel_tool_calls",
+        "reasoning",
+        "voice",
+        "speed",
+        "temperature",
+        "output_audio_format",
+        "max_response_output_tokens",
+    }
+)
+
+
+class TranscriptionSessionConfig(_Payload):
+    """The configuration of a transcription session: no model responses, transcripts only.
+
+    GA sends it in ``session.update`` with ``type: "transcription"`` and the input
+    settings nested under ``audio.input`` (``format``, ``transcription``,
+    ``noise_reduction``, ``turn_detection``); beta sends it flat in
+    ``transcription_session.update`` (``input_audio_format``,
+    ``input_audio_transcription``...). ``include`` may ask for
+    ``item.input_audio_transcription.logprobs``. A field of a realtime session
+    (``voice``, ``instructions``, ``tools``, ``audio.output``...) is refused: the
+    server would refuse it too.
+    """
+
+    type: str | None = None
+    audio: AudioConfig | None = None
+    include: list[str] | None = None
+    # Beta.
+    input_audio_format: Any = None
+    input_audio_transcription: AudioTranscription | None = None
+    input_audio_noise_reduction: NoiseReduction | None = None
+    turn_detection: TurnDetectionSetting | None = None
+    modalities: list[str] | None = None
+    client_secret: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_realtime_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            misplaced = sorted(REALTIME_ONLY_FIELDS.intersection(data))
+            audio = data.get("audio")
+            if isinstance(audio, dict) and "output" in audio:
+                misplaced.append("audio.output")
+            if misplaced:
+                raise ValueError(
+                    f"{', '.join(misplaced)}: not a setting of a transcription session"
+                    " (it takes audio.input, include; beta: input_audio_format,"
+                    " input_audio_transcription, input_audio_noise_reduction, turn_detection)"
+                )
+        return data
