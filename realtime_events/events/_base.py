@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+_T = TypeVar("_T")
+
+
+class _OmittedByRealServers:
+    """The marker of :data:`Omittable` fields, found in their ``FieldInfo.metadata``."""
+
+    def __repr__(self) -> str:
+        return "OMITTABLE"
+
+
+OMITTABLE = _OmittedByRealServers()
+
+#: A field the SDK documents as always sent that real servers omit (``usage`` of a
+#: whisper-1 transcription, say). It is optional, defaults to ``None`` and is listed
+#: in :attr:`ServerEvent.missing_fields` when it is ``None``. ``Optional`` because a
+#: generic alias cannot be written with ``|`` around a type variable at run time.
+Omittable = Annotated[Optional[_T], OMITTABLE]  # noqa: UP045
 
 
 class Event(BaseModel):
@@ -29,6 +47,35 @@ class ServerEvent(Event):
 
     canonical_type: ClassVar[str] = ""
     beta_type: ClassVar[str | None] = None
+    #: The fields without which the event cannot be used (besides ``type``): those
+    #: with no default. A frame that lacks one is not this event but an
+    #: :class:`UnknownServerEvent` whose ``validation_error`` names the field.
+    needed_fields: ClassVar[frozenset[str]] = frozenset()
+    #: The :data:`Omittable` fields: documented as always sent, tolerated missing.
+    omittable_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # Read off the annotations once per class, so the two lists cannot drift
+        # from the models: a field is needed by having no default, omittable by
+        # its marker.
+        fields = cls.model_fields
+        cls.needed_fields = frozenset(
+            name for name, info in fields.items() if info.is_required() and name != "type"
+        )
+        cls.omittable_fields = tuple(
+            name for name, info in fields.items() if OMITTABLE in info.metadata
+        )
+
+    @property
+    def missing_fields(self) -> tuple[str, ...]:
+        """The omittable fields this event came without (or with ``null``), in field order.
+
+        Empty for a frame that has everything its model documents. Computed when
+        read, so parsing pays nothing for it.
+        """
+        return tuple(name for name in self.omittable_fields if getattr(self, name) is None)
 
 
 class ClientEvent(Event):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from ._base import ServerEvent
+from ._base import Omittable, ServerEvent
 from .payloads import Conversation, ConversationItem, ErrorDetail, LogProb, TranscriptionUsage
 
 
@@ -103,7 +103,9 @@ class ConversationItemInputAudioTranscriptionCompletedEvent(ServerEvent):
     """``conversation.item.input_audio_transcription.completed``: the user's full transcript.
 
     Transcription runs alongside response generation, so this may arrive before or
-    after the response events of the same turn.
+    after the response events of the same turn. ``usage`` is missing from whisper-1
+    transcripts of 2024 servers (see ``tests/corpus``): then it is ``None`` and
+    ``missing_fields`` names it.
     """
 
     canonical_type: ClassVar[str] = "conversation.item.input_audio_transcription.completed"
@@ -113,7 +115,7 @@ class ConversationItemInputAudioTranscriptionCompletedEvent(ServerEvent):
     item_id: str
     content_index: int
     transcript: str
-    usage: TranscriptionUsage
+    usage: Omittable[TranscriptionUsage] = None
     logprobs: list[LogProb] | None = None
     #: The detected languages (GA only), as ``{"code": ...}`` objects.
     languages: list[dict[str, Any]] | None = None

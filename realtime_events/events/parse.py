@@ -107,9 +107,12 @@ CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(CLIENT_EVE
 def parse_server_event(data: bytes | bytearray | str) -> ServerEvent:
     """Parse one text frame from the server into its event model.
 
-    An event whose ``type`` is unknown, or whose fields do not match its model, comes
-    back as :class:`UnknownServerEvent` with every field kept; in the second case its
-    ``validation_error`` says what did not match.
+    A known event that lacks an omittable field (one the SDK documents but real
+    servers leave out) is still its typed model, with ``None`` there and the field
+    named in ``missing_fields``: the one ``validate_json`` call accepts it. An event
+    whose ``type`` is unknown, or that lacks one of its ``needed_fields`` or has a
+    field of the wrong type, comes back as :class:`UnknownServerEvent` with every
+    field kept; in the second case its ``validation_error`` says what did not match.
 
     Raises:
         InvalidFrameError: the frame is not JSON, not a JSON object, or has no string
