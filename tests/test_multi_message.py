@@ -1,0 +1,163 @@
+"""Responses with several assistant messages (gpt-realtime-2), end to end over loopback.
+
+Newer models answer with a spoken preamble message, then the answer message, or
+a preamble then a function call, all in one response. Frameworks that assumed
+one message per response lost the second (livekit/agents #5684: only the first
+message's audio played). Every test here runs a real session against a plain
+``websockets`` server written for the tests (``_multi_message_peer``), whose
+frames are built and validated by the official SDK's models, on both backends.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from realtime_events import Session
+from realtime_events.events import Event
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _multi_message_peer import (
+    TIMEOUT,
+    MultiMessagePeer,
+    call,
+    speech,
+    text,
+)
+
+pytestmark = pytest.mark.anyio
+
+PREAMBLE = "Let me check that for you."
+ANSWER = "It is sunny in Paris today."
+
+
+@contextmanager
+def running_peer(**options: Any) -> Iterator[MultiMessagePeer]:
+    with MultiMessagePeer(**options).running() as peer:
+        yield peer
+
+
+@asynccontextmanager
+async def connected(peer: MultiMessagePeer, **options: Any) -> AsyncIterator[Session]:
+    session = Session(url=peer.url, model="gpt-realtime-2", **options)
+    async with session:
+        yield session
+
+
+class Seen:
+    """The events of some types that the session dispatched, in order."""
+
+    def __init__(self, session: Session, *names: str) -> None:
+        self.events: list[Event] = []
+        for name in names:
+            session.on(name, self.events.append)
+
+    def types(self) -> list[str]:
+        return [event.type for event in self.events]
+
+
+# -- the mirror --------------------------------------------------------------------
+
+
+async def test_the_mirror_keeps_every_item_of_a_response_in_order() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 300), speech(ANSWER, 500), text("Anything else?"))
+        async with connected(peer) as session:
+            reply = await session.ask("Weather in Paris?", timeout=TIMEOUT)
+            response_id = peer.played[0].response_id
+            mirror = session.conversation
+            items = mirror.response_items(response_id)
+            assert [item.id for item in items] == peer.played[0].item_ids
+            # Each message has its own audio and transcript: none is lost or merged.
+            assert [item.text for item in items] == [PREAMBLE, ANSWER, "Anything else?"]
+            first, second, third = (item.id or "" for item in items)
+            assert mirror.audio_received_ms(first) == pytest.approx(300)
+            assert mirror.audio_received_ms(second) == pytest.approx(500)
+            assert mirror.audio_received_ms(third) == 0
+            assert mirror.response_of(second) == response_id
+            # The user's message comes first, then the response's items in output order.
+            user = mirror.items[0]
+            assert user.role == "user"
+            assert [i.id for i in mirror.items[1:]] == [first, second, third]
+            assert mirror.previous_id(second) == first
+    assert reply.messages == (PREAMBLE, ANSWER, "Anything else?")
+
+
+async def test_a_replay_after_a_reconnect_keeps_every_message() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 200), speech(ANSWER, 200))
+        async with connected(peer) as session:
+            await session.ask("Weather in Paris?", timeout=TIMEOUT)
+            replay = session.conversation.replayable()
+    spoken = [p["content"][0]["text"] for p in replay if p.get("role") == "assistant"]
+    assert spoken == [PREAMBLE, ANSWER]
+
+
+# -- the sequencer and turns ---------------------------------------------------------
+
+
+async def test_a_response_is_done_once_after_all_its_items() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 200), speech(ANSWER, 400))
+        peer.respond(text("Second."))
+        async with connected(peer) as session:
+            seen = Seen(session, "response.output_item.done", "response.done")
+            request = await session.response.create()
+            queued = await session.response.create(instructions="again")
+            done = await request.done()
+            assert done.response.status == "completed"
+            assert [item.id for item in done.response.output or ()] == peer.played[0].item_ids
+            second = await queued.done()
+            assert second.response.id == peer.played[1].response_id
+            assert not session.response.active
+    # Both items of the first were done before it was; each response was done once.
+    done_item = "response.output_item.done"
+    assert seen.types() == [done_item, done_item, "response.done", done_item, "response.done"]
+    # The queued request went out only once, after the first response ended.
+    assert peer.received_types("response.create") == ["response.create"] * 2
+
+
+async def test_ask_returns_every_message_of_the_answer() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 200), speech(ANSWER, 300))
+        async with connected(peer) as session:
+            reply = await session.ask("Weather in Paris?", timeout=TIMEOUT)
+    assert reply.text == f"{PREAMBLE}\n{ANSWER}"
+    assert reply.messages == (PREAMBLE, ANSWER)
+    assert len(reply.items) == 2
+    assert len(reply.responses) == 1
+    assert reply.usage.output_tokens == 20
+
+
+# -- metrics -------------------------------------------------------------------------
+
+
+async def test_metrics_time_the_first_message_and_count_them_all() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 300), speech(ANSWER, 700), call("noop", "{}", "call_m1"))
+        async with connected(peer) as session:
+            first_audio: list[float] = []
+
+            @session.on("response.output_audio.delta")
+            def note(event: Any) -> None:
+                if not first_audio:
+                    first_audio.append(anyio.current_time())
+
+            async with session.stream("metrics.response") as records:
+                await session.response.create()
+                with anyio.fail_after(TIMEOUT):
+                    published = await records.receive()
+            record = published.metrics
+    assert record.messages == 2  # the call is not a message
+    assert record.audio_ms == pytest.approx(1000)  # both messages' audio
+    assert record.output_tokens == 30
+    assert record.time_to_first_audio is not None
+    # The first audio is the preamble's: it came before the answer's first delta.
+    assert record.time_to_first_audio <= record.total_time
+    assert first_audio
