@@ -36,15 +36,24 @@ def api_key_for(
     error: ErrorFactory = ClientSecretError,
 ) -> str:
     """The key to send to ``base_url``: the one given, or the environment's if it belongs there."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    key = api_key or environment_key(host, azure=azure)
+    key = optional_key_for(api_key, base_url, azure=azure, allow_insecure_key=allow_insecure_key)
     if not key:
+        host = urlsplit(base_url).hostname or ""
         variable = key_variable(azure=azure)
         withheld = not environment_key_may_go_to(host, azure=azure)
         where = f" (the environment's key is not sent to {host})" if withheld else ""
         raise error(f"no API key: pass api_key=... or set {variable}{where}", None, "")
-    if not allow_insecure_key:
+    return key
+
+
+def optional_key_for(
+    api_key: str | None, base_url: str, *, azure: bool, allow_insecure_key: bool
+) -> str | None:
+    """Like :func:`api_key_for`, but None when there is no key (a local server needs none)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    key = api_key or environment_key(host, azure=azure)
+    if key and not allow_insecure_key:
         header = "api-key" if azure else "Authorization"
         check_key_transport(host, secure=parts.scheme == "https", what=[header], url=base_url)
     return key

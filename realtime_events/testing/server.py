@@ -3,7 +3,10 @@
 This module is the I/O layer: it accepts WebSocket connections, feeds each
 client frame to a :class:`~realtime_events.testing.engine.RealtimeEngine` (the
 protocol, written Sans-I/O), writes what the engine answers, streams responses
-with optional real-time pacing, and injects faults on demand.
+with optional real-time pacing, and injects faults on demand. On the same port
+it serves the SIP call control endpoints over plain HTTP (``POST``; see
+:mod:`realtime_events.testing.calls`), and a session attaches to an accepted
+call with ``?call_id=``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import anyio.abc
@@ -24,7 +28,9 @@ from websockets.http11 import Request
 
 from ..connection import WebSocket, accept
 from ..errors import ConnectionClosedError
+from ..events.names import Dialect
 from ..recording import RecordedFrame, read_recording
+from .calls import LocalCall, LocalCalls, http_response, read_http_request
 from .engine import RealtimeEngine, ResponseRun, audio_ms
 from .models import DemoModel, Model
 
@@ -78,6 +84,15 @@ class ServerConnection:
             await self.websocket.send(json.dumps(event, separators=(",", ":")))
             self.sent_events.append(event)
             self.sent += 1
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Press keys on the caller's phone: ``input_audio_buffer.dtmf_event_received`` for each.
+
+        ``digits`` are keypad keys (``0``-``9``, ``*``, ``#``, ``A``-``D``), sent
+        in order; an unknown key raises ``ValueError`` before anything is sent.
+        """
+        events = [event for digit in digits for event in self.engine.dtmf_event(digit)]
+        await self.send_events(events)
 
     async def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
         """Write a frame as it is, valid or not."""
@@ -211,6 +226,12 @@ class LocalRealtimeServer:
     Azure ``api-key``), so tests can see a 401. ``replay`` serves a recording
     to every client instead of a model; it is read when the server starts, so
     a missing or malformed file fails there (``OSError``, ``RecordingError``).
+
+    ``calls`` holds the SIP calls: ``await server.calls.ring(url, secret=...)``
+    makes one and POSTs its signed webhook; the control endpoints are served at
+    :attr:`http_url` (give it to ``Calls(base_url=...)``), and
+    ``Session(url=server.url, call_id=...)`` attaches to an accepted call, whose
+    session starts with the accepted configuration.
     """
 
     def __init__(
@@ -236,6 +257,7 @@ class LocalRealtimeServer:
         self.replay = replay
         self._replay_frames: list[RecordedFrame] = []
         self.connections: list[ServerConnection] = []
+        self.calls = LocalCalls()
         # anyio primitives belong to an event loop: they are made in __aenter__, so a
         # server can be built anywhere (a threaded bot's test builds it before any loop runs).
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -246,6 +268,11 @@ class LocalRealtimeServer:
     def url(self) -> str:
         """The ``ws://`` URL to give ``Session(url=...)``."""
         return f"ws://{self.host}:{self.port}/v1/realtime"
+
+    @property
+    def http_url(self) -> str:
+        """The ``http://`` base URL of the REST endpoints (``Calls(base_url=...)``, the SDK's)."""
+        return f"http://{self.host}:{self.port}/v1"
 
     @property
     def base_url(self) -> str:
@@ -307,6 +334,13 @@ class LocalRealtimeServer:
             await anyio.sleep(math.inf)
 
     def _check(self, request: Request) -> tuple[int, str] | None:
+        refusal = self._check_key(request)
+        call_id = _call_id(request)
+        if refusal is None and call_id is not None and request.method == "GET":
+            refusal = self.calls.refusal(call_id, _dialect(request))
+        return refusal
+
+    def _check_key(self, request: Request) -> tuple[int, str] | None:
         if self.api_key is None:
             return None
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -324,19 +358,33 @@ class LocalRealtimeServer:
         return None
 
     async def _handle(self, stream: anyio.abc.ByteStream) -> None:
-        accepted = await accept(stream, check=self._check)
+        first = await _first_bytes(stream)
+        if first is None:
+            await stream.aclose()
+            return
+        if first.startswith(b"POST "):
+            await self._serve_http(stream, first)
+            return
+        accepted = await accept(_Replayed(stream, first), check=self._check)
         if accepted is None:
             await stream.aclose()
             return
         websocket, request = accepted
-        beta = request.headers.get("OpenAI-Beta", "").replace(" ", "") == "realtime=v1"
+        call_id = _call_id(request)
+        call = self.calls.calls.get(call_id) if call_id is not None else None
+        defaults = dict(self.session_defaults)
+        if call is not None:
+            # The session answering a call starts as the accept configured it.
+            defaults.update(call.config or {})
         engine = RealtimeEngine(
-            dialect="beta" if beta else "ga",
+            dialect=_dialect(request),
             model=self._model_factory(),
-            session_defaults=self.session_defaults or None,
+            session_defaults=defaults or None,
         )
         faults = Faults(**vars(self.faults))
         connection = ServerConnection(websocket, engine, request, faults, self.pace)
+        if call is not None:
+            await _attach(connection, call)
         self.connections.append(connection)
         if self._new_connection is not None:
             self._new_connection.set()
@@ -345,6 +393,29 @@ class LocalRealtimeServer:
             await connection.serve_recording(self._replay_frames)
         else:
             await connection.serve()
+
+    async def _serve_http(self, stream: anyio.abc.ByteStream, first: bytes) -> None:
+        """Answer one plain HTTP request (a call control endpoint), then close."""
+        status: int
+        body: dict[str, Any] | None
+        try:
+            with anyio.fail_after(10):
+                request = await read_http_request(stream, first)
+        except (ValueError, EOFError, TimeoutError) as exc:
+            error = {"message": f"Bad request: {exc}", "type": "invalid_request_error"}
+            status, body = 400, {"error": {**error, "param": None, "code": None}}
+        else:
+            refusal = self._check_key(Request(request.path, request.headers, request.method))
+            if refusal is not None:
+                status, body = refusal[0], json.loads(refusal[1])
+            else:
+                status, body = await self.calls.answer(request)
+        try:
+            await stream.send(http_response(status, body))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the client left without waiting for the answer
+        finally:
+            await stream.aclose()
 
     async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
         """Wait until ``count`` clients have connected in all; return the latest."""
@@ -364,3 +435,65 @@ class LocalRealtimeServer:
         for connection in list(self.connections):
             if not connection.websocket.closed:
                 await connection.send_raw(data, binary=binary)
+
+
+def _dialect(request: Request) -> Dialect:
+    """``"beta"`` for a client sending ``OpenAI-Beta: realtime=v1``, else ``"ga"``."""
+    beta = request.headers.get("OpenAI-Beta", "").replace(" ", "") == "realtime=v1"
+    return "beta" if beta else "ga"
+
+
+def _call_id(request: Request) -> str | None:
+    """The ``call_id`` of a sideband connection's URL, if any."""
+    values = parse_qs(urlsplit(request.path).query).get("call_id")
+    return values[0] if values else None
+
+
+async def _attach(connection: ServerConnection, call: LocalCall) -> None:
+    """Close ``connection`` when ``call`` ends, as the real server ends a call's sessions."""
+
+    async def close() -> None:
+        if not connection.websocket.closed:
+            await connection.close(1000, f"call {call.state}")
+
+    call.closers.append(close)
+    if call.ended:  # hung up between the handshake's check and now
+        await close()
+
+
+async def _first_bytes(stream: anyio.abc.ByteStream) -> bytes | None:
+    """The first bytes of a request, enough to read its method; None if the peer left."""
+    data = b""
+    while b" " not in data and len(data) < 16:
+        try:
+            data += await stream.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return None
+    return data
+
+
+class _Replayed(anyio.abc.ByteStream):
+    """``stream`` with bytes already read from it put back in front, for the handshake to read."""
+
+    def __init__(self, stream: anyio.abc.ByteStream, data: bytes) -> None:
+        self._stream = stream
+        self._data = data
+
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        if self._data:
+            data, self._data = self._data[:max_bytes], self._data[max_bytes:]
+            return data
+        return await self._stream.receive(max_bytes)
+
+    async def send(self, item: bytes) -> None:
+        await self._stream.send(item)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        return self._stream.extra_attributes
