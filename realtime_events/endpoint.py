@@ -10,6 +10,12 @@ Keys stay where they belong: ``$OPENAI_API_KEY`` goes only to the OpenAI API
 ``azure_endpoint``, and any other URL gets a key only when one is passed as
 ``api_key``. No credential crosses a network unencrypted (``ws://`` to a host
 other than this machine) unless ``allow_insecure_key=True`` says so.
+
+The beta dialect is retired on the OpenAI API: since May 2026 it answers the
+``OpenAI-Beta: realtime=v1`` handshake with an ``error`` event
+(``beta_api_shape_disabled``: "The Realtime Beta API is no longer supported")
+and closes with 4000. A handshake that would ask it for the beta dialect is
+refused before connecting; Azure OpenAI and compatible servers keep it.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from ._secrets import (
     redact_url,
     target,
 )
-from .errors import ConnectionFailedError
+from .errors import ConnectionFailedError, InvalidConfigError
 from .events.names import Dialect
 
 __all__ = ["OPENAI_URL", "Endpoint", "InsecureKeyError", "SecretHeaders"]
@@ -39,6 +45,13 @@ __all__ = ["OPENAI_URL", "Endpoint", "InsecureKeyError", "SecretHeaders"]
 logger = logging.getLogger("realtime_events.endpoint")
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
+
+BETA_RETIRED = (
+    "dialect='beta' is retired on the OpenAI API: it refuses the beta protocol "
+    "(beta_api_shape_disabled, 'The Realtime Beta API is no longer supported') since "
+    "May 2026. Use dialect='ga' (the default); the beta dialect stays for Azure OpenAI "
+    "(azure_endpoint=...) and compatible servers given by url=..."
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -128,9 +141,13 @@ class Endpoint:
         """The headers of the WebSocket handshake, real values: credentials, dialect, extras.
 
         Raises :class:`ConnectionFailedError` when the OpenAI API would get no
-        key, and :class:`InsecureKeyError` when a credential would go unencrypted
-        to another machine without ``allow_insecure_key``.
+        key, :class:`InsecureKeyError` when a credential would go unencrypted
+        to another machine without ``allow_insecure_key``, and
+        :class:`InvalidConfigError` for the beta dialect on the OpenAI API,
+        which retired it.
         """
+        if self.dialect == "beta" and self.is_openai:
+            raise InvalidConfigError(BETA_RETIRED, "dialect")
         headers: dict[str, str] = {}
         key = self._key()
         if self.azure_endpoint:

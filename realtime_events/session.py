@@ -50,7 +50,12 @@ from .metrics import Metrics
 from .plugins import Plugin, declared_events, load, session_config_of
 from .reconnect import ReconnectPolicy
 from .recording import Recorder, RecordMode, read_recording
-from .resources import InputAudioBufferResource, OutputAudioBufferResource
+from .resources import (
+    ImageDetail,
+    InputAudioBufferResource,
+    OutputAudioBufferResource,
+    image_message,
+)
 from .responses import Responses
 from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, first_of
 from .turns import Reply, Turn, Turns
@@ -402,6 +407,28 @@ class Session(SessionOverloads):
             await self.response.create()
         return sent
 
+    async def send_image(
+        self,
+        image: bytes | str | os.PathLike[str],
+        *,
+        mime_type: str | None = None,
+        detail: ImageDetail | None = None,
+        text: str | None = None,
+        respond: bool = False,
+    ) -> ClientEvent:
+        """Add a user message with an image (bytes or a path), and ``text`` after it if given.
+
+        The type comes from ``mime_type``, the bytes' signature or the file name
+        (PNG, JPEG, WebP, GIF); an image over 11.25 MiB (15 MiB of base64) is
+        refused before anything is sent. ``respond=True`` asks for a response.
+        See :func:`~realtime_events.resources.image_message`.
+        """
+        item = image_message(image, mime_type=mime_type, detail=detail, text=text)
+        sent = await self.conversation.item.create(item)
+        if respond:
+            await self.response.create()
+        return sent
+
     async def ask(self, text: str, *, timeout: float | None = None) -> Reply:
         """Send a user message and return the assistant's complete reply.
 
@@ -545,6 +572,30 @@ class Session(SessionOverloads):
         except BaseException as exc:
             if not status.fail(exc) and not isinstance(exc, anyio.get_cancelled_exc_class()):
                 logger.error("the session ended: %s", exc)
+
+    async def restart(self) -> None:
+        """Open a new server session and carry the context over, as a reconnect does.
+
+        For a server session that is stuck (every response failing with
+        ``server_error``, say): the connection is dropped, a new one opens at
+        once, the configuration is sent and the conversation replayed, and
+        ``disconnected`` (``will_reconnect=True``), ``reconnecting`` and
+        ``reconnected`` are signalled with ``attempt=0``. It counts against no
+        reconnect policy, and works with ``reconnect=False``; if the new
+        connection fails, the policy's reconnecting takes over (without one, the
+        session ends). A response in flight is lost, as on any reconnect.
+
+        Returns once the new session is restored; called from a handler, it
+        only starts the restart. Joins a restart or reconnect under way. Raises
+        :class:`SessionClosedError` when the session is not running.
+        """
+        run = self._run
+        if run is None:
+            raise SessionClosedError(
+                f"cannot restart a session that is {self.state}: restart() renews the "
+                "server session of a running session"
+            )
+        await run.restart()
 
     async def close(self) -> None:
         """Close the session; returns within ``close_timeout`` even if the server never answers."""

@@ -53,6 +53,9 @@ Write = Callable[[ClientEvent], Awaitable[None]]
 #: How many plugin events emitted outside handlers may wait for the dispatcher.
 MAX_PENDING_EMITS = 1024
 
+#: The close a restart reports (``disconnected``, ``reconnecting``) for the old connection.
+RESTART_REASON = "restarting the session"
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -103,7 +106,11 @@ class Supervisor:
         self._task_group: anyio.abc.TaskGroup | None = None
         self._closing = False
         self._renewing = False
+        self._restarting = False  # restart() dropped the connection: open the next at once
+        # Set once the restart in progress has its new server session (or the run ended).
+        self._restarted: anyio.Event | None = None
         self._attempt = 0
+        self._opened_by = 0  # the attempt that opened the current connection (0: a restart)
         self._configured_at: float | None = None
         self._last_error: Any = None
         self._ready = anyio.Event()  # open, or finished before it could be
@@ -203,6 +210,7 @@ class Supervisor:
             while True:
                 closed = await self._serve(ws)
                 renewing, self._renewing = self._renewing, False
+                restarting, self._restarting = self._restarting, False
                 configured = self._configured_at
                 if (
                     policy
@@ -211,7 +219,9 @@ class Supervisor:
                 ):
                     self._attempt = 0  # it stayed up: failures count afresh
                 will_reconnect = not self._closing and (
-                    renewing or (policy is not None and closed.code not in policy.final_codes)
+                    renewing
+                    or restarting
+                    or (policy is not None and closed.code not in policy.final_codes)
                 )
                 if will_reconnect:
                     self.state = "reconnecting"
@@ -222,6 +232,11 @@ class Supervisor:
                 if not will_reconnect:
                     error = self._final_error(closed)
                     break
+                if restarting:
+                    # Asked for, not a failure: the first try is free; if it fails,
+                    # the policy takes over (none: the run ends).
+                    ws = await self._reconnect(policy or _NO_RETRY, closed, free=True)
+                    continue
                 if renewing:
                     self._attempt = 0
                 ws = await self._reconnect(policy or ReconnectPolicy(), closed, now=renewing)
@@ -296,7 +311,10 @@ class Supervisor:
         if reconnect:
             self._reconnected.set()
             await self._hooks.resume()
-            self._hooks.signal(signals.reconnected, attempt=self._attempt)
+            self._hooks.signal(signals.reconnected, attempt=self._opened_by)
+            restarted, self._restarted = self._restarted, None
+            if restarted is not None:
+                restarted.set()
         else:
             self._ready.set()
         if self._settings.renew_after is not None:
@@ -316,32 +334,54 @@ class Supervisor:
         await ws.close(1000, "renewing the session")
 
     async def _reconnect(
-        self, policy: ReconnectPolicy, closed: ConnectionClosedError, *, now: bool = False
+        self,
+        policy: ReconnectPolicy,
+        closed: ConnectionClosedError,
+        *,
+        now: bool = False,
+        free: bool = False,
     ) -> WebSocket:
         """Open a new connection, with backoff; raise when the policy gives up.
 
         ``now`` skips the first delay: a renewal is planned, not a failure.
+        ``free`` makes the first try attempt 0, at once and outside the policy's
+        count: a restart was asked for, nothing failed.
         """
         wait: float | None = None  # what a refusing server asked for
         last: BaseException = closed
         while True:
-            self._attempt += 1
-            attempt = self._attempt
+            if free:
+                attempt = 0
+            else:
+                self._attempt += 1
+                attempt = self._attempt
             if policy.max_attempts is not None and attempt > policy.max_attempts:
-                raise ConnectionFailedError(
-                    f"gave up reconnecting after {attempt - 1} attempts: {last}"
-                ) from last
-            delay = 0.0 if now and attempt == 1 else policy.delay(attempt, retry_after=wait)
-            self._hooks.signal(signals.reconnecting, attempt=attempt, delay=delay, error=closed)
-            logger.warning(
-                "connection lost (%s); reconnecting in %.2f s (attempt %d)", last, delay, attempt
+                gave_up = (
+                    f"gave up reconnecting after {attempt - 1} attempts"
+                    if attempt > 1
+                    else "could not open a new session, and reconnecting is off"
+                )
+                raise ConnectionFailedError(f"{gave_up}: {last}") from last
+            delay = (
+                0.0 if free or (now and attempt == 1) else policy.delay(attempt, retry_after=wait)
             )
+            free = False
+            self._hooks.signal(signals.reconnecting, attempt=attempt, delay=delay, error=closed)
+            if attempt:
+                logger.warning(
+                    "connection lost (%s); reconnecting in %.2f s (attempt %d)",
+                    last,
+                    delay,
+                    attempt,
+                )
             if self._closing:
                 raise SessionClosedError("closed while reconnecting")
             try:
                 with anyio.CancelScope() as self._wait_scope:
                     await anyio.sleep(delay)
-                    return await self._hooks.open()
+                    ws = await self._hooks.open()
+                    self._opened_by = attempt
+                    return ws
             except HandshakeRejectedError as exc:
                 if exc.status in (401, 403):
                     raise
@@ -353,6 +393,35 @@ class Supervisor:
             if self._closing:  # close() cancelled the wait or the handshake
                 raise SessionClosedError("closed while reconnecting")
             logger.warning("reconnect attempt %d failed: %s", attempt, last)
+
+    async def restart(self) -> None:
+        """Drop the connection and open a new server session; return once it is restored.
+
+        What a restart does and signals is told by ``Session.restart``. A restart
+        asked for while one is under way, or while a reconnect is, joins it: the
+        new server session it opens is the one asked for. From a handler it only
+        starts the restart, since the new session's events wait for the handler.
+        """
+        if self._closing or self.state not in ("open", "reconnecting"):
+            raise SessionClosedError(
+                f"cannot restart a session that is {self.state}: restart() renews the "
+                "server session of a running session (start it with `async with` or start())"
+            )
+        done = self._restarted
+        if done is None:
+            done = self._restarted = anyio.Event()
+            ws = self._ws
+            if self.state == "open" and ws is not None:
+                self._restarting = True
+                logger.info("restarting the session: dropping the connection")
+                # Dropped, not closed: the old server session is abandoned anyway, and
+                # a close handshake would wait for a server that may never answer it.
+                await ws.abort(1000, RESTART_REASON)
+        if current_dispatcher.get() is self._hooks.dispatcher:
+            return
+        await done.wait()
+        if self._finished.is_set():
+            raise SessionClosedError("the session ended during the restart") from self.failure
 
     # -- reading and dispatching -------------------------------------------
 
@@ -493,11 +562,17 @@ class Supervisor:
         if self._hooks.recorder is not None:
             self._hooks.recorder.close()
         self._reconnected.set()  # senders waiting for a reconnect see the session closed
+        if self._restarted is not None:
+            self._restarted.set()  # so does a restart
         self._connection_lost.set()
         self._queue.clear()
         self._ready.set()
         self._finished.set()
         self._hooks.signal(signals.closed, error=error)
+
+
+#: A restart without a reconnect policy: one try, and no more.
+_NO_RETRY = ReconnectPolicy(max_attempts=0)
 
 
 async def _logged(task: Callable[[], Awaitable[None]]) -> None:

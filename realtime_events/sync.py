@@ -26,6 +26,7 @@ import concurrent.futures
 import functools
 import inspect
 import operator
+import os
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterator, Mapping
@@ -40,6 +41,7 @@ from ._generated_overloads import SyncSessionOverloads
 from .dispatch import EventStream, Handler, Overflow, Pattern
 from .errors import RealtimeError, SessionClosedError
 from .events import ClientEvent, Event
+from .resources import ImageDetail
 from .session import Session
 from .turns import Reply, Turn
 
@@ -459,6 +461,33 @@ class SyncSession(SyncSessionOverloads):
     def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
         """Append audio in the session's input format (see ``Session.send_audio``)."""
         self._portal.call(self.session.send_audio, pcm, commit=commit, respond=respond)
+
+    def send_image(
+        self,
+        image: bytes | str | os.PathLike[str],
+        *,
+        mime_type: str | None = None,
+        detail: ImageDetail | None = None,
+        text: str | None = None,
+        respond: bool = False,
+    ) -> ClientEvent:
+        """Add a user message with an image (see ``Session.send_image``)."""
+        return self._portal.call(
+            self.session.send_image,
+            image,
+            mime_type=mime_type,
+            detail=detail,
+            text=text,
+            respond=respond,
+        )
+
+    def restart(self) -> None:
+        """Open a new server session with the context carried over (see ``Session.restart``).
+
+        Blocks until the new session is restored. A handler (on the loop thread)
+        awaits ``session.restart()`` in an async handler instead.
+        """
+        self._portal.call(self.session.restart)
 
     def ask(self, text: str, *, timeout: float | None = None) -> Reply:
         """Send a user message and block until the complete reply (see ``Session.ask``).
