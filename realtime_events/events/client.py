@@ -4,26 +4,76 @@ Every client event has an optional ``event_id`` (from :class:`ClientEvent`), whi
 server echoes in ``error.event_id`` when the event causes an error. ``type`` has a
 default, so ``ResponseCancelEvent()`` is a complete event. Nested configuration
 (``session``, ``response``, ``item``) accepts either a plain dict, sent as given, or
-a payload model, of which only the fields that were set are sent.
+a payload model, of which only the fields that were set are sent. A ``session`` or
+``response`` dict is checked against its model all the same (a misplaced or
+mistyped setting is refused before it is sent) and stays the caller's dict.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from ._base import ClientEvent
-from .payloads import ConversationItem, RealtimeSessionInfo, ResponseCreateParams
+from .payloads import (
+    ConversationItem,
+    RealtimeSessionInfo,
+    ResponseCreateParams,
+    TranscriptionSessionConfig,
+)
+from .settings import KIND_TAGS
+
+
+def _session_model(config: dict[str, Any]) -> type[BaseModel]:
+    is_transcription = config.get("type") == "transcription"
+    return TranscriptionSessionConfig if is_transcription else RealtimeSessionInfo
+
+
+def _checked(model: Callable[[dict[str, Any]], type[BaseModel]]) -> AfterValidator:
+    """Validate a dict against its model, for the errors only: the dict is sent as given."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, dict):
+            try:
+                model(value).model_validate(value)
+            except ValidationError as error:
+                raise _without_kind_tags(error) from None
+        return value
+
+    return AfterValidator(check)
+
+
+def _without_kind_tags(error: ValidationError) -> ValidationError:
+    """The same errors, located by field names only (``turn_detection.threshold``)."""
+    details: list[Any] = [
+        {**detail, "loc": tuple(part for part in detail["loc"] if part not in KIND_TAGS)}
+        for detail in error.errors(include_url=False)
+    ]
+    try:
+        return ValidationError.from_exception_data(error.title, details)
+    except (TypeError, ValueError, KeyError):  # pragma: no cover - an error type it cannot rebuild
+        return error
+
 
 # Left to right, so that a dict stays the caller's dict instead of becoming a model.
 _SessionConfig: TypeAlias = Annotated[
-    dict[str, Any] | RealtimeSessionInfo, Field(union_mode="left_to_right")
+    dict[str, Any] | RealtimeSessionInfo | TranscriptionSessionConfig,
+    Field(union_mode="left_to_right"),
+    _checked(_session_model),
+]
+_TranscriptionSessionConfig: TypeAlias = Annotated[
+    dict[str, Any] | TranscriptionSessionConfig,
+    Field(union_mode="left_to_right"),
+    _checked(lambda _: TranscriptionSessionConfig),
 ]
 _ResponseConfig: TypeAlias = Annotated[
-    dict[str, Any] | ResponseCreateParams, Field(union_mode="left_to_right")
+    dict[str, Any] | ResponseCreateParams,
+    Field(union_mode="left_to_right"),
+    _checked(lambda _: ResponseCreateParams),
 ]
 _Item: TypeAlias = Annotated[dict[str, Any] | ConversationItem, Field(union_mode="left_to_right")]
 
@@ -32,7 +82,9 @@ class SessionUpdateEvent(ClientEvent):
     """``session.update``: change the session's configuration.
 
     ``session`` is nested in GA (``{"type": "realtime", "audio": {...}}``) and flat in
-    beta (``{"voice": ..., "turn_detection": ...}``); it is sent as given.
+    beta (``{"voice": ..., "turn_detection": ...}``); it is sent as given. A GA
+    transcription session is configured here too, with ``{"type": "transcription",
+    "audio": {"input": {...}}}`` (a :class:`TranscriptionSessionConfig`).
     """
 
     canonical_type: ClassVar[str] = "session.update"
@@ -44,13 +96,14 @@ class SessionUpdateEvent(ClientEvent):
 class TranscriptionSessionUpdateEvent(ClientEvent):
     """``transcription_session.update`` (beta only): configure a transcription session.
 
-    GA uses ``session.update`` with ``session.type == "transcription"`` instead.
+    ``session`` is flat (``input_audio_transcription``, ``turn_detection``...). GA
+    uses ``session.update`` with ``session.type == "transcription"`` instead.
     """
 
     canonical_type: ClassVar[str] = "transcription_session.update"
 
     type: Literal["transcription_session.update"] = "transcription_session.update"
-    session: _SessionConfig
+    session: _TranscriptionSessionConfig
 
 
 class ResponseCreateEvent(ClientEvent):

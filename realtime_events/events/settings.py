@@ -21,7 +21,6 @@ for a field it did not send).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeAlias, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -86,19 +85,29 @@ class Setting(BaseModel):
         return getattr(self, key) if key in self else default
 
 
-def _kinds(
-    base: type[Setting], *kinds: type[Setting], default: str | None = None
-) -> Callable[[Any], str]:
-    """A discriminator: the kind a ``type`` names, ``default`` when absent, else the base."""
-    known = {kind.model_fields["type"].default: kind.__name__ for kind in kinds}
+#: The tags of the kinds' unions: they name a branch in a validation error's
+#: location, not a field, and :mod:`.client` leaves them out of its messages.
+KIND_TAGS: set[str] = set()
 
-    def kind_of(value: Any) -> str:
+
+def _kinds(base: type[Setting], *kinds: type[Setting], default: str | None = None) -> Discriminator:
+    """Parse into the kind a ``type`` names (``default`` when absent), else into ``base``."""
+    known = {kind.model_fields["type"].default: kind.__name__ for kind in kinds}
+    KIND_TAGS.update(cls.__name__ for cls in (base, *kinds))
+
+    def kind_of(value: Any) -> str | None:
         if isinstance(value, BaseModel):
             return next((k.__name__ for k in kinds if isinstance(value, k)), base.__name__)
-        tag = value.get("type", default) if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            return None  # not an object: the error below
+        tag = value.get("type", default)
         return known.get(tag, base.__name__) if isinstance(tag, str) else base.__name__
 
-    return kind_of
+    return Discriminator(
+        kind_of,
+        custom_error_type="setting_type",
+        custom_error_message=f"Input should be a valid dictionary or instance of {base.__name__}",
+    )
 
 
 # -- audio ---------------------------------------------------------------------
@@ -192,7 +201,7 @@ TurnDetectionSetting: TypeAlias = Annotated[
         Annotated[SemanticVad, Tag("SemanticVad")],
         Annotated[TurnDetection, Tag("TurnDetection")],
     ],
-    Discriminator(_kinds(TurnDetection, ServerVad, SemanticVad, default="server_vad")),
+    _kinds(TurnDetection, ServerVad, SemanticVad, default="server_vad"),
 ]
 
 
@@ -299,7 +308,7 @@ ToolSetting: TypeAlias = Annotated[
         Annotated[McpTool, Tag("McpTool")],
         Annotated[Tool, Tag("Tool")],
     ],
-    Discriminator(_kinds(Tool, FunctionTool, McpTool)),
+    _kinds(Tool, FunctionTool, McpTool),
 ]
 
 
@@ -333,7 +342,7 @@ _ToolChoiceKind: TypeAlias = Annotated[
         Annotated[McpToolChoice, Tag("McpToolChoice")],
         Annotated[ToolChoice, Tag("ToolChoice")],
     ],
-    Discriminator(_kinds(ToolChoice, FunctionToolChoice, McpToolChoice)),
+    _kinds(ToolChoice, FunctionToolChoice, McpToolChoice),
 ]
 #: ``tool_choice``: a mode (``auto``, ``none``, ``required``) or a forced tool.
 ToolChoiceSetting: TypeAlias = Annotated[str | _ToolChoiceKind, Field(union_mode="left_to_right")]
@@ -389,7 +398,7 @@ _TruncationKind: TypeAlias = Annotated[
         Annotated[RetentionRatioTruncation, Tag("RetentionRatioTruncation")],
         Annotated[Truncation, Tag("Truncation")],
     ],
-    Discriminator(_kinds(Truncation, RetentionRatioTruncation)),
+    _kinds(Truncation, RetentionRatioTruncation),
 ]
 #: ``truncation``: ``auto``, ``disabled`` or a :class:`RetentionRatioTruncation`.
 TruncationSetting: TypeAlias = Annotated[str | _TruncationKind, Field(union_mode="left_to_right")]
