@@ -55,6 +55,13 @@ EXTRA_FIELDS_ALLOWED = {
     ("RealtimeSessionCreateRequest", "expires_at"),
     ("Session", "object"),
     ("Session", "expires_at"),
+    ("RealtimeTranscriptionSessionCreateRequest", "object"),
+    ("RealtimeTranscriptionSessionCreateRequest", "id"),
+    ("RealtimeTranscriptionSessionCreateRequest", "expires_at"),
+    # Real GA text deltas carry it; the SDK declares it on MCP argument deltas only.
+    ("ResponseTextDeltaEvent", "obfuscation"),
+    ("ResponseAudioTranscriptDeltaEvent", "obfuscation"),
+    ("ResponseFunctionCallArgumentsDeltaEvent", "obfuscation"),
 }
 WEATHER_TOOL = {
     "type": "function",

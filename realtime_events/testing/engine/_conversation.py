@@ -38,7 +38,10 @@ _CONTENT_TYPES = {
     "system": ("input_text",),
     "assistant": ("output_text", "output_audio"),
 }
-_ITEM_KEYS = key_set("id type object status role content call_id name arguments output")
+_ITEM_KEYS = key_set(
+    "id type object status role content call_id name arguments output"
+    " approval_request_id approve reason"
+)
 
 
 class ConversationHost(Protocol):
@@ -75,6 +78,8 @@ class Conversation:
     def __init__(self, host: ConversationHost) -> None:
         self._host = host
         self.items: list[Item] = []
+        #: The item the last ``conversation.item.create`` added.
+        self.last_created: Item | None = None
 
     def append(self, item: Item) -> str | None:
         """Add ``item`` at the end; return the id of the item before it."""
@@ -151,6 +156,7 @@ class Conversation:
             position = self.items.index(anchor) + 1
         previous = self.items[position - 1].id if position > 0 else None
         self.items.insert(position, item)
+        self.last_created = item
         return self.announce(item, previous)
 
     def parse_item(self, obj: Mapping[str, Any], p: str) -> Item:
@@ -169,7 +175,20 @@ class Conversation:
             call_id = require_str(obj, "call_id", f"{p}.call_id")
             output = require_str(obj, "output", f"{p}.output")
             return Item(item_id, "function_call_output", call_id=call_id, output=output)
-        raise bad_value(f"{p}.type", kind, ("message", "function_call", "function_call_output"))
+        if kind == "mcp_approval_response" and self._host.dialect == "ga":
+            request_id = require_str(obj, "approval_request_id", f"{p}.approval_request_id")
+            approve = obj.get("approve")
+            if approve is None:
+                raise missing(f"{p}.approve")
+            if not isinstance(approve, bool):
+                raise wrong_type(f"{p}.approve", "a boolean", approve)
+            item = Item(item_id, "mcp_approval_response", approval_request_id=request_id)
+            item.approve, item.reason = approve, get_str(obj, "reason", f"{p}.reason")
+            return item
+        kinds: tuple[str, ...] = ("message", "function_call", "function_call_output")
+        if self._host.dialect == "ga":
+            kinds += ("mcp_approval_response",)
+        raise bad_value(f"{p}.type", kind, kinds)
 
     def _parse_message(self, obj: Mapping[str, Any], p: str, item_id: str) -> Item:
         """A message item: its role, and each content part the role may send."""

@@ -1,10 +1,14 @@
 """The engine: one server session, which routes each client frame to its part of the protocol.
 
 :class:`RealtimeEngine` owns what a session shares: its dialect, model, ids
-and configuration, the conversation, the input audio buffer, and the
-responses made and not yet done. It reads a frame, finds the client event's
-handler in one table, and answers a client mistake with the real server's
-``error`` event.
+and configuration, the conversation, the input audio buffer, the fake MCP
+servers, and the responses made and not yet done. It reads a frame, finds
+the client event's handler in one table, and answers a client mistake with
+the real server's ``error`` event.
+
+Two inputs come from the I/O layer rather than the client's frames:
+:meth:`RealtimeEngine.dtmf_event` (a keypad press on a SIP call) and
+:meth:`RealtimeEngine.advance` (wall time passing, for the idle timeout).
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from ...events.names import Dialect
-from ..models import DemoModel, Model
+from ..models import DemoModel, McpTool, Model, Part
 from ._constants import JSON, SESSION_SECONDS
 from ._conversation import Conversation
 from ._errors import (
@@ -32,9 +36,16 @@ from ._errors import (
 from ._ids import IdFactory
 from ._input_audio import InputAudio
 from ._items import Item
+from ._mcp import McpServers
 from ._requests import Request, input_tokens, parse_request, reply_context
-from ._responses import ResponseRun
-from ._session import Config, apply_session, default_config, render_session
+from ._responses import ResponseRun, RunPart
+from ._session import (
+    Config,
+    apply_session,
+    default_config,
+    render_session,
+    transcription_config,
+)
 
 # The name the engine has always logged under, whichever module logs.
 logger = logging.getLogger("realtime_events.testing.engine")
@@ -48,6 +59,19 @@ def _nothing(event: Mapping[str, Any]) -> list[JSON]:
     return []
 
 
+#: The client events a transcription session accepts: no responses, no truncation.
+_TRANSCRIPTION_EVENTS = (
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "conversation.item.delete",
+    "conversation.item.retrieve",
+)
+#: The keys of a telephone keypad, which DTMF carries.
+DTMF_KEYS = frozenset("0123456789*#ABCD")
+
+
 class RealtimeEngine:
     """One Realtime server session, Sans-I/O: client frames in, server events out.
 
@@ -57,7 +81,17 @@ class RealtimeEngine:
     ``session_defaults`` are session fields in the dialect's shape, applied as
     if by a ``session.update`` before ``session.created``; the GA ``type`` may
     be left out. ``ids`` makes ids (pass ``IdFactory(seed)`` for
-    deterministic ones) and ``clock`` gives the time for ``expires_at``.
+    deterministic ones) and ``clock`` gives the time for ``expires_at`` and
+    DTMF's ``received_at``.
+
+    ``query`` is the connection URL's query, as the real server reads it:
+    ``model`` names the session's model (``gpt-realtime-2`` and its versions
+    answer in several messages, a spoken preamble first), and
+    ``intent=transcription`` opens a transcription session (so does a
+    ``"type": "transcription"`` in ``session_defaults``), which transcribes
+    input audio and never responds. ``mcp_servers`` are the fake MCP servers'
+    tools by server label; by default the model's own ``mcp_servers``
+    (:meth:`ScriptedModel.mcp_tool <realtime_events.testing.models.ScriptedModel.mcp_tool>`).
 
     ``config`` is the effective session configuration in the engine's own
     form (:attr:`session` renders it in the dialect's wire shape).
@@ -71,6 +105,8 @@ class RealtimeEngine:
         session_defaults: Mapping[str, Any] | None = None,
         ids: Callable[[str], str] | None = None,
         clock: Callable[[], float] | None = None,
+        query: Mapping[str, str] | None = None,
+        mcp_servers: Mapping[str, Sequence[McpTool]] | None = None,
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"unknown dialect {dialect!r}")
@@ -82,6 +118,17 @@ class RealtimeEngine:
         self.conversation_id = self.new_id("conv")
         self._expires_at = int(self._clock()) + SESSION_SECONDS
         self.config: Config = default_config(dialect)
+        query = query or {}
+        self._refusal: str | None = None  # why start() refuses the connection, if it does
+        transcription = query.get("intent") == "transcription" or (
+            dialect == "ga" and (session_defaults or {}).get("type") == "transcription"
+        )
+        if transcription:
+            if query.get("model"):
+                self._refusal = "You must not provide a model parameter for transcription sessions."
+            self.config = transcription_config(self.config)
+        elif query.get("model"):
+            self.config.model = query["model"]
         if session_defaults:
             try:
                 self.config = apply_session(
@@ -96,13 +143,17 @@ class RealtimeEngine:
         self._auto_response_pending = False
         self.assistant_audio_sent = False
         self._audio = InputAudio(self, self._conversation)
+        if mcp_servers is None:
+            mcp_servers = getattr(self.model, "mcp_servers", None) or {}
+        self._mcp = McpServers(self, self._conversation, mcp_servers)
+        self._approved: deque[RunPart] = deque()  # approved MCP calls waiting for their turn
         # Every client event the server accepts, in the order its error lists them.
         self._handlers: dict[str, Handler] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._audio.append,
             "input_audio_buffer.commit": self._audio.commit,
             "input_audio_buffer.clear": self._audio.clear,
-            "conversation.item.create": self._conversation.create,
+            "conversation.item.create": self._item_create,
             "conversation.item.truncate": self._conversation.truncate,
             "conversation.item.delete": self._conversation.delete,
             "conversation.item.retrieve": self._conversation.retrieve,
@@ -110,12 +161,50 @@ class RealtimeEngine:
             "response.cancel": self._response_cancel,
             "output_audio_buffer.clear": _nothing,
         }
+        if self.config.type == "transcription":
+            self._handlers = {name: self._handlers[name] for name in _TRANSCRIPTION_EVENTS}
 
     # ------------------------------------------------------------------ the API
 
     def start(self) -> list[JSON]:
-        """The first events of a connection: ``session.created``."""
+        """The first events of a connection: ``session.created``.
+
+        When the connection's URL is refused (a ``model`` given to a
+        transcription session), the real server's ``error`` instead; the I/O
+        layer then closes the connection.
+        """
+        if self._refusal is not None:
+            return [self.event("error", error=ClientError(self._refusal).payload(None))]
         return [self.event("session.created", session=self.session)]
+
+    def dtmf_event(self, digit: str) -> list[JSON]:
+        """A keypad press on a SIP call: ``input_audio_buffer.dtmf_event_received``.
+
+        ``digit`` is one key, ``0``-``9``, ``*``, ``#`` or ``A``-``D``
+        (``ValueError`` otherwise). Like the real event it has no ``event_id``,
+        and it changes nothing in the session: the client decides what it means.
+        """
+        if len(digit) != 1 or digit not in DTMF_KEYS:
+            raise ValueError(f"not a DTMF key: {digit!r} (expected one of 0-9, *, #, A-D)")
+        return [
+            {
+                "type": "input_audio_buffer.dtmf_event_received",
+                "event": digit,
+                "received_at": int(self._clock()),
+            }
+        ]
+
+    def advance(self, ms: float) -> list[JSON]:
+        """``ms`` of wall time passed: the events it causes, ``timeout_triggered`` at most.
+
+        Server VAD's ``idle_timeout_ms`` counts from the end of the last
+        response's audio; input audio moves that clock too, so a client that
+        streams audio needs no call to this. A response it triggers is popped
+        with :meth:`next_response`.
+        """
+        if ms < 0:
+            raise ValueError(f"time does not go back: {ms} ms")
+        return self._audio.advance(ms)
 
     def receive(self, frame: str | bytes) -> list[JSON]:
         """Handle one client frame; return the server events it causes at once, in order.
@@ -210,9 +299,24 @@ class RealtimeEngine:
         self._running.pop(run.id, None)
         if self._active is run:
             self._active = None
-        if self._auto_response_pending:
+            # The user's silence counts from the end of what the response says.
+            self._audio.response_done(run.audio_sent_ms)
+        if self._approved and self._active is None:
+            self._run_approved()
+        elif self._auto_response_pending:
             self._auto_response_pending = False
             self._create_response({})
+
+    @property
+    def mcp(self) -> McpServers:
+        """The session's fake MCP servers."""
+        return self._mcp
+
+    def follow_up(self, request: Request, output: Sequence[Item]) -> list[Part]:
+        """The model's next parts in a response, after an MCP call in it gave its output."""
+        conversation = self._conversation.items
+        items = list(conversation) if request.context is None else [*request.context, *output]
+        return list(self.model.reply(reply_context(request, items, conversation, self.session)))
 
     # ----------------------------------------------------------------- session
 
@@ -231,7 +335,29 @@ class RealtimeEngine:
             )
         old, self.config = self.config, new
         self._audio.reconfigured(old)
-        return [self.event("session.updated", session=self.session)]
+        events = [self.event("session.updated", session=self.session)]
+        if self.dialect == "ga" and new.type == "realtime":
+            events += self._mcp.list_new(new.tools)
+        return events
+
+    def _item_create(self, event: Mapping[str, Any]) -> list[JSON]:
+        """``conversation.item.create``; an approved MCP call then runs in a response of its own."""
+        events = self._conversation.create(event)
+        item = self._conversation.last_created
+        if item is not None and item.type == "mcp_approval_response":
+            approved = self._mcp.answered(item)
+            if approved is not None:
+                self._approved.append(approved)
+                if self._active is None:
+                    self._run_approved()
+        return events
+
+    def _run_approved(self) -> None:
+        """Start the response that runs the approved MCP calls waiting."""
+        parts = list(self._approved)
+        self._approved.clear()
+        request = parse_request({}, self.config, self.dialect, self._conversation)
+        self._start_response(request, parts)
 
     # ---------------------------------------------------------------- responses
 
@@ -255,12 +381,16 @@ class RealtimeEngine:
             parse_request(overrides, self.config, self.dialect, self._conversation)
         )
 
-    def _start_response(self, request: Request) -> None:
-        """Ask the model for its reply, and queue its run for :meth:`next_response`."""
+    def _start_response(self, request: Request, parts: Sequence[RunPart] | None = None) -> None:
+        """Ask the model for its reply (unless ``parts`` are given); queue its run."""
         conversation = self._conversation.items
         items = request.context if request.context is not None else list(conversation)
-        parts = list(self.model.reply(reply_context(request, items, conversation, self.session)))
+        if parts is None:
+            context = reply_context(request, items, conversation, self.session)
+            parts = list(self.model.reply(context))
         run = ResponseRun(self, self.new_id("resp"), request, parts, input_tokens(request, items))
+        if request.in_conversation:
+            self._audio.idle.disarm()  # the assistant speaks again: nobody waits for the user
         if request.in_conversation:
             self._active = run
         self._running[run.id] = run

@@ -3,6 +3,8 @@
 Audio the client appends is buffered in the session's input format; a
 commit, by the client or by server VAD at the end of speech, turns it into
 a user item, which the model hears and, with transcription on, transcribes.
+In a transcription session that is all: no turn is ever answered. Server
+VAD's idle timeout commits the silence after a response and answers it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..vad import SpeechStarted, VadSettings, VoiceActivityDetector
 from ._constants import JSON, MIN_COMMIT_MS
 from ._conversation import Conversation
 from ._errors import ClientError, require_str
+from ._idle import IdleTimer
 from ._items import Content, Item, hear, to_pcm16, tokens
 from ._session import EAGERNESS_SILENCE_MS, Config
 
@@ -68,6 +71,7 @@ class InputAudio:
         self._vad: VoiceActivityDetector | None = None
         self._vad_offset_ms = 0.0  # where the detector's clock starts in the stream
         self._speech: tuple[str, int] | None = None  # (item id, audio_start_ms) of speech going on
+        self.idle = IdleTimer()
         self._reset_vad()
 
     def reconfigured(self, old: Config) -> None:
@@ -128,6 +132,45 @@ class InputAudio:
                 events += self._speech_started(found.audio_start_ms + self._vad_offset_ms)
             else:
                 events += self._speech_stopped(found.audio_end_ms + self._vad_offset_ms)
+        return events + self._idle_timeout()
+
+    def response_done(self, playback_ms: float) -> None:
+        """A response is done; its audio plays ``playback_ms``: the idle wait starts after it."""
+        self.idle.arm(self._stream_ms, playback_ms)
+
+    def advance(self, ms: float) -> list[JSON]:
+        """``ms`` of wall time passed without audio: the idle timeout may trigger."""
+        self.idle.advance(ms)
+        return self._idle_timeout()
+
+    def _idle_timeout(self) -> list[JSON]:
+        """``input_audio_buffer.timeout_triggered`` once the user stayed silent long enough.
+
+        The silence after playback is committed as a user item and answered,
+        as the real server does (``create_response`` permitting).
+        """
+        config = self._host.config
+        detection = config.turn_detection or {}
+        timeout = detection.get("idle_timeout_ms")
+        if timeout is None or config.type != "realtime" or self._speech is not None:
+            return []
+        span = self.idle.due(self._stream_ms, timeout)
+        if span is None:
+            return []
+        self.idle.disarm()
+        item_id = self._host.new_id("item")
+        start, end = span
+        events = [
+            self._host.event(
+                "input_audio_buffer.timeout_triggered",
+                audio_start_ms=start,
+                audio_end_ms=end,
+                item_id=item_id,
+            )
+        ]
+        events += self._commit(item_id, min(start, self._stream_ms), self._stream_ms)
+        if detection.get("create_response"):
+            self._host.respond_to_turn()
         return events
 
     def _speech_started(self, start_ms: float) -> list[JSON]:
@@ -135,6 +178,7 @@ class InputAudio:
         start = round(max(start_ms, self._buffer_start_ms))
         item_id = self._host.new_id("item")
         self._speech = (item_id, start)
+        self.idle.disarm()
         detection = self._host.config.turn_detection or {}
         if detection.get("interrupt_response"):
             self._host.interrupt_response()
@@ -153,7 +197,8 @@ class InputAudio:
             self._host.event("input_audio_buffer.speech_stopped", audio_end_ms=end, item_id=item_id)
         ]
         events += self._commit(item_id, start, end)
-        if (self._host.config.turn_detection or {}).get("create_response"):
+        config = self._host.config
+        if config.type == "realtime" and (config.turn_detection or {}).get("create_response"):
             self._host.respond_to_turn()
         return events
 

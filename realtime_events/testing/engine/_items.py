@@ -67,9 +67,18 @@ class Item:
     output: str | None = None
     audio_format: AudioFormat | None = None
     heard: str | None = None  # what the model understood of input audio
+    # MCP items: the server, its tools, a call's error, and approvals.
+    server_label: str | None = None
+    tools: list[JSON] | None = None
+    error: JSON | None = None
+    approval_request_id: str | None = None
+    approve: bool | None = None
+    reason: str | None = None
 
     def render(self, dialect: Dialect, *, with_audio: bool = False) -> JSON:
         """The item as the wire shows it in ``dialect``."""
+        if self.type.startswith("mcp_"):
+            return self._render_mcp()
         item: JSON = {"id": self.id, "object": "realtime.item", "type": self.type}
         item["status"] = self.status
         if self.type == "message":
@@ -79,6 +88,27 @@ class Item:
             item.update(name=self.name, call_id=self.call_id, arguments=self.arguments or "")
         else:
             item.update(call_id=self.call_id, output=self.output or "")
+        return item
+
+    def _render_mcp(self) -> JSON:
+        """An MCP item: the fields of its GA shape, which has no ``object`` or ``status``."""
+        item: JSON = {"id": self.id, "type": self.type}
+        if self.type == "mcp_list_tools":
+            item.update(server_label=self.server_label, tools=list(self.tools or []))
+        elif self.type == "mcp_approval_response":
+            item.update(
+                approval_request_id=self.approval_request_id,
+                approve=self.approve,
+                reason=self.reason,
+            )
+        else:
+            item.update(server_label=self.server_label, name=self.name, arguments=self.arguments)
+            if self.type == "mcp_call":
+                item.update(
+                    output=self.output,
+                    error=self.error,
+                    approval_request_id=self.approval_request_id,
+                )
         return item
 
     def for_model(self) -> JSON:

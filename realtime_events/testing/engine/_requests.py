@@ -6,6 +6,7 @@ either dialect; :func:`reply_context` is what the model sees of it.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from ._conversation import Conversation
 from ._errors import (
     ClientError,
     bad_value,
+    get_bool,
     get_number,
     get_object,
     get_str,
@@ -33,6 +35,7 @@ from ._session import (
     parse_format,
     parse_max_tokens,
     parse_modalities,
+    parse_reasoning,
     parse_tool_choice,
     parse_tools,
     parse_voice,
@@ -62,6 +65,9 @@ class Request:
     max_output_tokens: int | str
     temperature: float
     metadata: JSON | None = None
+    model: str = "gpt-realtime"
+    reasoning: JSON | None = None
+    parallel_tool_calls: bool | None = None
     in_conversation: bool = True
     context: list[Item] | None = None  # out-of-band input; None means the conversation
 
@@ -91,6 +97,9 @@ def parse_request(
         tool_choice=config.tool_choice,
         max_output_tokens=config.max_output_tokens,
         temperature=config.temperature,
+        model=config.model,
+        reasoning=config.reasoning,
+        parallel_tool_calls=config.parallel_tool_calls,
         in_conversation=target != "none",
     )
     _request_overrides(request, overrides, dialect, conversation)
@@ -142,6 +151,11 @@ def _request_overrides(
         request.temperature = temperature
     if overrides.get("metadata") is not None:
         request.metadata = dict(get_object(overrides["metadata"], "response.metadata"))
+    if overrides.get("reasoning") is not None:
+        request.reasoning = parse_reasoning(overrides["reasoning"], "response.reasoning")
+    parallel = get_bool(overrides, "parallel_tool_calls", "response.parallel_tool_calls")
+    if parallel is not None:
+        request.parallel_tool_calls = parallel
     if overrides.get("input") is not None:
         request.context = _parse_input(overrides["input"], conversation)
 
@@ -180,6 +194,10 @@ def reply_context(
             outputs.insert(
                 0, ToolOutput(item.call_id or "", names.get(item.call_id), item.output or "")
             )
+        elif item.type == "mcp_call" and (item.output is not None or item.error is not None):
+            # The server ran it: the model reads its output (or its error) like a function's.
+            text = item.output if item.output is not None else json.dumps(item.error)
+            outputs.insert(0, ToolOutput(item.id, item.name, text))
     user = next((i for i in reversed(items) if i.type == "message" and i.role == "user"), None)
     return ReplyContext(
         items=tuple(item.for_model() for item in items),
@@ -190,6 +208,8 @@ def reply_context(
         instructions=request.instructions,
         output_modalities=request.modalities,
         tool_choice=request.tool_choice,
+        model=request.model,
+        reasoning_effort=(request.reasoning or {}).get("effort"),
     )
 
 

@@ -2,14 +2,21 @@
 
 A :class:`ResponseRun` streams what the model replied as the real server
 does: ``response.created``, each output item with its content part and
-deltas (audio with its transcript, text, or function-call arguments), the
-done events, and ``response.done``. The engine that made the run is its
-:class:`RunHost`; the run updates the engine's state as each event is taken.
+deltas (audio with its transcript, text, function-call arguments, or an MCP
+call's arguments and outcome), the done events, and ``response.done``. A
+multi-message model's reply is several message items, each with its own
+``output_index``. The engine that made the run is its :class:`RunHost`; the
+run updates the engine's state as each event is taken.
+
+GA text deltas carry ``obfuscation``, random characters that pad each delta
+to a multiple of 16 characters, as real traffic shows, so a delta's length
+tells an eavesdropper nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,10 +24,11 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from ...audio import PCM16, AudioFormat, base64_decoded_size
 from ...events.names import Dialect, for_dialect
-from ..models import Call, Part
+from ..models import Call, McpCall, Part
 from ..speech import synthesize
 from ._constants import ARGUMENTS_CHUNK, AUDIO_CHUNK_MS, JSON
 from ._items import Content, Item, tokens
+from ._mcp import Approved, McpServers, mcp_config, needs_approval
 from ._requests import Request
 
 CancelReason: TypeAlias = Literal["client_cancelled", "turn_detected"]
@@ -67,6 +75,26 @@ class RunHost(Protocol):
         """The run's ``response.done`` is being sent."""
         ...
 
+    @property
+    def mcp(self) -> McpServers:
+        """The session's fake MCP servers, which run MCP calls."""
+        ...
+
+    def follow_up(self, request: Request, output: Sequence[Item]) -> list[Part]:
+        """What the model says next in the response, now that an MCP call gave its output."""
+        ...
+
+
+#: What a run streams: the model's parts, and MCP calls the client approved.
+RunPart: TypeAlias = Part | Approved
+
+
+def obfuscation(event_id: str, delta: str) -> str:
+    """Padding for ``delta`` up to the next multiple of 16 characters, random-looking."""
+    digest = base64.b64encode(hashlib.sha256(event_id.encode()).digest()).decode("ascii")
+    letters = "".join(c for c in digest if c.isalnum())
+    return letters[: 16 - len(delta) % 16]
+
 
 class _AudioDeltaEvent(dict[str, Any]):
     """An audio delta that remembers its playback duration (the wire JSON is unchanged)."""
@@ -110,7 +138,7 @@ class ResponseRun:
         engine: RunHost,
         response_id: str,
         request: Request,
-        parts: Sequence[Part],
+        parts: Sequence[RunPart],
         input_tokens: Mapping[str, int],
     ) -> None:
         self.id = response_id
@@ -119,12 +147,18 @@ class ResponseRun:
         self.done = False
         self._engine = engine
         self._request = request
-        self._parts = list(parts)
+        self._parts: list[RunPart] = list(parts)
+        self._awaiting_approval = False  # an approval request ends what the model says
         self._input_tokens = dict(input_tokens)
         self._output: list[Item] = []
         self._out_text = 0
         self._out_audio_ms = 0.0
         self._iterating = False
+
+    @property
+    def audio_sent_ms(self) -> float:
+        """The duration of the audio this response has sent so far."""
+        return self._out_audio_ms
 
     def cancel(self, reason: CancelReason = "client_cancelled") -> None:
         """Stop the response at its next step; cancelling twice changes nothing."""
@@ -146,8 +180,8 @@ class ResponseRun:
         yield engine.event(
             "rate_limits.updated", rate_limits=engine.rate_limits(self._input_tokens)
         )
-        for output_index, part in enumerate(self._parts):
-            if self.cancelled:
+        for output_index, part in enumerate(self._parts):  # MCP calls may add parts as it goes
+            if self.cancelled or self._awaiting_approval:
                 break
             stream = _PartStream(self, output_index, part)
             for step in stream.steps():
@@ -224,13 +258,14 @@ class _PartStream:
     without its conversation event, or finished without it.
     """
 
-    def __init__(self, run: ResponseRun, output_index: int, part: Part) -> None:
+    def __init__(self, run: ResponseRun, output_index: int, part: RunPart) -> None:
         self.run = run
         self.engine = run._engine
         self.index = output_index
         self.part = part
         self.item: Item | None = None
         self.open: list[str] = []  # what close() must still finish, innermost last
+        self.mcp_call: McpCall | None = None  # the MCP call this item runs, if it is one
 
     def _ids(self) -> JSON:
         """The ids every event of this item carries."""
@@ -241,6 +276,8 @@ class _PartStream:
         """The item's events from ``response.output_item.added`` to its last done event."""
         if isinstance(self.part, Call):
             yield from self._call(self.part)
+        elif isinstance(self.part, McpCall | Approved):
+            yield from self._mcp(self.part)
         elif self.run._request.audio:
             yield from self._speech(self.part.text)
         else:
@@ -304,7 +341,14 @@ class _PartStream:
         content.transcript = (content.transcript or "") + delta
         self.run._out_text += tokens(delta)
         name = for_dialect("response.output_audio_transcript.delta", self.engine.dialect)
-        return self.engine.event(name, **self._ids(), content_index=0, delta=delta)
+        return self._delta(name, delta, content_index=0)
+
+    def _delta(self, name: str, delta: str, **fields: Any) -> JSON:
+        """A text delta event; GA's carries ``obfuscation`` after the delta, as real ones do."""
+        event = self.engine.event(name, **self._ids(), **fields, delta=delta)
+        if self.engine.dialect == "ga":
+            event["obfuscation"] = obfuscation(event["event_id"], delta)
+        return event
 
     def _audio_delta(self, content: Content, chunk: bytes, fmt: AudioFormat) -> JSON:
         """One chunk of audio, which counts as sent (and fixes the voice) once taken."""
@@ -331,7 +375,7 @@ class _PartStream:
         for delta in re.findall(r"\s*\S+", text):
             content.text = (content.text or "") + delta
             self.run._out_text += tokens(delta)
-            yield [engine.event(name, **self._ids(), content_index=0, delta=delta)]
+            yield [self._delta(name, delta, content_index=0)]
 
     def _call(self, call: Call) -> Iterator[list[JSON]]:
         """A function call, its arguments in chunks."""
@@ -347,7 +391,53 @@ class _PartStream:
             item.arguments += delta
             self.run._out_text += tokens(delta)
             name = "response.function_call_arguments.delta"
-            yield [engine.event(name, **self._ids(), call_id=call_id, delta=delta)]
+            yield [self._delta(name, delta, call_id=call_id)]
+
+    def _mcp(self, part: McpCall | Approved) -> Iterator[list[JSON]]:
+        """An MCP call: asked for approval and ended there, or run with its arguments streamed."""
+        engine, run = self.engine, self.run
+        call = part.call if isinstance(part, Approved) else part
+        approval_id = part.approval_request_id if isinstance(part, Approved) else None
+        config = mcp_config(run._request.tools, call.server_label) or {}
+        if approval_id is None and needs_approval(config, call.name):
+            request = Item(engine.new_id("mcpr"), "mcp_approval_request", status="in_progress")
+            request.server_label, request.name = call.server_label, call.name
+            request.arguments = call.arguments_json()
+            yield self._open_item(request)
+            # The model waits for the client's answer: the response ends with this item.
+            engine.mcp.await_approval(request.id, call)
+            run._awaiting_approval = True
+            return
+        item = Item(engine.new_id("mcp"), "mcp_call", status="in_progress", arguments="")
+        item.server_label, item.name = call.server_label, call.name
+        item.approval_request_id = approval_id
+        self.mcp_call = call
+        yield self._open_item(item)
+        self.open.append("mcp_arguments")
+        arguments = call.arguments_json()
+        for start in range(0, len(arguments), ARGUMENTS_CHUNK):
+            delta = arguments[start : start + ARGUMENTS_CHUNK]
+            item.arguments = (item.arguments or "") + delta
+            run._out_text += tokens(delta)
+            yield [self._delta("response.mcp_call_arguments.delta", delta)]
+
+    def _mcp_done(self, status: str) -> list[JSON]:
+        """The arguments are done; the call runs unless the response stopped first."""
+        engine, item, ids = self.engine, self.item, self._ids()
+        assert item is not None
+        assert self.mcp_call is not None
+        events = [
+            engine.event("response.mcp_call_arguments.done", **ids, arguments=item.arguments or "")
+        ]
+        if status != "completed":
+            return events  # cancelled: the call never runs
+        # The call's own events name no response, unlike its arguments'.
+        where = {"item_id": item.id, "output_index": self.index}
+        events.append(engine.event("response.mcp_call.in_progress", **where))
+        item.output, item.error = engine.mcp.run(self.mcp_call)
+        outcome = "failed" if item.error is not None else "completed"
+        events.append(engine.event(f"response.mcp_call.{outcome}", **where))
+        return events
 
     def _done(self, what: str, status: str) -> list[JSON]:
         """The done event(s) closing ``what``: audio, transcript, text, part, arguments, item."""
@@ -368,6 +458,8 @@ class _PartStream:
             part = content.render("ga", with_audio=False)
             part["type"] = "audio" if content.type == "output_audio" else "text"
             return [engine.event("response.content_part.done", **ids, content_index=0, part=part)]
+        if what == "mcp_arguments":
+            return self._mcp_done(status)
         if what == "arguments":
             name = "response.function_call_arguments.done"
             done = engine.event(name, **ids, call_id=item.call_id, arguments=item.arguments or "")
@@ -381,6 +473,10 @@ class _PartStream:
             output_index=self.index,
             item=item.render(dialect),
         )
+        if item.type == "mcp_call" and status == "completed":
+            # The server ran the call: the model goes on, in this response, with its output.
+            run = self.run
+            run._parts += engine.follow_up(run._request, run._output)
         if dialect == "ga" and self.run._request.in_conversation:
             return [done, engine.conversation_item_done(item)]
         return [done]
