@@ -18,15 +18,18 @@ from typing import Any
 
 import anyio
 import pytest
+from openai.types import realtime as sdk
 
 from realtime_events import Session
 from realtime_events.events import Event
+from realtime_events_transcript import Transcript
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _multi_message_peer import (
     TIMEOUT,
     MultiMessagePeer,
     call,
+    frame,
     speech,
     text,
 )
@@ -44,8 +47,13 @@ def running_peer(**options: Any) -> Iterator[MultiMessagePeer]:
 
 
 @asynccontextmanager
-async def connected(peer: MultiMessagePeer, **options: Any) -> AsyncIterator[Session]:
+async def connected(
+    peer: MultiMessagePeer, *plugins: Any, **options: Any
+) -> AsyncIterator[Session]:
+    """A session on the peer, with ``plugins`` attached before it connects."""
     session = Session(url=peer.url, model="gpt-realtime-2", **options)
+    for plugin in plugins:
+        session.use(plugin)
     async with session:
         yield session
 
@@ -161,3 +169,86 @@ async def test_metrics_time_the_first_message_and_count_them_all() -> None:
     # The first audio is the preamble's: it came before the answer's first delta.
     assert record.time_to_first_audio <= record.total_time
     assert first_audio
+
+
+# -- the transcript ---------------------------------------------------------------
+
+
+def transcription(item_id: str, words: str) -> dict[str, Any]:
+    """A late ``input_audio_transcription.completed`` for a user audio item."""
+    return frame(
+        sdk.ConversationItemInputAudioTranscriptionCompletedEvent,
+        "conversation.item.input_audio_transcription.completed",
+        item_id=item_id,
+        content_index=0,
+        transcript=words,
+        usage={"type": "duration", "seconds": 1.5},
+    )
+
+
+async def speak(session: Session) -> Any:
+    """Send a user audio turn (commit it) and return its reply."""
+    turn = session.expect_reply()
+    await session.input_audio_buffer.append(bytes(4800))
+    await session.input_audio_buffer.commit()
+    return await turn.wait(TIMEOUT)
+
+
+async def test_the_transcript_has_a_turn_per_message_in_order() -> None:
+    with running_peer() as peer:
+        peer.respond(speech(PREAMBLE, 200), speech(ANSWER, 300))
+        transcript = Transcript()
+        async with connected(peer, transcript) as session:
+            completed = Seen(session, "transcript.turn_completed")
+            await session.ask("Weather in Paris?", timeout=TIMEOUT)
+            response_id = peer.played[0].response_id
+            turns = transcript.response_turns(response_id)
+    assert [(t.role, t.text, t.status) for t in turns] == [
+        ("assistant", PREAMBLE, "completed"),
+        ("assistant", ANSWER, "completed"),
+    ]
+    lines = ["User: Weather in Paris?", f"Assistant: {PREAMBLE}", f"Assistant: {ANSWER}"]
+    assert transcript.text() == "\n".join(lines)
+    # Every turn completed exactly once: the second message is not lost, nor merged.
+    finished = [event.turn.item_id for event in completed.events]  # type: ignore[attr-defined]
+    assert sorted(finished) == sorted(turn.item_id for turn in transcript)
+    assert len(finished) == 3
+
+
+async def test_a_late_transcription_lands_on_its_turn_though_the_session_showed_none() -> None:
+    # The server's session shows no transcription, yet transcripts arrive, after the
+    # answers: evidence beats configuration, and each lands on its own user turn.
+    with running_peer(transcription=False) as peer:
+        peer.respond(speech(PREAMBLE, 200), speech(ANSWER, 300))
+        peer.respond(speech("Anything else?", 200))
+        transcript = Transcript()
+        async with connected(peer, transcript) as session:
+            updated = Seen(session, "transcript.updated")
+            completed = Seen(session, "transcript.turn_completed")
+            await speak(session)
+            first = transcript[0]
+            assert (first.role, first.text, first.done) == ("user", "", True)
+            got = anyio.Event()
+            session.on("transcript.updated", lambda event: got.set())
+            await peer.push(transcription(first.item_id, "What is the weather in Paris?"))
+            with anyio.fail_after(TIMEOUT):
+                await got.wait()
+            # That was evidence: the next user turn waits for its words.
+            await speak(session)
+            second = transcript[3]
+            assert (second.role, second.done) == ("user", False)
+            await peer.push(transcription(second.item_id, "Thanks."))
+            with anyio.fail_after(TIMEOUT):
+                while not second.done:
+                    await session.wait_for("transcript.turn_completed", timeout=TIMEOUT)
+    assert transcript.text() == (
+        "User: What is the weather in Paris?\n"
+        f"Assistant: {PREAMBLE}\nAssistant: {ANSWER}\n"
+        "User: Thanks.\nAssistant: Anything else?"
+    )
+    assert first.status == second.status == "completed"
+    late = [e for e in updated.events if e.turn.item_id == first.item_id]  # type: ignore[attr-defined]
+    assert [e.text for e in late] == ["What is the weather in Paris?"]  # type: ignore[attr-defined]
+    # Once per turn: the first was completed (empty) before its words came.
+    finished = [e.turn.item_id for e in completed.events]  # type: ignore[attr-defined]
+    assert finished.count(first.item_id) == finished.count(second.item_id) == 1

@@ -7,6 +7,18 @@ the assistant answered still comes before the answer. Text is built from
 deltas; an assistant turn that is truncated keeps only the words played before
 the cut.
 
+A turn is one conversation item, so a response with several messages (newer
+models speak a preamble, then the answer) gives one assistant turn per message,
+in order, each with the response's id (:meth:`Transcript.response_turns`): each
+message has its own audio, and an interruption cuts one and deletes the next.
+
+The user's transcription is taken whenever it arrives: the session's
+configuration only decides whether a user audio turn waits for one. A
+transcription the configuration did not announce (``session.created`` or
+``session.updated`` showed transcription off) fills in the turn that was
+completed without it, announced by ``transcript.updated``, and from then on
+user audio turns wait for theirs: evidence beats configuration.
+
 Events emitted on the session (``turn`` is a snapshot of the :class:`Turn`):
 
 - ``transcript.turn_started`` (turn): a new entry.
@@ -105,6 +117,13 @@ class Transcript:
         self._tool_names: dict[str, str] = {}
         self._finished_responses: set[str] = set()
         self._transcribing: bool | None = None
+        # The transcription setting as the server last showed it, and whether a
+        # transcription arrived anyway while it looked off.
+        self._setting: Any = None
+        self._evidence = False
+        # User audio turns completed without text because no transcription was
+        # expected: a transcription that arrives all the same still fills them.
+        self._untranscribed: set[str] = set()
         self._connections = 0
 
     # -- reading -----------------------------------------------------------
@@ -126,6 +145,10 @@ class Transcript:
     def get(self, item_id: str) -> Turn | None:
         """Return the turn of a conversation item, if the transcript has it."""
         return self._turns.get(item_id)
+
+    def response_turns(self, response_id: str) -> list[Turn]:
+        """The turns one response produced, in order: each message, each tool call."""
+        return [turn for turn in self.turns if turn.response_id == response_id]
 
     def text(
         self,
@@ -296,7 +319,7 @@ class Transcript:
         self._emit("updated", turn, delta=delta, text=new)
 
     def _set_part(self, turn: Turn, index: int, value: str, *, append: bool = False) -> None:
-        if turn.done:
+        if turn.done and turn.item_id not in self._untranscribed:
             return  # final: replays and late copies don't rewrite it
         if not append and (not value or turn.item_id in self._cuts):
             # After a truncation the server drops the item's transcript, so its
@@ -353,12 +376,23 @@ class Transcript:
         if turn.role == "other" and not turn.text and item.output:
             self._set_part(turn, 0, item.output)
 
+    def _expects_transcription(self) -> bool:
+        """Whether user audio turns wait for a transcription (unknown counts as yes)."""
+        return self._transcribing is not False or self._evidence
+
+    def _finish_untranscribed(self, turn: Turn) -> None:
+        """Complete a user audio turn that no transcription is expected for."""
+        if not turn.done:
+            self._untranscribed.add(turn.item_id)
+            self._finish(turn)
+
     def _settle(self, turn: Turn, item: ConversationItem, *, final: bool) -> None:
         """Finish ``turn`` if ``item`` says it is final."""
         if turn.role == "user" and turn.modality == "audio":
-            heard = any(p.transcript for p in item.content or ())
-            if heard or self._transcribing is False:
+            if any(p.transcript for p in item.content or ()):
                 self._finish(turn)
+            elif not self._expects_transcription():
+                self._finish_untranscribed(turn)
             return  # else the transcription events finish it
         if item.status == "in_progress" and not final:
             return
@@ -398,6 +432,9 @@ class Transcript:
         audio_input = (data.get("audio") or {}).get("input") or {}
         # Both shapes' fields exist on the model, so look for a value in either.
         setting = data.get("input_audio_transcription") or audio_input.get("transcription")
+        if setting != self._setting:
+            self._evidence = False  # a changed setting is news; evidence was about the old one
+        self._setting = setting
         self._transcribing = bool(setting)
 
     def _on_speech_started(self, event: InputAudioBufferSpeechStartedEvent) -> None:
@@ -406,8 +443,8 @@ class Transcript:
 
     def _on_committed(self, event: InputAudioBufferCommittedEvent) -> None:
         turn = self._user_audio_turn(event.item_id, event.previous_item_id)
-        if self._transcribing is False:
-            self._finish(turn)
+        if not self._expects_transcription():
+            self._finish_untranscribed(turn)
 
     def _on_item(self, event: Any) -> None:
         item: ConversationItem = event.item
@@ -480,17 +517,22 @@ class Transcript:
 
     # -- handlers: user transcription ---------------------------------------
 
+    def _transcribed(self, item_id: str) -> Turn:
+        """The user audio turn a transcription event is about; the event is evidence."""
+        self._evidence = True
+        return self._user_audio_turn(item_id)
+
     def _on_user_delta(self, event: ConversationItemInputAudioTranscriptionDeltaEvent) -> None:
         if not event.delta:
             return
         self._user_deltas.add(event.item_id)
-        turn = self._user_audio_turn(event.item_id)
+        turn = self._transcribed(event.item_id)
         self._set_part(turn, event.content_index or 0, event.delta, append=True)
 
     def _on_user_segment(self, event: ConversationItemInputAudioTranscriptionSegmentEvent) -> None:
         if event.item_id in self._user_deltas or not event.text:
             return  # the deltas already carry the words
-        turn = self._user_audio_turn(event.item_id)
+        turn = self._transcribed(event.item_id)
         known = self._parts.get(event.item_id, {}).get(event.content_index, "")
         text = f" {event.text}" if known and not known[-1].isspace() else event.text
         self._set_part(turn, event.content_index, text, append=True)
@@ -498,12 +540,14 @@ class Transcript:
     def _on_user_completed(
         self, event: ConversationItemInputAudioTranscriptionCompletedEvent
     ) -> None:
-        turn = self._user_audio_turn(event.item_id)
+        turn = self._transcribed(event.item_id)
         self._set_part(turn, event.content_index, event.transcript)
+        self._untranscribed.discard(event.item_id)  # the words are final now
         self._finish(turn)
 
     def _on_user_failed(self, event: ConversationItemInputAudioTranscriptionFailedEvent) -> None:
-        turn = self._user_audio_turn(event.item_id)
+        turn = self._transcribed(event.item_id)
+        self._untranscribed.discard(event.item_id)
         if not turn.done:
             turn.error = event.error.message or event.error.code or "transcription failed"
             self._finish(turn, "failed")
@@ -526,16 +570,28 @@ class Transcript:
         # A deleted item stays in the transcript (it was said; pruning the
         # model's context doesn't unsay it), except that an assistant audio
         # turn deleted while unfinished or interrupted was never heard at all:
-        # that's how barge-in before the first played frame removes it.
+        # that's how barge-in before the first played frame removes it. So
+        # was a message deleted after another message of its response was cut
+        # (the preamble played, the answer after it not yet): barge-in deletes
+        # the response's messages the user never heard.
         turn = self._turns.get(event.item_id)
         if (
             turn is not None
             and turn.role == "assistant"
             and turn.modality == "audio"
             and event.item_id not in self._cuts
-            and (not turn.done or turn.interrupted)
+            and (not turn.done or turn.interrupted or self._cut_in_response(turn))
         ):
             self._cut(turn, 0, 0)
+
+    def _cut_in_response(self, turn: Turn) -> bool:
+        """True when another message of ``turn``'s response was cut off."""
+        response_id = turn.response_id
+        return response_id is not None and any(
+            other.response_id == response_id and other.item_id in self._cuts
+            for other in self._turns.values()
+            if other is not turn
+        )
 
     # -- session end --------------------------------------------------------
 
