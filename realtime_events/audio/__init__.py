@@ -1,4 +1,7 @@
-"""Audio for the Realtime API's edges: formats, G.711, resampling and WAV, standard library only.
+"""Audio for the Realtime API's edges: formats, G.711, resampling and WAV.
+
+Standard library only, except that resampling runs on soxr when it is installed
+(the ``audio`` extra), and on a pure-Python filter otherwise.
 
 One module per idea, every name re-exported here:
 
@@ -7,7 +10,8 @@ One module per idea, every name re-exported here:
 - :mod:`.g711`: μ-law and A-law, bit-exact with the ITU-T reference (and with
   the ``audioop`` module that Python 3.13 removed);
 - :mod:`.resampling`: the streaming :class:`Resampler`, and :class:`Converter`
-  between any two formats and rates;
+  between any two formats and rates; its engines are :mod:`.soxr_engine` and
+  :mod:`.polyphase`;
 - :mod:`.wav`: reading and writing WAV files.
 """
 
@@ -29,7 +33,14 @@ from .formats import (
     silence,
 )
 from .g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from .resampling import Converter, Resampler, from_pcm16_24k, resample, to_pcm16_24k
+from .resampling import (
+    Converter,
+    Resampler,
+    default_engine,
+    from_pcm16_24k,
+    resample,
+    to_pcm16_24k,
+)
 from .wav import read_wav, write_wav
 
 __all__ = [
@@ -48,6 +59,7 @@ __all__ = [
     "chunks",
     "dbfs",
     "decode_base64",
+    "default_engine",
     "duration_ms",
     "encode_base64",
     "from_pcm16_24k",
