@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = ["SoxrEngine", "soxr_available"]
 
+
 @functools.cache
 def soxr_available() -> bool:
     """Tell whether soxr (and numpy) can be imported; tried once per process."""
