@@ -102,6 +102,17 @@ def test_voice_bot_hears_speech_and_barges_in() -> None:
     assert "(measured)" in out  # from the playback tracker, not estimated
 
 
+def test_sip_calls_demo() -> None:
+    out = run("sip_calls.py")
+    lines = out.splitlines()
+    assert lines[0].startswith("webhook: realtime.call.incoming rtc_")
+    assert lines[1].startswith("accepted rtc_")
+    assert "session instructions: You answer the phone for a bakery. Be brief." in lines
+    assert "assistant: Hello! I'm the local demo model." in out
+    assert [line for line in lines if line.startswith("keypad:")] == ["keypad: 1", "keypad: #"]
+    assert lines[-2:] == ["call ended; session closed: True", "local call state: hung_up"]
+
+
 @pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_live_without_a_key_says_so_in_one_line(name: str) -> None:
     env = {key: value for key, value in os.environ.items() if key != "OPENAI_API_KEY"}
