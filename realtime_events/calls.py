@@ -32,11 +32,10 @@ import anyio.to_thread
 
 from ._http import ErrorFactory, optional_key_for, post
 from ._secrets import is_openai_host, key_variable
+from .auth import OPENAI_BASE_URL
 from .config import check_config, to_wire
 
-__all__ = ["OPENAI_BASE_URL", "CallError", "CallNotFoundError", "Calls"]
-
-OPENAI_BASE_URL = "https://api.openai.com/v1"
+__all__ = ["CallError", "CallNotFoundError", "Calls"]
 
 
 class CallError(Exception):

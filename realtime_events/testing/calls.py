@@ -46,7 +46,14 @@ from ..webhooks import sign
 from .engine._errors import ClientError
 from .engine._session import apply_session, default_config
 
-__all__ = ["CallState", "HttpRequest", "LocalCall", "LocalCalls", "read_http_request"]
+__all__ = [
+    "CallState",
+    "HttpRequest",
+    "LocalCall",
+    "LocalCalls",
+    "http_response",
+    "read_http_request",
+]
 
 logger = logging.getLogger("realtime_events.testing.calls")
 
