@@ -19,13 +19,20 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import anyio
 import pytest
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from realtime_events import ConnectionFailedError, Endpoint, RealtimeError, Session
+from realtime_events import (
+    ConnectionFailedError,
+    Endpoint,
+    InvalidConfigError,
+    RealtimeError,
+    Session,
+)
 from realtime_events._secrets import REDACTED, is_loopback, is_secret_header
 from realtime_events.connection import connect
 from realtime_events.endpoint import InsecureKeyError, SecretHeaders
@@ -409,6 +416,52 @@ async def test_no_key_crosses_the_network_in_clear_without_the_opt_in(lan_peer: 
     lan_peer.requests.clear()
     await handshake(Endpoint(url=lan_peer.url, api_key=GIVEN_KEY, allow_insecure_key=True))
     assert lan_peer.only_request()["Authorization"] == f"Bearer {GIVEN_KEY}"
+
+
+# -- the beta dialect, retired on the OpenAI API ------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", [None, "wss://api.openai.com/v1/realtime", "wss://API.openai.com/v1/realtime?x=1"]
+)
+def test_the_beta_dialect_is_refused_on_the_openai_api(url: str | None) -> None:
+    endpoint = Endpoint(url=url, dialect="beta")
+    with pytest.raises(InvalidConfigError) as caught:
+        endpoint.handshake_headers()
+    message = str(caught.value)
+    assert caught.value.field == "dialect"
+    assert "dialect='ga'" in message  # the fix
+    assert "beta_api_shape_disabled" in message  # what the server would say
+    assert "Azure" in message  # where the beta dialect still works
+    # A setting to change, not a network failure the reconnect loop would retry.
+    assert isinstance(caught.value, ValueError)
+    assert not isinstance(caught.value, ConnectionFailedError)
+    assert ENV_KEY not in message
+
+
+async def test_a_beta_session_to_the_openai_api_fails_before_connecting() -> None:
+    session = Session(dialect="beta")  # constructing is fine: replaying a beta recording is
+    with anyio.fail_after(10), pytest.raises(InvalidConfigError, match="dialect='ga'"):
+        async with session:
+            pytest.fail("the session opened")
+    assert session.closed
+
+
+def test_the_beta_dialect_stays_for_azure_and_compatible_servers() -> None:
+    azure = Endpoint(
+        azure_endpoint="https://my-resource.openai.azure.com",
+        azure_deployment="dep",
+        api_version="2024-10-01-preview",
+        dialect="beta",
+    )
+    assert azure.handshake_headers()["OpenAI-Beta"] == "realtime=v1"
+    proxy = Endpoint(url="wss://proxy.example.com/v1/realtime", dialect="beta")
+    assert proxy.handshake_headers() == {"OpenAI-Beta": "realtime=v1"}
+
+
+async def test_the_beta_header_reaches_a_compatible_server(peer: Peer) -> None:
+    await handshake(Endpoint(url=peer.url, dialect="beta"))
+    assert peer.only_request()["OpenAI-Beta"] == "realtime=v1"
 
 
 def test_tail_sends_the_environment_key_only_to_openai(peer: Peer, anyio_backend: str) -> None:
