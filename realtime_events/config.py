@@ -8,25 +8,43 @@ Any field this module doesn't know passes through unchanged, so new server
 options work without a library release. :func:`check_config` refuses, before
 anything is sent, the values of known fields that the API would refuse (or,
 worse, read as something else).
+
+A value may be a plain mapping or a settings model of
+:mod:`realtime_events.events.settings` (``turn_detection=SemanticVad(eagerness="high")``);
+a model is sent as the fields it was given.
+
+``type: "transcription"`` makes the configuration a transcription session's: it
+takes only the input settings (``input_audio_format``,
+``input_audio_transcription``, ``input_audio_noise_reduction``,
+``turn_detection``) and ``include``. GA sends it in ``session.update`` like any
+other; beta sends it, without ``type``, in ``transcription_session.update``
+(:func:`update_event` picks the event).
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._config_checks import CHECKS, REASONING_EFFORTS, VOICES, check_mapping, plain
 from .audio import AudioFormat
 from .errors import InvalidConfigError
+from .events._base import ClientEvent
+from .events.client import SessionUpdateEvent, TranscriptionSessionUpdateEvent
 from .events.names import Dialect
+from .events.payloads import REALTIME_ONLY_FIELDS
 
 __all__ = [
     "NEUTRAL_FIELDS",
+    "REASONING_EFFORTS",
+    "TRANSCRIPTION_FIELDS",
     "VOICES",
     "check_config",
     "from_wire",
+    "is_transcription",
     "response_to_wire",
     "to_wire",
+    "update_event",
 ]
 
 #: Neutral field -> (GA path, beta key). Paths are dotted, into nested objects.
@@ -42,6 +60,24 @@ _FIELDS: dict[str, tuple[str, str]] = {
 }
 
 NEUTRAL_FIELDS = frozenset({*_FIELDS, "output_modalities", "instructions", "tools", "tool_choice"})
+
+#: What a transcription session takes, besides ``type``; anything else that a
+#: realtime session knows (``voice``, ``instructions``...) is refused in one.
+TRANSCRIPTION_FIELDS = frozenset(
+    {
+        "input_audio_format",
+        "input_audio_transcription",
+        "input_audio_noise_reduction",
+        "turn_detection",
+        "include",
+        "audio",
+    }
+)
+
+
+def is_transcription(config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` is a transcription session's (``type: "transcription"``)."""
+    return config.get("type") == "transcription"
 
 
 def _modalities(value: Any, dialect: Dialect) -> tuple[str, Any]:
@@ -62,6 +98,18 @@ def _format(value: Any, dialect: Dialect) -> Any:
         return value  # not one we know: the server will judge it
 
 
+def _merge(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """Merge a nested mapping into ``target``, copying: the caller's stays as it was."""
+    for key, value in source.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        elif isinstance(value, Mapping):
+            target[key] = {}
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
 def _put(target: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     for key in parents:
@@ -70,12 +118,21 @@ def _put(target: dict[str, Any], path: str, value: Any) -> None:
 
 
 def to_wire(config: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
-    """Build the ``session`` object of ``session.update`` for ``dialect``."""
+    """Build the ``session`` object of ``session.update`` for ``dialect``.
+
+    A transcription session's (``type: "transcription"``) too; beta's goes in
+    ``transcription_session.update``, see :func:`update_event`.
+    """
     wire: dict[str, Any] = {"type": "realtime"} if dialect == "ga" else {}
     for name, value in config.items():
+        value = plain(value)
+        if name == "type" and dialect == "beta":
+            continue  # beta tells the kinds of session apart by the update event
         if name == "output_modalities" or name == "modalities":
             key, modalities = _modalities(value, dialect)
             wire[key] = modalities
+        elif name == "audio" and dialect == "ga" and isinstance(value, Mapping):
+            _merge(wire.setdefault("audio", {}), value)
         elif name in _FIELDS:
             if name in ("input_audio_format", "output_audio_format"):
                 value = _format(value, dialect)
@@ -88,7 +145,7 @@ def to_wire(config: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
 
 def response_to_wire(overrides: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
     """Translate the per-response overrides of ``response.create`` for ``dialect``."""
-    wire = dict(overrides)
+    wire = {name: plain(value) for name, value in overrides.items()}
     for name in ("output_modalities", "modalities"):
         if name in wire:
             key, modalities = _modalities(wire.pop(name), dialect)
@@ -96,6 +153,18 @@ def response_to_wire(overrides: Mapping[str, Any], dialect: Dialect) -> dict[str
     if dialect == "beta" and "max_output_tokens" in wire:
         wire["max_response_output_tokens"] = wire.pop("max_output_tokens")
     return wire
+
+
+def update_event(config: Mapping[str, Any], dialect: Dialect) -> ClientEvent:
+    """The client event that sends ``config`` in ``dialect``.
+
+    ``session.update``, but ``transcription_session.update`` for a beta
+    transcription session.
+    """
+    session = to_wire(config, dialect)
+    if dialect == "beta" and is_transcription(config):
+        return TranscriptionSessionUpdateEvent(session=session)
+    return SessionUpdateEvent(session=session)
 
 
 def _get(source: Mapping[str, Any], path: str) -> Any:
@@ -136,139 +205,53 @@ def from_wire(session: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- checking --------------------------------------------------------------------
 
-#: The built-in voices, as the API lists them; a custom voice is ``{"id": "voice_..."}``.
-VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
-_MODALITIES = ("text", "audio")
-_FORMATS = (
-    "'pcm16', 'g711_ulaw', 'g711_alaw', {'type': 'audio/pcm', 'rate': 24000}, "
-    "{'type': 'audio/pcmu'}, {'type': 'audio/pcma'} or an AudioFormat"
-)
-_TURN_DETECTION_TYPES = ("server_vad", "semantic_vad")
-_EAGERNESS = ("low", "medium", "high", "auto")
-_TOOL_CHOICES = ("auto", "none", "required")
-_NOISE_REDUCTION_TYPES = ("near_field", "far_field")
+
+def _check_audio(field: str, value: Any) -> None:
+    """Check a GA-shaped ``audio`` object, field by field, under its GA paths."""
+    check_mapping(field, value, ("input", "output"), "{'input': {...}, 'output': {...}}")
+    for name, (ga_path, _) in _FIELDS.items():
+        if ga_path.startswith("audio."):
+            found = _get({"audio": value}, ga_path)
+            if found is not _MISSING:
+                CHECKS.get(name, _no_check)(ga_path, plain(found))
 
 
-def _invalid(field: str, value: Any, allowed: str) -> InvalidConfigError:
-    return InvalidConfigError(f"invalid {field}={value!r}: allowed {allowed}", field)
+def _no_check(field: str, value: Any) -> None:
+    """For a field whose values the server judges."""
 
 
-def _listed(values: tuple[str, ...]) -> str:
-    return ", ".join(map(repr, values))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_modalities(field: str, value: Any) -> None:
-    allowed = "['text'], ['audio'] or ['text', 'audio'] (audio comes with its transcript)"
-    if isinstance(value, str | bytes) or not isinstance(value, list | tuple) or not value:
-        raise _invalid(field, value, allowed)
-    for entry in value:
-        if entry not in _MODALITIES:
-            raise _invalid(field, value, f"{allowed}; {entry!r} is not a modality")
-
-
-def _check_voice(field: str, value: Any) -> None:
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return  # a custom voice
-    if value in VOICES:
-        return
-    close = difflib.get_close_matches(value, VOICES, n=1) if isinstance(value, str) else []
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise _invalid(field, value, f"{_listed(VOICES)}, or a custom voice {{'id': ...}}{hint}")
-
-
-def _check_format(field: str, value: Any) -> None:
-    try:
-        AudioFormat.from_wire(value)
-    except (ValueError, TypeError, KeyError):
-        raise _invalid(field, value, _FORMATS) from None
-
-
-def _check_turn_detection(field: str, value: Any) -> None:
-    if value is None:
-        return  # turn detection off
-    if not isinstance(value, Mapping):
-        raise _invalid(field, value, "None or a mapping such as {'type': 'server_vad'}")
-    kind = value.get("type", "server_vad")
-    if kind not in _TURN_DETECTION_TYPES:
-        raise _invalid(f"{field}.type", kind, _listed(_TURN_DETECTION_TYPES))
-    eagerness = value.get("eagerness")
-    if kind == "semantic_vad" and eagerness is not None and eagerness not in _EAGERNESS:
-        raise _invalid(f"{field}.eagerness", eagerness, _listed(_EAGERNESS))
-    threshold = value.get("threshold")
-    if threshold is not None and not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
-        raise _invalid(f"{field}.threshold", threshold, "a number from 0.0 to 1.0")
-
-
-def _check_tool_choice(field: str, value: Any) -> None:
-    allowed = (
-        f"{_listed(_TOOL_CHOICES)}, {{'type': 'function', 'name': ...}} "
-        "or {'type': 'mcp', 'server_label': ...}"
-    )
-    if isinstance(value, str):
-        if value not in _TOOL_CHOICES:
-            raise _invalid(field, value, allowed)
-        return
-    if isinstance(value, Mapping):
-        kind = value.get("type")
-        if kind == "function" and isinstance(value.get("name"), str):
-            return
-        if kind == "mcp" and isinstance(value.get("server_label"), str):
-            return
-    raise _invalid(field, value, allowed)
-
-
-def _in_range(low: float, high: float) -> Callable[[str, Any], None]:
-    def check(field: str, value: Any) -> None:
-        if not (_is_number(value) and low <= value <= high):
-            raise _invalid(field, value, f"a number from {low:g} to {high:g}")
-
-    return check
-
-
-def _check_max_tokens(field: str, value: Any) -> None:
-    if value == "inf":
-        return
-    if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4096):
-        raise _invalid(field, value, "an integer from 1 to 4096, or 'inf'")
-
-
-def _check_noise_reduction(field: str, value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, Mapping) or value.get("type") not in _NOISE_REDUCTION_TYPES:
-        types = _listed(_NOISE_REDUCTION_TYPES)
-        raise _invalid(field, value, f"None or {{'type': ...}} with type {types}")
-
-
-_CHECKS: dict[str, Callable[[str, Any], None]] = {
-    "output_modalities": _check_modalities,
-    "modalities": _check_modalities,
-    "voice": _check_voice,
-    "input_audio_format": _check_format,
-    "output_audio_format": _check_format,
-    "turn_detection": _check_turn_detection,
-    "tool_choice": _check_tool_choice,
-    "temperature": _in_range(0.6, 1.2),
-    "speed": _in_range(0.25, 1.5),
-    "max_output_tokens": _check_max_tokens,
-    "input_audio_noise_reduction": _check_noise_reduction,
-}
+_CHECKS: dict[str, Callable[[str, Any], None]] = {**CHECKS, "audio": _check_audio}
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Refuse a configuration the API would refuse, before anything is sent.
 
-    Checks the dialect-neutral fields whose allowed values are known (the
-    output modalities, the voice, the audio formats, turn detection, the tool
-    choice, and the ranges of temperature, speed and max_output_tokens);
-    other fields pass unchecked, for the server to judge. Raises
-    :class:`InvalidConfigError` naming the field, the value and the allowed values.
+    Checks the fields whose allowed values are known: the output modalities,
+    the voice, the audio formats (also nested GA-style under ``audio``), turn
+    detection (both kinds), transcription, noise reduction, the tools (function
+    and MCP) and the tool choice, reasoning, truncation, the prompt, tracing,
+    ``include``, and the ranges of temperature, speed and max_output_tokens.
+    A key inside a known object that looks like a typo of a known one is refused;
+    other fields pass unchecked, for the server to judge. A transcription
+    session's configuration (``type: "transcription"``) is refused any realtime
+    session's field. Raises :class:`InvalidConfigError` naming the field, the
+    value and the allowed values.
     """
+    if is_transcription(config):
+        realtime_only = [name for name in config if name in REALTIME_ONLY_FIELDS]
+        if realtime_only:
+            raise InvalidConfigError(
+                f"{realtime_only[0]} is not a setting of a transcription session "
+                f"(type='transcription'): it takes {', '.join(sorted(TRANSCRIPTION_FIELDS))}",
+                realtime_only[0],
+            )
+        audio = plain(config.get("audio"))
+        if isinstance(audio, Mapping) and "output" in audio:
+            raise InvalidConfigError(
+                "audio.output is not a setting of a transcription session (type='transcription')",
+                "audio.output",
+            )
     for field, value in config.items():
         check = _CHECKS.get(field)
         if check is not None:
-            check(field, value)
+            check(field, plain(value))
