@@ -57,7 +57,7 @@ from .resources import (
     image_message,
 )
 from .responses import Responses
-from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, first_of
+from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, leave, single
 from .turns import Reply, Turn, Turns
 
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for older imports
@@ -494,8 +494,8 @@ class Session(SessionOverloads):
         try:
             await group.start(self.run)
         except BaseException as exc:
-            await _leave(group, exc)
-            raise _single(exc) from None
+            await leave(group, exc)
+            raise single(exc) from None
         self._group = group
         return self
 
@@ -513,7 +513,7 @@ class Session(SessionOverloads):
             with anyio.CancelScope(shield=True):
                 await self.close()
         finally:
-            suppressed = await _leave(group, exc)
+            suppressed = await leave(group, exc)
         return suppressed
 
     async def run(
@@ -577,17 +577,11 @@ class Session(SessionOverloads):
         """Open a new server session and carry the context over, as a reconnect does.
 
         For a server session that is stuck (every response failing with
-        ``server_error``, say): the connection is dropped, a new one opens at
-        once, the configuration is sent and the conversation replayed, and
-        ``disconnected`` (``will_reconnect=True``), ``reconnecting`` and
-        ``reconnected`` are signalled with ``attempt=0``. It counts against no
-        reconnect policy, and works with ``reconnect=False``; if the new
-        connection fails, the policy's reconnecting takes over (without one, the
-        session ends). A response in flight is lost, as on any reconnect.
-
-        Returns once the new session is restored; called from a handler, it
-        only starts the restart. Joins a restart or reconnect under way. Raises
-        :class:`SessionClosedError` when the session is not running.
+        ``server_error``, say). Signals ``disconnected``, ``reconnecting`` and
+        ``reconnected`` with ``attempt=0``, counts against no reconnect policy,
+        and loses a response in flight; returns once the new session is restored
+        (from a handler: at once). Raises :class:`SessionClosedError` when the
+        session is not running. See docs/reconnection.md, "Restart on demand".
         """
         run = self._run
         if run is None:
@@ -759,28 +753,3 @@ class Session(SessionOverloads):
             exc_info=error,
         )
         signals.send(signals.handler_failed, self, event=event, handler=handler, error=error)
-
-
-async def _leave(group: anyio.abc.TaskGroup, exc: BaseException | None) -> bool:
-    """Exit a task group entered by hand, raising what ended it as itself.
-
-    A task group wraps what it raises in an exception group, even a single
-    exception. One failure (the body's, or the run's) comes out as itself, so
-    ``except TimeoutError`` works around ``async with session``; several at once
-    (the body raised *and* the run failed) stay a group, as they must.
-    """
-    try:
-        return bool(await group.__aexit__(type(exc) if exc else None, exc, _traceback(exc)))
-    except BaseExceptionGroup as failures:
-        single = first_of(failures)
-        if single is failures:
-            raise
-    raise single
-
-
-def _single(exc: BaseException) -> BaseException:
-    return first_of(exc) if isinstance(exc, BaseExceptionGroup) else exc
-
-
-def _traceback(exc: BaseException | None) -> TracebackType | None:
-    return exc.__traceback__ if exc is not None else None
