@@ -26,6 +26,14 @@ from .stream import stamp_of
 #: GA names of every event type in the bench streams (GA names also match beta events).
 HANDLED_TYPES = (
     "session.created",
+    "input_audio_buffer.speech_started",
+    "input_audio_buffer.speech_stopped",
+    "input_audio_buffer.committed",
+    "conversation.item.input_audio_transcription.delta",
+    "conversation.item.input_audio_transcription.completed",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "rate_limits.updated",
     "response.created",
     "response.output_item.added",
     "conversation.item.added",
@@ -65,11 +73,11 @@ class Tally:
 Client = Callable[[str, Tally], Awaitable[None]]
 
 
-# -- the reference points --------------------------------------------------
+# -- what a user writes without a framework ----------------------------------
 
 
 async def raw_json(url: str, tally: Tally) -> None:
-    """websockets' asyncio client, ``recv`` + ``json.loads``, counting types: the limit."""
+    """websockets' asyncio client, ``recv`` + ``json.loads``, counting types."""
     types: dict[str, int] = {}
     stamped = tally.stamped
     async with ws_connect(url, max_size=None, compression=None) as ws:
@@ -84,6 +92,90 @@ async def raw_json(url: str, tally: Tally) -> None:
         except websockets.ConnectionClosed:
             pass
     tally.events += sum(types.values())
+
+
+async def aiohttp_json(url: str, tally: Tally) -> None:
+    """aiohttp's WebSocket client (a compiled frame reader) + ``json.loads``, counting types."""
+    import aiohttp
+
+    types: dict[str, int] = {}
+    stamped = tally.stamped
+    text = aiohttp.WSMsgType.TEXT
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url, max_msg_size=0, compress=0, autoping=True) as ws,
+    ):
+        await ws.send_str(SESSION_UPDATE)
+        async for message in ws:
+            if message.type is not text:
+                break
+            obj = json.loads(message.data)
+            kind = obj["type"]
+            types[kind] = types.get(kind, 0) + 1
+            if stamped:
+                tally.note(obj["event_id"])
+    tally.events += sum(types.values())
+
+
+# -- floors: this library's connection, then the cheapest parsing ------------
+
+
+async def our_json(url: str, tally: Tally) -> None:
+    """This library's connection + ``json.loads``, counting types: the fair raw floor."""
+    types: dict[str, int] = {}
+    stamped = tally.stamped
+    loads = json.loads
+    ws = await re_connect(url, ping_interval=None)
+    await ws.send(SESSION_UPDATE)
+    try:
+        while True:
+            for data, _text in await ws.recv_batch():
+                obj = loads(data)
+                kind = obj["type"]
+                types[kind] = types.get(kind, 0) + 1
+                if stamped:
+                    tally.note(obj["event_id"])
+    except ConnectionClosedError:
+        pass
+    finally:
+        await ws.close()
+    tally.events += sum(types.values())
+
+
+async def our_msgspec(url: str, tally: Tally) -> None:
+    """This library's connection + a msgspec typed union: the floor of typed decoding."""
+    from .typed_floor import decode
+
+    types: dict[type, int] = {}
+    ws = await re_connect(url, ping_interval=None)
+    await ws.send(SESSION_UPDATE)
+    try:
+        while True:
+            for data, _text in await ws.recv_batch():
+                kind = type(decode(data))
+                types[kind] = types.get(kind, 0) + 1
+    except ConnectionClosedError:
+        pass
+    finally:
+        await ws.close()
+    tally.events += sum(types.values())
+
+
+async def our_validate(url: str, tally: Tally) -> None:
+    """This library's connection + its pydantic ``validate_json``, no handlers, no core."""
+    n = 0
+    ws = await re_connect(url, ping_interval=None)
+    await ws.send(SESSION_UPDATE)
+    try:
+        while True:
+            for data, _text in await ws.recv_batch():
+                parse_server_event(data)
+                n += 1
+    except ConnectionClosedError:
+        pass
+    finally:
+        await ws.close()
+    tally.events += n
 
 
 async def raw_validate(url: str, tally: Tally) -> None:
@@ -164,6 +256,8 @@ async def sdk_dispatch(url: str, tally: Tally) -> None:
             "response.audio.done",
             "response.audio_transcript.delta",
             "response.audio_transcript.done",
+            "response.text.delta",
+            "response.text.done",
         }
         for name in seen:
             connection.on(name, handle)

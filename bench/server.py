@@ -10,8 +10,9 @@ connection opened: one ``bytes.replace`` per turn (fresh ids) and one
 The path of the URL chooses the stream; anything after it (the SDK appends
 ``/realtime?model=...``) is ignored:
 
-- ``/stream/<dialect>/<turns>/<audio_deltas>``: session.created, then (once the client
-  sent its first message, as a real client's session.update) the turns, then close 1000;
+- ``/stream/<dialect>/<turns>/<deltas>[/<mix>]``: session.created, then (once the client
+  sent its first message, as a real client's session.update) the turns of the mix
+  (``audio``, the default, or ``small``), then close 1000;
 - ``/paced/<dialect>/<events>/<rate>``: likewise, that many turn events at ``rate`` per second, each
   stamped with its send time (``time.monotonic_ns``) in ``event_id``, then close 1000;
 - ``/idle/<dialect>``: session.created, then nothing until the client closes.
@@ -35,20 +36,21 @@ from .stream import (
     TURN_TOKEN,
     Dialect,
     Frame,
+    Mix,
+    mix_turn,
     session_created,
     stamp_split,
-    turn,
     turn_blob,
 )
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_turn_cache: dict[tuple[Dialect, int], list[Frame]] = {}
+_turn_cache: dict[tuple[Mix, Dialect, int], list[Frame]] = {}
 
 
-def _turn(dialect: Dialect, audio_deltas: int) -> list[Frame]:
-    key = (dialect, audio_deltas)
+def _turn(dialect: Dialect, deltas: int, mix: Mix = "audio") -> list[Frame]:
+    key = (mix, dialect, deltas)
     if key not in _turn_cache:
-        _turn_cache[key] = turn(dialect, audio_deltas)
+        _turn_cache[key] = mix_turn(mix, dialect, deltas)
     return _turn_cache[key]
 
 
@@ -166,7 +168,8 @@ class _Connection(asyncio.Protocol):
                     await self.configured.wait()
         if kind == "stream":
             turns, deltas = int(parts[2]), int(parts[3])
-            blob = turn_blob(_turn(dialect, deltas))
+            mix: Mix = "small" if len(parts) > 4 and parts[4] == "small" else "audio"
+            blob = turn_blob(_turn(dialect, deltas, mix))
             for index in range(turns):
                 tag = b"t_%04d" % (index % 10000)
                 if not await self._write(blob.replace(TURN_TOKEN, tag)):

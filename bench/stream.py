@@ -1,10 +1,13 @@
-"""The realistic server stream the benchmark replays, pre-serialized to WebSocket frames.
+"""The realistic server streams the benchmark replays, pre-serialized to WebSocket frames.
 
-A voice turn as the Realtime server sends it: ``response.created``, the output
-item and its content part, many 100 ms audio deltas (base64 of 4,800 bytes of
-pcm16 at 24 kHz) interleaved with transcript deltas, then the done events and
-``response.done`` with usage. Both dialects: GA names (``response.output_audio.delta``)
-and beta names (``response.audio.delta``).
+Two mixes. ``audio``: a voice turn as the Realtime server sends it:
+``response.created``, the output item and its content part, many 100 ms audio
+deltas (base64 of 4,800 bytes of pcm16 at 24 kHz) interleaved with transcript
+deltas, then the done events and ``response.done`` with usage. ``small``: a
+text turn after the user spoke, only small events: the speech and commit
+events, the user's transcription deltas, many text deltas of one word, the
+done events, ``response.done`` and ``rate_limits.updated``. Both dialects: GA
+names (``response.output_audio.delta``) and beta names (``response.audio.delta``).
 
 Every id of a turn carries the token :data:`TURN_TOKEN`, a fixed-width
 placeholder the server swaps for the turn number with one ``bytes.replace`` per
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Dialect = Literal["ga", "beta"]
+Mix = Literal["audio", "small"]
 
 #: Six characters outside the base64 alphabet, so audio never contains them.
 TURN_TOKEN = b"t_0000"
@@ -67,6 +71,8 @@ def _names(dialect: Dialect) -> dict[str, str]:
             "transcript_done": "response.output_audio_transcript.done",
             "item_added": "conversation.item.added",
             "part_type": "output_audio",
+            "text_delta": "response.output_text.delta",
+            "text_done": "response.output_text.done",
         }
     return {
         "audio_delta": "response.audio.delta",
@@ -75,6 +81,8 @@ def _names(dialect: Dialect) -> dict[str, str]:
         "transcript_done": "response.audio_transcript.done",
         "item_added": "conversation.item.created",
         "part_type": "audio",
+        "text_delta": "response.text.delta",
+        "text_done": "response.text.done",
     }
 
 
@@ -198,6 +206,96 @@ def turn(dialect: Dialect, audio_deltas: int, *, seed: int = 7) -> list[Frame]:
     return b.frames
 
 
+def small_turn(dialect: Dialect, text_deltas: int, *, seed: int = 7) -> list[Frame]:
+    """One text turn after the user spoke: ``text_deltas`` one-word deltas, small events only."""
+    names = _names(dialect)
+    rng = random.Random(seed)
+    tok = TURN_TOKEN.decode()
+    response_id, item_id, user_id = f"resp_{tok}", f"item_{tok}", f"user_{tok}"
+    modalities_key = "output_modalities" if dialect == "ga" else "modalities"
+    words = [rng.choice(WORDS) for _ in range(text_deltas)]
+    heard = [rng.choice(WORDS) for _ in range(max(1, text_deltas // 4))]
+    b = _Builder()
+    b.add({"type": "input_audio_buffer.speech_started", "audio_start_ms": 1000, "item_id": user_id})
+    b.add({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 2500, "item_id": user_id})
+    b.add({"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": user_id})
+    user_item: dict[str, Any] = {
+        "id": user_id,
+        "object": "realtime.item",
+        "type": "message",
+        "status": "completed",
+        "role": "user",
+        "content": [{"type": "input_audio", "transcript": None}],
+    }
+    b.add({"type": names["item_added"], "previous_item_id": None, "item": user_item})
+    for index, word in enumerate(heard):
+        b.add({"type": "conversation.item.input_audio_transcription.delta", "item_id": user_id,
+               "content_index": 0, "delta": word if index == 0 else " " + word})  # fmt: skip
+    b.add(
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": user_id,
+            "content_index": 0,
+            "transcript": " ".join(heard),
+            "usage": {"type": "duration", "seconds": 1.5},
+        }
+    )
+    response = {
+        "id": response_id,
+        "object": "realtime.response",
+        "status": "in_progress",
+        "status_details": None,
+        "output": [],
+        "usage": None,
+        modalities_key: ["text"],
+    }
+    b.add({"type": "response.created", "response": response})
+    item: dict[str, Any] = {
+        "id": item_id,
+        "object": "realtime.item",
+        "type": "message",
+        "status": "in_progress",
+        "role": "assistant",
+        "content": [],
+    }
+    b.add({"type": "response.output_item.added", "response_id": response_id,
+           "output_index": 0, "item": item})  # fmt: skip
+    b.add({"type": names["item_added"], "previous_item_id": user_id, "item": item})
+    where = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
+    b.add({"type": "response.content_part.added", **where, "part": {"type": "text", "text": ""}})
+    for index, word in enumerate(words):
+        b.add({"type": names["text_delta"], **where, "delta": word if index == 0 else " " + word})
+    text = " ".join(words)
+    b.add({"type": names["text_done"], **where, "text": text})
+    part = {"type": "text", "text": text}
+    b.add({"type": "response.content_part.done", **where, "part": part})
+    done_item = {**item, "status": "completed", "content": [part]}
+    b.add({"type": "response.output_item.done", "response_id": response_id,
+           "output_index": 0, "item": done_item})  # fmt: skip
+    if dialect == "ga":
+        b.add({"type": "conversation.item.done", "previous_item_id": user_id, "item": done_item})
+    usage = {
+        "total_tokens": 300 + text_deltas,
+        "input_tokens": 300,
+        "output_tokens": text_deltas,
+        "input_token_details": {"cached_tokens": 0, "text_tokens": 120, "audio_tokens": 180},
+        "output_token_details": {"text_tokens": text_deltas, "audio_tokens": 0},
+    }
+    done = {**response, "status": "completed", "output": [done_item], "usage": usage}
+    b.add({"type": "response.done", "response": done})
+    limits = [
+        {"name": "requests", "limit": 1000, "remaining": 999, "reset_seconds": 0.06},
+        {"name": "tokens", "limit": 50000, "remaining": 49000, "reset_seconds": 1.2},
+    ]
+    b.add({"type": "rate_limits.updated", "rate_limits": limits})
+    return b.frames
+
+
+def mix_turn(mix: Mix, dialect: Dialect, deltas: int) -> list[Frame]:
+    """The frames of one turn of ``mix``: ``deltas`` audio (or text) deltas."""
+    return turn(dialect, deltas) if mix == "audio" else small_turn(dialect, deltas)
+
+
 def turn_blob(frames: list[Frame]) -> bytes:
     """Concatenate the wire frames of a turn: the server writes it in one call."""
     return b"".join(frame.wire for frame in frames)
@@ -216,15 +314,20 @@ def stamp_of(event_id: str) -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a connection receives: ``session.created`` then ``turns`` turns."""
+    """What a connection receives: ``session.created`` then ``turns`` turns of ``mix``."""
 
     dialect: Dialect
     turns: int
     audio_deltas: int
+    mix: Mix = "audio"
+
+    def segments(self) -> tuple[object, ...]:
+        """The bench server's URL path for this stream."""
+        return ("stream", self.dialect, self.turns, self.audio_deltas, self.mix)
 
     def turn_frames(self) -> list[Frame]:
         """The frames of one turn (every turn has the same types and sizes)."""
-        return turn(self.dialect, self.audio_deltas)
+        return mix_turn(self.mix, self.dialect, self.audio_deltas)
 
     def events(self) -> int:
         """How many events the connection receives in all."""

@@ -1,0 +1,175 @@
+"""Many sessions in one process, each measured in a fresh process of its own.
+
+``python -m bench.fleet burst CLIENT URL SESSIONS`` connects SESSIONS clients at
+once, each receiving the stream at URL, and prints one JSON line: events
+delivered, complete sessions, CPU and wall time, resident memory before the
+burst and at its peak. ``python -m bench.fleet idle URL SESSIONS [--traced]``
+connects SESSIONS sessions that stay idle after ``session.created`` and prints
+the memory they hold. A fresh process per measurement, so that no memory freed
+by an earlier run is reused (which made idle sessions look 4x smaller), and a
+warm-up session first, so that lazy imports and model building are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import anyio
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+from realtime_events import Session
+
+from .clients import HANDLED_TYPES, MODEL, SESSION_UPDATE
+from .measure import rss
+
+CLIENTS = ("session", "raw")
+
+
+async def _session(url: str, delivered: list[int], index: int) -> None:
+    session = Session(model=MODEL, url=url, reconnect=False, ping_interval=None)
+
+    def count(event: Any) -> None:
+        delivered[index] += 1
+
+    for name in HANDLED_TYPES:
+        session.on(name, count)
+    await session.run()
+
+
+async def _raw(url: str, delivered: list[int], index: int) -> None:
+    # What a user writes without a framework: websockets + json.loads, counting types.
+    types: dict[str, int] = {}
+    async with ws_connect(url, max_size=None, compression=None) as ws:
+        await ws.send(SESSION_UPDATE)
+        try:
+            while True:
+                kind = json.loads(await ws.recv(decode=False))["type"]
+                types[kind] = types.get(kind, 0) + 1
+        except websockets.ConnectionClosed:
+            pass
+    delivered[index] += sum(types.values())
+
+
+def burst(client: str, url: str, sessions: int) -> dict[str, float]:
+    """Run ``sessions`` clients at once; return what they received and what it cost."""
+    one = _session if client == "session" else _raw
+    anyio.run(one, url, [0], 0)  # the warm-up
+    delivered = [0] * sessions
+    times: list[float] = []
+
+    async def main() -> None:
+        times.extend((time.perf_counter(), time.process_time()))
+        async with anyio.create_task_group() as tg:
+            for index in range(sessions):
+                tg.start_soon(one, url, delivered, index)
+        times.extend((time.perf_counter(), time.process_time()))
+
+    gc.collect()
+    base = rss()
+    anyio.run(main)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "events": sum(delivered),
+        "sessions": sessions,
+        "min_events": min(delivered),
+        "wall": times[2] - times[0],
+        "cpu": times[3] - times[1],
+        "base": base,
+        "peak": peak,
+    }
+
+
+def idle(url: str, sessions: int, traced: bool) -> dict[str, float]:
+    """Connect ``sessions`` sessions that stay idle; return the memory each holds."""
+    result: dict[str, float] = {}
+
+    async def main() -> None:
+        async def connected(count: int) -> list[Session]:
+            ready = anyio.Event()
+            opened = [0]
+            held: list[Session] = []
+
+            def on_created(event: Any) -> None:
+                opened[0] += 1
+                if opened[0] == count:
+                    ready.set()
+
+            for _ in range(count):
+                session = Session(model=MODEL, url=url, reconnect=False)
+                session.on("session.created", on_created)
+                await session.start()
+                held.append(session)
+            with anyio.fail_after(120):
+                await ready.wait()
+            return held
+
+        async def close(held: list[Session]) -> None:
+            async with anyio.create_task_group() as tg:
+                for session in held:
+                    tg.start_soon(session.close)
+
+        await close(await connected(1))  # the warm-up
+        gc.collect()
+        if traced:
+            tracemalloc.start()
+        rss0, traced0 = rss(), tracemalloc.get_traced_memory()[0]
+        held = await connected(sessions)
+        gc.collect()
+        rss1, traced1 = rss(), tracemalloc.get_traced_memory()[0]
+        if traced:
+            tracemalloc.stop()
+            result["traced"] = (traced1 - traced0) / sessions
+        else:
+            result["rss"] = (rss1 - rss0) / sessions
+        await close(held)
+
+    anyio.run(main)
+    return result
+
+
+def in_fresh_process(*args: object) -> dict[str, float]:
+    """Run ``python -m bench.fleet ARGS`` and return the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.fleet", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench.fleet {args} failed:\n{done.stderr}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, measure, print one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("burst")
+    b.add_argument("client", choices=CLIENTS)
+    b.add_argument("url")
+    b.add_argument("sessions", type=int)
+    i = sub.add_parser("idle")
+    i.add_argument("url")
+    i.add_argument("sessions", type=int)
+    i.add_argument("--traced", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "burst":
+        print(json.dumps(burst(args.client, args.url, args.sessions)))
+    else:
+        print(json.dumps(idle(args.url, args.sessions, args.traced)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
