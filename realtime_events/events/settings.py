@@ -276,7 +276,7 @@ class McpApprovalFilter(Setting):
 
 
 class McpTool(Tool):
-    """A remote MCP server (``server_url``) or an OpenAI connector (``connector_id``).
+    """An MCP server (``server_url`` or ``tunnel_id``) or an OpenAI connector (``connector_id``).
 
     The server runs the calls itself; ``require_approval`` (``always``, ``never``
     or a :class:`McpApprovalFilter`) says which ones wait for an
@@ -299,6 +299,12 @@ class McpTool(Tool):
     require_approval: Annotated[
         str | McpApprovalFilter | None, Field(union_mode="left_to_right")
     ] = None
+    #: A Secure MCP Tunnel to reach the server through, instead of ``server_url``.
+    tunnel_id: str | None = None
+    #: Whether the server's tools are listed only when the model asks for them.
+    defer_loading: bool | None = None
+    #: Who may call the tools: ``direct`` and/or ``programmatic``.
+    allowed_callers: list[str] | None = None
 
 
 #: One entry of ``tools``.
