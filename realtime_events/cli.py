@@ -1,6 +1,9 @@
-"""The command line: ``realtime-events demo | serve | replay | tail``.
+"""The command line: ``realtime-events demo | serve | replay | tail``, and plugins' commands.
 
-Also run as ``python -m realtime_events``. A user's mistake (a missing file, a
+Also run as ``python -m realtime_events``. An installed distribution adds a
+subcommand through the entry-point group ``realtime_events.cli`` (see
+:data:`CLI_GROUP`), so the core imports none of its dependencies; the NATS
+plugin adds ``worker`` this way. A user's mistake (a missing file, a
 busy port, a rejected key) ends the command with one line on stderr and exit
 status 1; a closed output pipe (``realtime-events demo | head``) ends it quietly
 with status 141, as a shell reports a command killed by SIGPIPE.
@@ -9,6 +12,7 @@ with status 141, as a shell reports a command killed by SIGPIPE.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
@@ -25,7 +29,7 @@ from .plugins import PluginNotFoundError, load
 from .session import Session
 from .testing import DemoModel, LocalRealtimeServer
 
-__all__ = ["main"]
+__all__ = ["CLI_GROUP", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,15 @@ DEMO_TURNS = (
     "What's the weather in Paris?",
     "Thanks, that's all.",
 )
+
+#: The entry-point group of plugins' subcommands. Each entry point names a function
+#: ``register(commands, parents)``: it adds its parser with
+#: ``commands.add_parser(name, parents=parents, help=...)`` (``parents`` carry the
+#: common options: --backend, --dialect, --color, -v) and sets ``run`` on it with
+#: ``set_defaults(run=...)``, an ``async def run(args, printer) -> int`` that
+#: returns the exit status. A :class:`RealtimeError` it raises is printed as one
+#: line with exit status 1, like the core commands' mistakes.
+CLI_GROUP = "realtime_events.cli"
 
 #: The exit status of a command whose output pipe closed (128 + SIGPIPE).
 BROKEN_PIPE = 141
@@ -231,7 +244,25 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     tail.add_argument("url")
     tail.add_argument("--model", default=None)
     tail.set_defaults(run=_tail)
+    _plugin_commands(commands, common)
     return parser
+
+
+def _plugin_commands(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Let installed plugins add their subcommands (see :data:`CLI_GROUP`).
+
+    A plugin that fails to load, or names a command that exists, is skipped
+    with a warning: one broken plugin must not take the whole command line down.
+    """
+    for entry in importlib.metadata.entry_points(group=CLI_GROUP):
+        if entry.name in commands.choices:
+            logger.warning("plugin command %r skipped: the name is taken", entry.name)
+            continue
+        try:
+            register = entry.load()
+            register(commands, parents)
+        except Exception as exc:
+            logger.warning("plugin command %r could not be loaded: %s", entry.name, exc)
 
 
 def _leaf(exc: BaseException) -> BaseException:
