@@ -19,8 +19,9 @@ What the server answers:
 - ``input_audio_buffer.commit``: ``committed``, the user's audio item, and the
   next scripted response (as server VAD would answer a turn);
 - ``response.create``: the next scripted response;
-- ``response.cancel``: the held rest of the response is dropped and
-  ``response.done`` says ``cancelled``;
+- ``response.cancel``: the held rest of the response is dropped (but for
+  ``in_flight`` frames, already on their way) and ``response.done`` says
+  ``cancelled``;
 - ``conversation.item.truncate`` / ``.delete``: ``truncated`` / ``deleted``.
 
 Every client event is kept in :attr:`MultiMessagePeer.received`.
@@ -371,7 +372,13 @@ Script = Callable[[str | None], Scripted]
 class MultiMessagePeer:
     """A plain ``websockets`` server, in a thread, that plays scripted multi-message responses."""
 
-    def __init__(self, *, transcription: bool = False, interrupt_response: bool = True) -> None:
+    def __init__(
+        self, *, transcription: bool = False, interrupt_response: bool = True, in_flight: int = 0
+    ) -> None:
+        #: How many held frames still go out when a cancel arrives (they were sent
+        #: before the server read it).
+        self.in_flight = in_flight
+        self.interrupt_response = interrupt_response
         self.session = session_object(
             transcription=transcription, interrupt_response=interrupt_response
         )
@@ -500,7 +507,11 @@ class MultiMessagePeer:
             return self._play()
         if kind == "response.cancel":
             held, self._held = self._held, None
-            return held.cancelled() if held is not None else []
+            if held is None:
+                return []
+            late = held.rest[: self.in_flight]
+            held.frames += late
+            return [*late, *held.cancelled()]
         if kind == "conversation.item.truncate":
             fields = {k: event[k] for k in ("item_id", "content_index", "audio_end_ms")}
             return [
@@ -546,7 +557,11 @@ class MultiMessagePeer:
         return list(scripted.frames)
 
     async def barge_in(self, audio_start_ms: int = 0) -> None:
-        """The user speaks: ``speech_started``; the server cancels the held response itself."""
+        """The user speaks: ``speech_started``, and the held response is cancelled.
+
+        The server cancels it itself when its VAD interrupts responses; otherwise it
+        waits for the client's ``response.cancel``.
+        """
         started = frame(
             sdk.InputAudioBufferSpeechStartedEvent,
             "input_audio_buffer.speech_started",
@@ -556,6 +571,9 @@ class MultiMessagePeer:
         await self._call(self._barge_in, started)
 
     async def _barge_in(self, started: JSON) -> None:
+        if not self.interrupt_response:
+            await self._send_all([started])
+            return
         held, self._held = self._held, None
         await self._send_all([started, *(held.cancelled() if held is not None else [])])
 

@@ -23,11 +23,13 @@ from openai.types import realtime as sdk
 from realtime_events import Session
 from realtime_events.events import Event
 from realtime_events_transcript import Transcript
+from realtime_events_vad import VAD
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _multi_message_peer import (
     TIMEOUT,
     MultiMessagePeer,
+    build_response,
     call,
     frame,
     speech,
@@ -252,3 +254,162 @@ async def test_a_late_transcription_lands_on_its_turn_though_the_session_showed_
     # Once per turn: the first was completed (empty) before its words came.
     finished = [e.turn.item_id for e in completed.events]  # type: ignore[attr-defined]
     assert finished.count(first.item_id) == finished.count(second.item_id) == 1
+
+
+# -- barge-in ------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def until(
+    session: Session, name: str, count: int = 1, item_id: str | None = None
+) -> AsyncIterator[None]:
+    """Run the block, then wait until ``count`` ``name`` events (of ``item_id``) were handled.
+
+    The stream opens before the block, so no event the block causes is missed.
+    """
+    async with session.stream(name) as stream:
+        yield
+        seen = 0
+        with anyio.fail_after(TIMEOUT):
+            async for event in stream:
+                item = getattr(event, "item", None)
+                about = getattr(event, "item_id", None) or getattr(item, "id", None)
+                seen += item_id is None or about == item_id
+                if seen == count:
+                    return
+
+
+def ids(response_id: str, count: int) -> list[str]:
+    """The ids of a scripted response's items (``build_response`` names them so)."""
+    return [f"item_{response_id}_{index}" for index in range(count)]
+
+
+def sent(peer: MultiMessagePeer, kind: str) -> list[dict[str, Any]]:
+    """The client events of ``kind`` the peer received, without their event ids."""
+    return [
+        {k: v for k, v in e.items() if k not in ("type", "event_id")}
+        for e in peer.received
+        if e["type"] == kind
+    ]
+
+
+async def test_barge_in_truncates_the_message_playing_and_deletes_the_later_ones() -> None:
+    # The preamble plays; the answer arrived whole, unheard; a third message has begun,
+    # with no audio yet. The server's VAD cancels the response.
+    with running_peer() as peer:
+        parts = (speech(PREAMBLE, 1000), speech(ANSWER, 1000), speech("And more.", 500))
+        peer.respond_with(
+            lambda previous: build_response("resp_cut1", previous, parts).hold_from(
+                "response.content_part.added", 2
+            )
+        )
+        vad, transcript = VAD(), Transcript()
+        async with connected(peer, vad, transcript) as session:
+            interrupted = Seen(session, "vad.interrupted")
+            preamble, answer, more = ids("resp_cut1", 3)
+            async with until(session, "response.output_audio.delta", 10, answer):
+                await session.response.create()
+            vad.playback.played(preamble, 0, 400.0)
+            async with session.stream("conversation.item.deleted") as deleted:
+                await peer.barge_in()
+                with anyio.fail_after(TIMEOUT):
+                    gone = [(await deleted.receive()).item_id for _ in range(2)]
+            assert gone == [answer, more]
+            assert [item.id for item in session.conversation.response_items("resp_cut1")] == [
+                preamble
+            ]
+            assert session.conversation.truncated_at(preamble) == 400
+    assert sent(peer, "conversation.item.truncate") == [
+        {"item_id": preamble, "content_index": 0, "audio_end_ms": 400}
+    ]
+    # Deleted once the response was done, not while it still wrote to them.
+    assert sent(peer, "conversation.item.delete") == [{"item_id": answer}, {"item_id": more}]
+    assert "response.cancel" not in peer.received_types()  # the server's VAD cancels
+    cuts = [(e.item_id, e.deleted) for e in interrupted.events]  # type: ignore[attr-defined]
+    assert cuts == [(preamble, False), (answer, True), (more, True)]
+    # The transcript keeps what was heard: a share of the preamble, none of the rest.
+    said = {turn.item_id: turn for turn in transcript}
+    assert said[preamble].interrupted
+    assert said[preamble].text
+    assert PREAMBLE.startswith(said[preamble].text)
+    assert said[preamble].text != PREAMBLE
+    assert [(said[i].text, said[i].interrupted) for i in (answer, more)] == [("", True)] * 2
+
+
+async def test_barge_in_during_the_answer_leaves_the_heard_preamble_alone() -> None:
+    # The whole response arrived; the preamble was heard in full, the answer in part,
+    # and the closing message not at all.
+    with running_peer() as peer:
+        parts = (speech(PREAMBLE, 1000), speech(ANSWER, 1000), speech("And more.", 500))
+        peer.respond_with(lambda previous: build_response("resp_cut2", previous, parts))
+        vad, transcript = VAD(), Transcript()
+        async with connected(peer, vad, transcript) as session:
+            preamble, answer, more = ids("resp_cut2", 3)
+            request = await session.response.create()
+            await request.done()
+            vad.playback.played(preamble, 0, 1000.0)
+            vad.playback.played(answer, 0, 300.0)
+            async with session.stream("conversation.item.deleted") as deleted:
+                await peer.barge_in()
+                with anyio.fail_after(TIMEOUT):
+                    gone = await deleted.receive()
+            assert gone.item_id == more
+    assert sent(peer, "conversation.item.truncate") == [
+        {"item_id": answer, "content_index": 0, "audio_end_ms": 300}
+    ]
+    assert sent(peer, "conversation.item.delete") == [{"item_id": more}]
+    assert "response.cancel" not in peer.received_types()  # nothing was running
+    said = {turn.item_id: turn for turn in transcript}
+    assert (said[preamble].text, said[preamble].status) == (PREAMBLE, "completed")
+    assert said[answer].interrupted
+    assert ANSWER.startswith(said[answer].text)
+    assert said[answer].text != ANSWER
+    assert (said[more].text, said[more].interrupted) == ("", True)
+    assert transcript.text() == (
+        f"Assistant: {PREAMBLE}\nAssistant: {said[answer].text} [interrupted]\n"
+        "Assistant: [interrupted]"
+    )
+
+
+async def test_barge_in_between_messages_cancels_and_deletes_what_comes_after() -> None:
+    # The preamble finished playing; the response goes on to the answer when the user
+    # speaks. This server's VAD does not cancel: the client does, and the answer's first
+    # frames, already on their way, arrive after the barge-in.
+    with running_peer(interrupt_response=False, in_flight=6) as peer:
+        parts = (speech(PREAMBLE, 500), speech(ANSWER, 1000))
+        peer.respond_with(
+            lambda previous: build_response("resp_cut3", previous, parts).hold_from(
+                "response.output_item.added", 1
+            )
+        )
+        vad, transcript = VAD(), Transcript()
+        async with connected(peer, vad, transcript) as session:
+            interrupted = Seen(session, "vad.interrupted")
+            preamble, answer = ids("resp_cut3", 2)
+            muted: list[bool] = []  # its late audio is not to be played
+
+            @session.on("vad.interrupted")
+            def check(event: Any) -> None:
+                if event.item_id == answer:
+                    muted.append(vad.playback.is_interrupted(answer))
+
+            async with until(session, "conversation.item.done", 1, preamble):
+                await session.response.create()
+            vad.playback.played(preamble, 0, 500.0)
+            async with session.stream("conversation.item.deleted") as deleted:
+                await peer.barge_in()
+                with anyio.fail_after(TIMEOUT):
+                    gone = await deleted.receive()
+            assert gone.item_id == answer
+    assert [e["response_id"] for e in peer.received if e["type"] == "response.cancel"] == [
+        "resp_cut3"
+    ]
+    # The preamble was heard in full: no truncate marks it interrupted.
+    assert sent(peer, "conversation.item.truncate") == []
+    assert sent(peer, "conversation.item.delete") == [{"item_id": answer}]
+    cuts = [(e.item_id, e.deleted) for e in interrupted.events]  # type: ignore[attr-defined]
+    assert cuts == [(None, False), (answer, True)]
+    assert muted == [True]
+    said = {turn.item_id: turn for turn in transcript}
+    assert (said[preamble].text, said[preamble].status) == (PREAMBLE, "completed")
+    assert (said[answer].text, said[answer].interrupted) == ("", True)

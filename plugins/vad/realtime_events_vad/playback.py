@@ -15,8 +15,15 @@ now?" for each assistant audio item:
   finished) and plays in real time.
 
 Either way the position is clamped to the audio received, so a truncate can
-never exceed it. ``played`` and ``cleared`` may be called from any thread (an
-audio callback); the tracker guards its state with a lock.
+never exceed it.
+
+A response may hold several audio messages (a spoken preamble, then the
+answer): each is tracked on its own, from position 0, and plays after the one
+before it. An item whose audio is complete (``response.output_audio.done``) is
+no longer waiting for more, even while its response streams the next message.
+
+``played`` and ``cleared`` may be called from any thread (an audio callback);
+the tracker guards its state with a lock.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class _Track:
     played_ms: float = 0.0  # reported by the application
     stopped_at_ms: float | None = None  # playback ended here (cleared, or interrupted)
     interrupted: bool = False
+    complete: bool = False  # all its audio arrived: nothing more is coming
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +158,11 @@ class PlaybackTracker:
                     continue
                 received = self._received(track)
                 position = self._position(track, now)
-                streaming = active is not None and track.response_id == active
-                # Caught up with a response still streaming is still playing (more
-                # audio is coming); caught up with a finished one is done.
+                streaming = (
+                    active is not None and track.response_id == active and not track.complete
+                )
+                # Caught up with audio still streaming is still playing (more is
+                # coming); caught up with complete audio is done.
                 if position >= received and not streaming:
                     continue
                 found.append(
@@ -172,6 +182,28 @@ class PlaybackTracker:
         with self._lock:
             return any(t.interrupted for (i, _), t in self._tracks.items() if i == item_id)
 
+    def unheard(self, response_id: str, item_ids: list[str]) -> list[str]:
+        """Of a spoken response's messages ``item_ids``, those the user heard nothing of.
+
+        A response is spoken once any of its items has audio. Its messages with no
+        audio played yet (none received, or all still queued) were never heard,
+        nor were messages without audio; items already cut are left out. A
+        response without audio has nothing unheard: its text was shown, not played.
+        """
+        now = self._clock()
+        with self._lock:
+            tracks = self._tracks.values()
+            if not any(t.audio and t.response_id == response_id for t in tracks):
+                return []
+            found = []
+            for item_id in item_ids:
+                mine = [t for t in tracks if t.item_id == item_id]
+                if any(t.interrupted for t in mine):
+                    continue
+                if all(self._position(t, now) <= 0 for t in mine):
+                    found.append(item_id)
+            return found
+
     @property
     def tracked_items(self) -> int:
         """How many items the tracker holds (bounded by ``max_items``)."""
@@ -185,6 +217,8 @@ class PlaybackTracker:
         session.on("response.output_item.added", self._on_output_item)
         session.on("response.content_part.added", self._on_part_added)
         session.on("response.output_audio.delta", self._on_audio_delta)
+        session.on("response.output_audio.done", self._on_audio_done)
+        session.on("response.output_item.done", self._on_output_item_done)
         session.on("conversation.item.deleted", self._on_deleted)
 
     def interrupt(self, item_id: str, content_index: int, at_ms: float) -> None:
@@ -214,6 +248,18 @@ class PlaybackTracker:
             if track.first_delta_at is None:
                 track.first_delta_at = now
                 track.started_at = max(now, self._previous_end(track))
+
+    def _on_audio_done(self, event: Any) -> None:
+        with self._lock:
+            track = self._tracks.get((event.item_id, event.content_index))
+            if track is not None:
+                track.complete = True
+
+    def _on_output_item_done(self, event: Any) -> None:
+        with self._lock:
+            for (item_id, _), track in self._tracks.items():
+                if item_id == event.item.id:
+                    track.complete = True
 
     def _on_deleted(self, event: Any) -> None:
         with self._lock:

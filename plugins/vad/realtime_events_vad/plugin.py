@@ -21,7 +21,11 @@ Barge-in: when the user starts speaking while the assistant is speaking, the
 active response is cancelled (unless the server's own VAD does it, per the
 effective ``interrupt_response``) and each assistant audio item still playing
 is truncated at the position the :class:`PlaybackTracker` reports, or deleted
-when nothing of it was played. ``vad.interrupted`` reports each cut.
+when nothing of it was played. A response may hold several messages (newer
+models speak a preamble, then the answer): the one playing is truncated at its
+own position, and the response's messages the user has heard nothing of yet
+are deleted, the ones it adds after the barge-in as well, so the model does
+not remember saying them. ``vad.interrupted`` reports each cut.
 
 ``session.output_audio_buffer.clear()`` is not sent: it stops audio that the
 *server* plays out, which exists only for WebRTC and SIP connections; over a
@@ -43,7 +47,7 @@ from realtime_events import SessionClosedError, signals
 from realtime_events.audio import PCM16, AudioFormat, Converter
 
 from .detectors import Detector, make_detector
-from .playback import PlaybackTracker
+from .playback import PlaybackTracker, PlayingItem
 from .segmenter import Segmenter, SpeechStarted, SpeechStopped
 
 if TYPE_CHECKING:
@@ -133,6 +137,10 @@ class VAD:
         self._uncommitted = 0  # bytes appended since the last commit or clear
         self._gate_open = False
         self._deferred_deletes: dict[str, list[str]] = {}
+        # Responses cut by barge-in and not done yet: messages they still add are
+        # never heard. Each leaves at its response.done (or the connection's end).
+        # (With the source of the barge-in that cut them.)
+        self._cut_responses: dict[str, str] = {}
 
     # -- the plugin protocol ---------------------------------------------------
 
@@ -142,6 +150,7 @@ class VAD:
         self.playback.bind(session)
         session.on("input_audio_buffer.speech_started", self._on_server_speech_started)
         session.on("input_audio_buffer.speech_stopped", self._on_server_speech_stopped)
+        session.on("response.output_item.added", self._on_output_item_added)
         session.on("response.done", self._on_response_done)
         # A weak receiver: blinker must not keep the plugin (or the session) alive.
         signals.reconnected.connect(self._on_reconnected, sender=session)
@@ -200,6 +209,7 @@ class VAD:
             "segmenter": self.segmenter.buffered_bytes,
             "playback_items": self.playback.tracked_items,
             "deferred_deletes": sum(map(len, self._deferred_deletes.values())),
+            "cut_responses": len(self._cut_responses),
         }
 
     @property
@@ -368,7 +378,8 @@ class VAD:
             return
         playing = self.playback.playing()
         active = session.response.active_id
-        if not playing and active is None:
+        unheard = self._unheard(session, playing, active)
+        if not playing and not unheard and active is None:
             return
         if active is not None and not (source == "server" and self._server_interrupts()):
             await self._tell_server(
@@ -376,7 +387,9 @@ class VAD:
                 "response.cancel",
                 functools.partial(session.response.cancel, active, wait=False),
             )
-        if not playing:
+        if active is not None:
+            self._cut_responses[active] = source
+        if not playing and not unheard:
             session.emit(
                 "vad.interrupted", item_id=None, content_index=0, audio_end_ms=0,
                 measured=self.playback.measured, deleted=False, response_id=active, source=source,
@@ -384,28 +397,72 @@ class VAD:
             return
         for item in playing:
             end = math.floor(item.position_ms)
-            deleted = end <= 0
-            self.playback.interrupt(item.item_id, item.content_index, end)
-            if not deleted:
-                truncate = functools.partial(
-                    session.conversation.item.truncate,
-                    item.item_id,
-                    audio_end_ms=end,
-                    content_index=item.content_index,
+            if end <= 0:
+                await self._delete_unheard(
+                    session, item.item_id, item.response_id, source, item.content_index
                 )
-                await self._tell_server(session, "conversation.item.truncate", truncate)
-            elif item.response_id is not None and item.response_id == active:
-                # Deleting an item its response still writes to races the
-                # response's own events: delete it once the response is done.
-                self._deferred_deletes.setdefault(item.response_id, []).append(item.item_id)
-            else:
-                delete = functools.partial(session.conversation.item.delete, item.item_id)
-                await self._tell_server(session, "conversation.item.delete", delete)
+                continue
+            self.playback.interrupt(item.item_id, item.content_index, end)
+            truncate = functools.partial(
+                session.conversation.item.truncate,
+                item.item_id,
+                audio_end_ms=end,
+                content_index=item.content_index,
+            )
+            await self._tell_server(session, "conversation.item.truncate", truncate)
             session.emit(
                 "vad.interrupted", item_id=item.item_id, content_index=item.content_index,
-                audio_end_ms=end, measured=item.measured, deleted=deleted,
+                audio_end_ms=end, measured=item.measured, deleted=False,
                 response_id=item.response_id, source=source,
             )  # fmt: skip
+        for item_id, response_id in unheard:
+            await self._delete_unheard(session, item_id, response_id, source)
+
+    def _unheard(
+        self, session: Session, playing: list[PlayingItem], active: str | None
+    ) -> list[tuple[str, str]]:
+        """The messages of the interrupted responses the user has heard nothing of yet.
+
+        Those are the messages after the one playing (or not started at all):
+        queued behind it, still being generated, or without audio. Items that
+        are playing are cut by position instead.
+        """
+        responses = dict.fromkeys(i.response_id for i in playing if i.response_id is not None)
+        if active is not None:
+            responses[active] = None
+        cut = {item.item_id for item in playing}
+        found: list[tuple[str, str]] = []
+        for response_id in responses:
+            messages = [
+                item.id
+                for item in session.conversation.response_items(response_id)
+                if item.id and item.id not in cut and _is_assistant_message(item)
+            ]
+            found += [(i, response_id) for i in self.playback.unheard(response_id, messages)]
+        return found
+
+    async def _delete_unheard(
+        self,
+        session: Session,
+        item_id: str,
+        response_id: str | None,
+        source: str,
+        content_index: int = 0,
+    ) -> None:
+        """Delete a message nothing of which was heard (once its response is done)."""
+        self.playback.interrupt(item_id, content_index, 0)
+        if response_id is not None and response_id == session.response.active_id:
+            # Deleting an item its response still writes to races the
+            # response's own events: delete it once the response is done.
+            self._deferred_deletes.setdefault(response_id, []).append(item_id)
+        else:
+            delete = functools.partial(session.conversation.item.delete, item_id)
+            await self._tell_server(session, "conversation.item.delete", delete)
+        session.emit(
+            "vad.interrupted", item_id=item_id, content_index=content_index, audio_end_ms=0,
+            measured=self.playback.measured, deleted=True, response_id=response_id,
+            source=source,
+        )  # fmt: skip
 
     # -- server events -------------------------------------------------------------
 
@@ -426,10 +483,22 @@ class VAD:
             detected_ms=None, probability=None, source="server", item_id=event.item_id,
         )  # fmt: skip
 
+    async def _on_output_item_added(self, event: Any) -> None:
+        # A message a cut response adds after the barge-in is never played.
+        session = self._session
+        item = event.item
+        source = self._cut_responses.get(event.response_id)
+        if session is None or source is None or not item.id or not _is_assistant_message(item):
+            return
+        # Only a spoken response's: the text of a written one was shown, not played.
+        if self.playback.unheard(event.response_id, [item.id]):
+            await self._delete_unheard(session, item.id, event.response_id, source)
+
     async def _on_response_done(self, event: Any) -> None:
         response_id = event.response.id
         if response_id is None or self._session is None:
             return
+        self._cut_responses.pop(response_id, None)
         session = self._session
         for item_id in self._deferred_deletes.pop(response_id, []):
             if item_id in session.conversation:
@@ -458,3 +527,8 @@ class VAD:
         # A new server session starts with an empty input buffer.
         self._uncommitted = 0
         self._deferred_deletes.clear()
+        self._cut_responses.clear()
+
+
+def _is_assistant_message(item: Any) -> bool:
+    return bool(item.type == "message" and item.role in (None, "assistant"))
