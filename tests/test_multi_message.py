@@ -22,6 +22,7 @@ from openai.types import realtime as sdk
 
 from realtime_events import Session
 from realtime_events.events import Event
+from realtime_events_tools import Tools
 from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
 
@@ -413,3 +414,48 @@ async def test_barge_in_between_messages_cancels_and_deletes_what_comes_after() 
     said = {turn.item_id: turn for turn in transcript}
     assert (said[preamble].text, said[preamble].status) == (PREAMBLE, "completed")
     assert (said[answer].text, said[answer].interrupted) == ("", True)
+
+
+# -- tools -------------------------------------------------------------------------
+
+
+async def test_calls_after_a_preamble_are_each_answered_once() -> None:
+    # One response: a spoken preamble, then two calls. Then the answer.
+    with running_peer() as peer:
+        peer.respond(
+            speech(PREAMBLE, 300),
+            call("get_weather", '{"city": "Paris"}', "call_w"),
+            call("get_time", '{"city": "Paris"}', "call_t"),
+        )
+        peer.respond(speech(ANSWER, 300))
+        tools = Tools()
+        ran: list[str] = []
+
+        @tools.function
+        def get_weather(city: str) -> dict[str, Any]:
+            """The weather in a city."""
+            ran.append(f"weather {city}")
+            return {"sky": "sunny"}
+
+        @tools.function
+        def get_time(city: str) -> str:
+            """The time in a city."""
+            ran.append(f"time {city}")
+            return "noon"
+
+        async with connected(peer, tools) as session:
+            finished = Seen(session, "tools.batch_finished")
+            reply = await session.ask("Weather and time in Paris?", timeout=TIMEOUT)
+    assert sorted(ran) == ["time Paris", "weather Paris"]
+    outputs = [e["item"] for e in peer.received if e["type"] == "conversation.item.create"]
+    answered = [(o["call_id"], o["output"]) for o in outputs if o["type"] == "function_call_output"]
+    assert sorted(answered) == [("call_t", "noon"), ("call_w", '{"sky":"sunny"}')]
+    # The question's response.create, then one follow-up for both calls.
+    assert peer.received_types("response.create") == ["response.create"] * 2
+    assert len(finished.events) == 1
+    # The whole turn: the preamble, the calls, the answer.
+    assert reply.messages == (PREAMBLE, ANSWER)
+    assert reply.text == f"{PREAMBLE}\n{ANSWER}"
+    kinds = [item.type for item in reply.items]
+    assert kinds == ["message", "function_call", "function_call", "message"]
+    assert len(reply.responses) == 2
