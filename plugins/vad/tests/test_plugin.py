@@ -114,11 +114,13 @@ async def vad_session(
     pace: float = 0.0,
     dialect: str = "ga",
     session_options: dict[str, Any] | None = None,
+    server_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[tuple[LocalRealtimeServer, Session, VAD, Log]]:
     # Input transcription shows, in the conversation, which recording the server got.
     config = {"input_audio_transcription": {"model": "whisper-1"}, **(session_options or {})}
-    async with LocalRealtimeServer(model=model(reply), pace=pace) as server:
+    local = LocalRealtimeServer(model=model(reply), pace=pace, **(server_options or {}))
+    async with local as server:
         session = Session(url=server.url, dialect=dialect, **config)  # type: ignore[arg-type]
         vad = session.use(VAD(mode, **options))  # type: ignore[arg-type]
         log = Log(session)
@@ -469,6 +471,46 @@ async def test_text_responses_are_never_truncated() -> None:
     for kind in ("response.cancel", "conversation.item.truncate", "conversation.item.delete"):
         assert sent(server, kind) == []
     assert vad.playback.playing() == []
+    assert log.errors == []
+
+
+async def test_barge_in_on_a_multi_message_model_cuts_the_preamble_and_deletes_the_answer() -> None:
+    # gpt-realtime-2 speaks a preamble message, then the answer, in one response. The
+    # user speaks during the preamble: it is cut where it was played, and the answer,
+    # already arriving but never played, is deleted, not left in the model's memory.
+    multi = {"session_defaults": {"model": "gpt-realtime-2"}}
+    async with vad_session("client", pace=0.25, server_options=multi) as (
+        server, session, vad, log,
+    ):  # fmt: skip
+        with anyio.fail_after(20):
+            async with session.stream("response.output_audio.delta") as deltas:
+                await vad.push(HELLO)
+                preamble = (await deltas.receive()).item_id
+                async for delta in deltas:
+                    if delta.item_id != preamble:
+                        answer = delta.item_id
+                        break
+        response_id = session.response.active_id
+        assert response_id is not None
+        assert [item.id for item in session.conversation.response_items(response_id)] == [
+            preamble, answer,
+        ]  # fmt: skip
+        vad.playback.played(preamble, 0, 200.0)
+        async with session.stream("conversation.item.deleted") as deleted:
+            done = await until_done(session, lambda: vad.push(HELLO), response_id)
+            assert (await deleted.receive(timeout=10)).item_id == answer
+        await barrier(session)
+
+    assert done.response.status == "cancelled"
+    truncates = [
+        (e["item_id"], e["audio_end_ms"]) for e in sent(server, "conversation.item.truncate")
+    ]
+    assert truncates == [(preamble, 200)]
+    assert [e["item_id"] for e in sent(server, "conversation.item.delete")] == [answer]
+    cuts = [(e.item_id, e.audio_end_ms, e.deleted) for e in log.of("vad.interrupted")]
+    assert cuts == [(preamble, 200, False), (answer, 0, True)]
+    assert answer not in session.conversation
+    assert session.conversation.truncated_at(preamble) == 200
     assert log.errors == []
 
 
