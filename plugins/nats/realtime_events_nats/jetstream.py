@@ -73,11 +73,14 @@ async def connect(
     """
     require_asyncio("realtime-events-nats")
     servers = [url] if isinstance(url, str) else list(url)
+    connection: list[NATS] = []  # set once connected: the callbacks ask it its state
 
     async def error_cb(error: Exception) -> None:
         logger.warning("NATS: %s", error or type(error).__name__)
 
     async def disconnected_cb() -> None:
+        if connection and (connection[0].is_closed or connection[0].is_draining):
+            return  # closed on purpose
         logger.warning("NATS: disconnected from %s; reconnecting", ", ".join(servers))
 
     async def reconnected_cb() -> None:
@@ -103,6 +106,7 @@ async def connect(
             f"cannot reach NATS at {', '.join(servers)}: {exc or type(exc).__name__}"
         ) from None
     nc.options["max_reconnect_attempts"] = -1
+    connection.append(nc)
     return nc
 
 
