@@ -22,6 +22,8 @@ from openai.types import realtime as sdk
 
 from realtime_events import Session
 from realtime_events.events import Event
+from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+from realtime_events.testing.models import DEFAULT_PREAMBLE
 from realtime_events_tools import Tools
 from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
@@ -459,3 +461,63 @@ async def test_calls_after_a_preamble_are_each_answered_once() -> None:
     kinds = [item.type for item in reply.items]
     assert kinds == ["message", "function_call", "function_call", "message"]
     assert len(reply.responses) == 2
+
+
+# -- the local server's gpt-realtime-2 -----------------------------------------------
+
+
+@asynccontextmanager
+async def local(model: ScriptedModel, *plugins: Any) -> AsyncIterator[Session]:
+    """A session on the local server, whose gpt-realtime-2 speaks a preamble first."""
+    defaults = {"model": "gpt-realtime-2"}
+    async with LocalRealtimeServer(model=model, session_defaults=defaults) as server:
+        session = Session(url=server.url, model="gpt-realtime-2")
+        for plugin in plugins:
+            session.use(plugin)
+        async with session:
+            yield session
+
+
+async def test_local_server_answers_in_two_messages_and_every_part_keeps_both() -> None:
+    transcript = Transcript()
+    async with local(ScriptedModel().otherwise("The answer."), transcript) as session:
+        async with session.stream("metrics.response") as records:
+            reply = await session.ask("Hello?", timeout=TIMEOUT)
+            with anyio.fail_after(TIMEOUT):
+                record = (await records.receive()).metrics
+        [response] = reply.responses
+        assert response.id is not None
+        items = session.conversation.response_items(response.id)
+    assert reply.messages == (DEFAULT_PREAMBLE, "The answer.")
+    assert [item.text for item in items] == [DEFAULT_PREAMBLE, "The answer."]
+    assert [turn.text for turn in transcript.response_turns(response.id)] == list(reply.messages)
+    assert record.messages == 2
+    assert record.audio_ms > 0
+
+
+async def test_local_server_calls_a_tool_after_the_preamble() -> None:
+    model = (
+        ScriptedModel()
+        .when("weather")
+        .call("get_weather", city="Paris")
+        .call("get_weather", city="Lyon")
+        .when(tool_output="get_weather")
+        .say("Sunny in both.")
+    )
+    tools = Tools()
+    cities: list[str] = []
+
+    @tools.function
+    def get_weather(city: str) -> dict[str, Any]:
+        """The weather in a city."""
+        cities.append(city)
+        return {"city": city, "sky": "sunny"}
+
+    async with local(model, tools) as session:
+        reply = await session.ask("What is the weather?", timeout=TIMEOUT)
+        outputs = [i for i in session.conversation.items if i.type == "function_call_output"]
+    assert sorted(cities) == ["Lyon", "Paris"]
+    assert len(outputs) == 2  # each call answered once
+    assert reply.messages == (DEFAULT_PREAMBLE, "Sunny in both.")
+    first = [item.type for item in reply.responses[0].output or ()]
+    assert first == ["message", "function_call", "function_call"]
