@@ -19,7 +19,8 @@ a local Realtime server for tests in :mod:`realtime_events.testing`.
 This module exports what an application is written with: the sessions and
 their settings, what they hand back (:class:`Reply`, :class:`Turn`,
 :class:`EventStream`), the event base classes with the :mod:`.events` and
-:mod:`.signals` modules, client secrets, and every exception. The layers
+:mod:`.signals` modules, client secrets, call control (:class:`Calls`), and
+every exception. The layers
 underneath are public in their own modules, which plugins and tools import:
 :mod:`.connection` (``WebSocket``, ``connect``), :mod:`.events` (every model,
 ``parse_server_event``), :mod:`.conversation` (``Conversation``,
@@ -29,10 +30,13 @@ underneath are public in their own modules, which plugins and tools import:
 
 from . import events, signals
 from .auth import ClientSecret, azure_from_env, create_client_secret, create_client_secret_sync
+from .calls import Calls
 from .dispatch import EventStream
 from .endpoint import Endpoint
 from .errors import (
     AuthenticationError,
+    CallError,
+    CallNotFoundError,
     ClientSecretError,
     ConnectionClosedError,
     ConnectionFailedError,
@@ -47,6 +51,7 @@ from .errors import (
     ServerError,
     SessionClosedError,
     UnknownEventError,
+    WebhookError,
 )
 from .events import ClientEvent, Event, PluginEvent, ServerEvent, UnknownServerEvent
 from .reconnect import ReconnectPolicy
@@ -59,6 +64,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",
+    "CallError",
+    "CallNotFoundError",
+    "Calls",
     "ClientEvent",
     "ClientSecret",
     "ClientSecretError",
@@ -87,6 +95,7 @@ __all__ = [
     "Turn",
     "UnknownEventError",
     "UnknownServerEvent",
+    "WebhookError",
     "__version__",
     "azure_from_env",
     "create_client_secret",

@@ -34,39 +34,9 @@ from ._http import ErrorFactory, optional_key_for, post
 from ._secrets import is_openai_host, key_variable
 from .auth import OPENAI_BASE_URL
 from .config import check_config, to_wire
+from .errors import CallError, CallNotFoundError
 
 __all__ = ["CallError", "CallNotFoundError", "Calls"]
-
-
-class CallError(Exception):
-    """A call control request failed.
-
-    ``status`` is the HTTP status (None when no answer came), ``code`` and
-    ``api_message`` the API's error code and message when its answer held one,
-    ``body`` the answer as it came, ``call_id`` the call. A refused key (401 or
-    403) raises :class:`~realtime_events.errors.AuthenticationError` instead.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        body: str = "",
-        *,
-        call_id: str | None = None,
-        code: str | None = None,
-        api_message: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-        self.call_id = call_id
-        self.code = code
-        self.api_message = api_message
-
-
-class CallNotFoundError(CallError, LookupError):
-    """No call has that id (HTTP 404): it never rang here, or it is long gone."""
 
 
 def _api_error(body: str) -> tuple[str | None, str | None]:

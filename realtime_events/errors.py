@@ -8,10 +8,12 @@ is this module's class), so both imports name the same class.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "AuthenticationError",
+    "CallError",
+    "CallNotFoundError",
     "ClientSecretError",
     "ConnectionClosedError",
     "ConnectionFailedError",
@@ -26,6 +28,7 @@ __all__ = [
     "ServerError",
     "SessionClosedError",
     "UnknownEventError",
+    "WebhookError",
 ]
 
 
@@ -172,3 +175,53 @@ class ServerError(RealtimeError):
         super().__init__(f"{code}: {message}" if code else message)
         self.error = error
         self.code: str | None = code
+
+
+class CallError(RealtimeError):
+    """A call control request failed.
+
+    ``status`` is the HTTP status (None when no answer came), ``code`` and
+    ``api_message`` the API's error code and message when its answer held one,
+    ``body`` the answer as it came, ``call_id`` the call. A refused key (401 or
+    403) raises :class:`AuthenticationError` instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        body: str = "",
+        *,
+        call_id: str | None = None,
+        code: str | None = None,
+        api_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.call_id = call_id
+        self.code = code
+        self.api_message = api_message
+
+
+class CallNotFoundError(CallError, LookupError):
+    """No call has that id (HTTP 404): it never rang here, or it is long gone."""
+
+
+#: What made a webhook delivery fail: see :class:`WebhookError`.
+WebhookFailure = Literal["headers", "timestamp", "signature", "body"]
+
+
+class WebhookError(RealtimeError, ValueError):
+    """A webhook delivery failed verification or could not be read.
+
+    ``reason`` says what was wrong: ``"headers"`` (one of the three is missing),
+    ``"timestamp"`` (not a number, or outside the tolerance: a replay, or a
+    clock off), ``"signature"`` (no signature matches the secret) or ``"body"``
+    (not UTF-8 JSON, or not the event's shape). Answer such a request with a
+    4xx and do not act on it.
+    """
+
+    def __init__(self, message: str, reason: WebhookFailure) -> None:
+        super().__init__(message)
+        self.reason: WebhookFailure = reason

@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .errors import WebhookError
+
 __all__ = [
     "DEFAULT_TOLERANCE",
     "IncomingCall",
@@ -48,23 +50,6 @@ DEFAULT_TOLERANCE = 300
 
 #: The environment variable the official SDK reads the secret from, read here too.
 SECRET_VARIABLE = "OPENAI_WEBHOOK_SECRET"
-
-WebhookFailure = Literal["headers", "timestamp", "signature", "body"]
-
-
-class WebhookError(ValueError):
-    """A webhook delivery failed verification or could not be read.
-
-    ``reason`` says what was wrong: ``"headers"`` (one of the three is missing),
-    ``"timestamp"`` (not a number, or outside the tolerance: a replay, or a
-    clock off), ``"signature"`` (no signature matches the secret) or ``"body"``
-    (not UTF-8 JSON, or not the event's shape). Answer such a request with a
-    4xx and do not act on it.
-    """
-
-    def __init__(self, message: str, reason: WebhookFailure) -> None:
-        super().__init__(message)
-        self.reason: WebhookFailure = reason
 
 
 class SipHeader(BaseModel):

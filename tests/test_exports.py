@@ -20,6 +20,9 @@ from realtime_events.errors import RealtimeError
 
 ROOT_NAMES = [
     "AuthenticationError",
+    "CallError",
+    "CallNotFoundError",
+    "Calls",
     "ClientEvent",
     "ClientSecret",
     "ClientSecretError",
@@ -48,6 +51,7 @@ ROOT_NAMES = [
     "Turn",
     "UnknownEventError",
     "UnknownServerEvent",
+    "WebhookError",
     "__version__",
     "azure_from_env",
     "create_client_secret",
@@ -65,6 +69,8 @@ MODULE_NAMES = {
     "realtime_events.plugins": ["Plugin", "available", "load"],
     "realtime_events.responses": ["ResponseRequest", "Responses"],
     "realtime_events.turns": ["Hold"],
+    "realtime_events.webhooks": ["IncomingCallEvent", "sign", "unwrap", "verify"],
+    "realtime_events.testing": ["LocalCall", "LocalCalls", "McpCall", "McpTool"],
 }
 
 

@@ -15,8 +15,19 @@ With pytest, the ``realtime_server`` and ``realtime_session`` fixtures do the
 setup (see :mod:`realtime_events.testing.pytest_plugin`).
 """
 
+from .calls import LocalCall, LocalCalls
 from .engine import IdFactory, RealtimeEngine, ResponseRun
-from .models import Call, DemoModel, Model, ReplyContext, Say, ScriptedModel, ToolOutput
+from .models import (
+    Call,
+    DemoModel,
+    McpCall,
+    McpTool,
+    Model,
+    ReplyContext,
+    Say,
+    ScriptedModel,
+    ToolOutput,
+)
 from .server import Faults, LocalRealtimeServer, ServerConnection
 
 __all__ = [
@@ -24,7 +35,11 @@ __all__ = [
     "DemoModel",
     "Faults",
     "IdFactory",
+    "LocalCall",
+    "LocalCalls",
     "LocalRealtimeServer",
+    "McpCall",
+    "McpTool",
     "Model",
     "RealtimeEngine",
     "ReplyContext",
