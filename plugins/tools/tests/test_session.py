@@ -25,11 +25,16 @@ TIMEOUT = 10  # a hang guard, not a timing expectation
 
 @asynccontextmanager
 async def running(
-    model: ScriptedModel, tools: Tools, *, pace: float = 0.0, **options: Any
+    model: ScriptedModel,
+    tools: Tools,
+    *,
+    pace: float = 0.0,
+    server_options: dict[str, Any] | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[LocalRealtimeServer, Session]]:
     """A local server with ``model``, and a text session using ``tools`` connected to it."""
     options.setdefault("output_modalities", ["text"])
-    async with LocalRealtimeServer(model=model, pace=pace) as server:
+    async with LocalRealtimeServer(model=model, pace=pace, **(server_options or {})) as server:
         session = Session(url=server.url, **options)
         session.use(tools)
         async with session:
@@ -157,6 +162,46 @@ async def test_parallel_calls_run_together_and_get_one_response_create() -> None
     [batch] = batches
     assert batch.response_id == call_done.response.id
     assert sorted(json.loads(c.arguments)["city"] for c in batch.calls) == ["Paris", "Rome"]
+
+
+async def test_calls_after_a_spoken_preamble_in_one_response_are_answered_once() -> None:
+    # gpt-realtime-2 speaks a preamble, then calls, in the same response.
+    model = (
+        ScriptedModel()
+        .when("compare")
+        .call("get_weather", city="Paris")
+        .call("get_weather", city="Rome")
+        .when(tool_output=True)
+        .say("Compared.")
+    )
+    tools = Tools()
+    cities: list[str] = []
+
+    @tools.function
+    def get_weather(city: str) -> dict[str, Any]:
+        """Current weather for a city."""
+        cities.append(city)
+        return {"city": city, "temp_c": 20}
+
+    multi = {"session_defaults": {"model": "gpt-realtime-2"}}
+    async with running(model, tools, server_options=multi, output_modalities=["audio"]) as (
+        server,
+        session,
+    ):
+        batches = collect(session, "tools.batch_finished")
+        reply = await session.ask("compare Paris and Rome", timeout=TIMEOUT)
+
+    called, answered = reply.responses
+    assert answered.status == "completed"
+    kinds = [(item.type, item.role) for item in called.output or ()]
+    assert kinds == [("message", "assistant"), ("function_call", None), ("function_call", None)]
+    assert sorted(cities) == ["Paris", "Rome"]
+    assert sorted(map(len, outputs(server).values())) == [1, 1]  # each call answered once
+    assert [e["type"] for e in server.connection.received].count("response.create") == 2
+    [batch] = batches
+    assert batch.response_id == called.id
+    assert reply.messages[-1] == "Compared."
+    assert len(reply.messages) == 2  # the preamble, then the answer
 
 
 def _failing_tools() -> Tools:
