@@ -73,8 +73,10 @@ class Watch:
 
 
 @asynccontextmanager
-async def serve(model: ScriptedModel, pace: float = 0.0) -> AsyncIterator[LocalRealtimeServer]:
-    async with LocalRealtimeServer(model=model, pace=pace) as server:
+async def serve(
+    model: ScriptedModel, pace: float = 0.0, **options: Any
+) -> AsyncIterator[LocalRealtimeServer]:
+    async with LocalRealtimeServer(model=model, pace=pace, **options) as server:
         yield server
 
 
@@ -285,6 +287,79 @@ async def test_a_late_user_transcript_goes_before_the_reply(dialect: Dialect) ->
     assert [t.item_id for t in transcript][2:] == ["item_spoken", reply.turn.item_id]
     completions = [e.turn.item_id for e in watch.events if e.type == "transcript.turn_completed"]
     assert completions.index(reply.turn.item_id) < completions.index(late.turn.item_id)
+    watch.check_live_events(transcript)
+    assert watch.failures == []
+
+
+async def test_a_transcription_the_session_did_not_announce_still_lands(dialect: Dialect) -> None:
+    # The session shows no input transcription, so the user's audio turn completes
+    # without words; a transcription that comes anyway, after the answer, fills it in.
+    model = ScriptedModel().otherwise("Sure, tomorrow works.")
+    async with serve(model) as server:
+        session = Session(
+            url=server.url, dialect=dialect, output_modalities=["text"], turn_detection=None
+        )
+        transcript = session.use(Transcript())
+        watch = Watch(session)
+        with watch.failures_recorded():
+            async with session, events_of(session, "transcript.*") as events:
+                item = {
+                    "id": "item_unannounced",
+                    "object": "realtime.item",
+                    "type": "message",
+                    "status": "completed",
+                    "role": "user",
+                    "content": [{"type": "input_audio", "transcript": None}],
+                }
+                committed = raw(
+                    "input_audio_buffer.committed", previous_item_id=None, item_id=item["id"]
+                )
+                await server.connection.send_events(
+                    [committed, *raw_item_events(dialect, item, None)]
+                )
+                await until(events, "transcript.turn_completed", completed_role("user"))
+                await session.response.create()
+                reply = await until(
+                    events, "transcript.turn_completed", completed_role("assistant")
+                )
+                spoken = transcript.get("item_unannounced")
+                assert spoken is not None
+                assert (spoken.status, spoken.text) == ("completed", "")
+
+                kind = "conversation.item.input_audio_transcription.completed"
+                late = raw(
+                    kind, item_id="item_unannounced", content_index=0, transcript="Tomorrow?"
+                )  # whisper-1 sends no usage
+                await server.connection.send_events([late])
+                filled = await until(
+                    events, "transcript.updated", lambda e: e.turn.item_id == "item_unannounced"
+                )
+
+    assert (filled.delta, filled.text) == ("Tomorrow?", "Tomorrow?")
+    assert transcript.text() == "User: Tomorrow?\nAssistant: Sure, tomorrow works."
+    assert [t.item_id for t in transcript] == ["item_unannounced", reply.turn.item_id]
+    assert len(watch.of("turn_completed", "item_unannounced")) == 1
+    assert watch.failures == []
+
+
+async def test_each_message_of_a_response_is_a_turn(dialect: Dialect) -> None:
+    # gpt-realtime-2 speaks a preamble, then the answer, in one response.
+    model = ScriptedModel(preamble="Let me look.").otherwise("Here it is.")
+    async with serve(model, session_defaults={"model": "gpt-realtime-2"}) as server:
+        session = Session(url=server.url, dialect=dialect)
+        transcript = session.use(Transcript())
+        watch = Watch(session)
+        with watch.failures_recorded():
+            async with session:
+                reply = await session.ask("find it", timeout=10)
+    [response] = reply.responses
+    assert response.id is not None
+    turns = transcript.response_turns(response.id)
+    assert [(t.role, t.text, t.status, t.modality) for t in turns] == [
+        ("assistant", "Let me look.", "completed", "audio"),
+        ("assistant", "Here it is.", "completed", "audio"),
+    ]
+    assert transcript.text() == "User: find it\nAssistant: Let me look.\nAssistant: Here it is."
     watch.check_live_events(transcript)
     assert watch.failures == []
 
