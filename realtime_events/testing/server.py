@@ -3,7 +3,10 @@
 This module is the I/O layer: it accepts WebSocket connections, feeds each
 client frame to a :class:`~realtime_events.testing.engine.RealtimeEngine` (the
 protocol, written Sans-I/O), writes what the engine answers, streams responses
-with optional real-time pacing, and injects faults on demand. On the same port
+with optional real-time pacing, and injects faults on demand. Besides frames it
+hands the engine the connection URL's query (``?model=``,
+``?intent=transcription``) and, every :data:`TICK_SECONDS`, the wall time that
+passed (server VAD's idle timeout counts it). On the same port
 it serves the SIP call control endpoints over plain HTTP (``POST``; see
 :mod:`realtime_events.testing.calls`), and a session attaches to an accepted
 call with ``?call_id=``.
@@ -20,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import anyio
 import anyio.abc
@@ -32,11 +35,16 @@ from ..events.names import Dialect
 from ..recording import RecordedFrame, read_recording
 from .calls import LocalCall, LocalCalls, http_response, read_http_request
 from .engine import RealtimeEngine, ResponseRun, audio_ms
-from .models import DemoModel, Model
+from .models import DemoModel, McpTool, Model
 
-__all__ = ["Faults", "LocalRealtimeServer", "ServerConnection"]
+__all__ = ["TICK_SECONDS", "Faults", "LocalRealtimeServer", "ServerConnection"]
 
 logger = logging.getLogger("realtime_events.testing.server")
+
+#: How often a connection tells its engine how much wall time passed, in seconds.
+TICK_SECONDS = 0.1
+#: The close code of a connection the server refuses after the handshake (the real one's).
+REFUSED_CLOSE_CODE = 4000
 
 
 @dataclass
@@ -71,6 +79,9 @@ class ServerConnection:
     sent: int = 0
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _cancel: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    # Held from asking the engine for events to sending them, so that what the reader,
+    # the ticker and the streamer get from it goes out in the order the engine made it.
+    _order: anyio.Lock = field(default_factory=anyio.Lock)
 
     @property
     def dialect(self) -> str:
@@ -92,7 +103,8 @@ class ServerConnection:
         in order; an unknown key raises ``ValueError`` before anything is sent.
         """
         events = [event for digit in digits for event in self.engine.dtmf_event(digit)]
-        await self.send_events(events)
+        async with self._order:
+            await self.send_events(events)
 
     async def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
         """Write a frame as it is, valid or not."""
@@ -121,18 +133,31 @@ class ServerConnection:
             await self.websocket.send('{"type": "response.output_text.delta", "oops": ')
 
     async def serve(self) -> None:
-        """Run the connection until the client or a fault closes it."""
+        """Run the connection until the client or a fault closes it.
+
+        A connection the engine refuses (its first event is an ``error``, not
+        ``session.created``) gets that error, then a close with code 4000, as
+        the real server does.
+        """
         try:
             with self._cancel:
+                opening = self.engine.start()
+                async with self._order:
+                    await self.send_events(opening)
+                refusal = _refusal(opening)
+                if refusal is not None:
+                    await self.close(REFUSED_CLOSE_CODE, refusal)
+                    return
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._stream_responses)
+                    task_group.start_soon(self._tick)
                     if self.faults.session_cap is not None:
                         task_group.start_soon(self._cap, self.faults.session_cap)
-                    await self.send_events(self.engine.start())
                     while True:
                         data, _text = await self.websocket.recv()
                         self._remember(data)
-                        await self.send_events(self.engine.receive(data))
+                        async with self._order:
+                            await self.send_events(self.engine.receive(data))
                         self._wake.set()
         except* ConnectionClosedError:
             pass  # the client left, or a fault dropped it: either way this connection is over
@@ -193,11 +218,35 @@ class ServerConnection:
             await self._stream(run)
 
     async def _stream(self, run: ResponseRun) -> None:
-        for event in run:
-            await self.send_events([event])
+        events = iter(run)
+        while True:
+            async with self._order:
+                # The run makes each event when asked: asked and sent under one hold.
+                event = next(events, None)
+                if event is None:
+                    return
+                await self.send_events([event])
             delay = audio_ms(event) / 1000 * self.pace
             # Yield even when not pacing, so client frames (a cancel) are read between events.
             await anyio.sleep(delay)
+
+    async def _tick(self) -> None:
+        """Tell the engine the wall time passing; send what it causes, wake the streamer.
+
+        The time is measured, not assumed, so a late wake-up under load still
+        counts all of it. Server VAD's idle timeout is what listens: it may
+        trigger, and queue a response.
+        """
+        last = anyio.current_time()
+        while True:
+            await anyio.sleep(TICK_SECONDS)
+            now = anyio.current_time()
+            async with self._order:
+                events = self.engine.advance((now - last) * 1000)
+                last = now
+                await self.send_events(events)
+            if events:
+                self._wake.set()
 
     async def _cap(self, seconds: float) -> None:
         await anyio.sleep(seconds)
@@ -212,7 +261,8 @@ class ServerConnection:
                 "event_id": None,
             },
         }
-        await self.send_events([error])
+        async with self._order:
+            await self.send_events([error])
         await self.close(self.faults.cap_close_code, "session expired")
 
 
@@ -226,6 +276,18 @@ class LocalRealtimeServer:
     Azure ``api-key``), so tests can see a 401. ``replay`` serves a recording
     to every client instead of a model; it is read when the server starts, so
     a missing or malformed file fails there (``OSError``, ``RecordingError``).
+
+    Each connection's URL query reaches its engine as the real server reads
+    it: ``?model=gpt-realtime-2`` makes the session's model one that answers
+    in several messages (a spoken preamble first), ``?intent=transcription``
+    opens a transcription session (transcripts, never a response), and a
+    transcription session given a ``model`` is refused with the real error,
+    then closed (code 4000). ``mcp_servers`` are the tools of the fake MCP
+    servers, by server label, for every connection (by default the model's
+    own, from :meth:`ScriptedModel.mcp_tool
+    <realtime_events.testing.models.ScriptedModel.mcp_tool>`). Every
+    :data:`TICK_SECONDS` each connection tells its engine the wall time that
+    passed, so server VAD's ``idle_timeout_ms`` fires on a silent client.
 
     ``calls`` holds the SIP calls: ``await server.calls.ring(url, secret=...)``
     makes one and POSTs its signed webhook; the control endpoints are served at
@@ -246,6 +308,7 @@ class LocalRealtimeServer:
         faults: Faults | None = None,
         session_defaults: Mapping[str, Any] | None = None,
         replay: str | os.PathLike[str] | None = None,
+        mcp_servers: Mapping[str, Sequence[McpTool]] | None = None,
     ) -> None:
         self._model_factory = model_factory or (lambda: model if model is not None else DemoModel())
         self.host = host
@@ -255,6 +318,11 @@ class LocalRealtimeServer:
         self.faults = faults or Faults()
         self.session_defaults = dict(session_defaults or {})
         self.replay = replay
+        self.mcp_servers = (
+            {label: list(tools) for label, tools in mcp_servers.items()}
+            if mcp_servers is not None
+            else None
+        )
         self._replay_frames: list[RecordedFrame] = []
         self.connections: list[ServerConnection] = []
         self.calls = LocalCalls()
@@ -380,6 +448,8 @@ class LocalRealtimeServer:
             dialect=_dialect(request),
             model=self._model_factory(),
             session_defaults=defaults or None,
+            query=dict(parse_qsl(urlsplit(request.path).query)),
+            mcp_servers=self.mcp_servers,
         )
         faults = Faults(**vars(self.faults))
         connection = ServerConnection(websocket, engine, request, faults, self.pace)
@@ -441,6 +511,16 @@ def _dialect(request: Request) -> Dialect:
     """``"beta"`` for a client sending ``OpenAI-Beta: realtime=v1``, else ``"ga"``."""
     beta = request.headers.get("OpenAI-Beta", "").replace(" ", "") == "realtime=v1"
     return "beta" if beta else "ga"
+
+
+def _refusal(opening: Sequence[Mapping[str, Any]]) -> str | None:
+    """The close reason when the engine refused the connection, as the real server words it."""
+    if not opening or opening[0].get("type") != "error":
+        return None
+    error = opening[0].get("error") or {}
+    code = error.get("code")
+    kind = str(error.get("type") or "invalid_request_error")
+    return f"{kind}.{code}" if code else kind
 
 
 def _call_id(request: Request) -> str | None:
