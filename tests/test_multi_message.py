@@ -11,6 +11,7 @@ frames are built and validated by the official SDK's models, on both backends.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -153,14 +154,15 @@ async def test_ask_returns_every_message_of_the_answer() -> None:
 
 async def test_metrics_time_the_first_message_and_count_them_all() -> None:
     with running_peer() as peer:
-        peer.respond(speech(PREAMBLE, 300), speech(ANSWER, 700), call("noop", "{}", "call_m1"))
+        parts = (speech(PREAMBLE, 300), speech(ANSWER, 700), call("noop", "{}", "call_m1"))
+        peer.respond_with(lambda previous: build_response("resp_metrics", previous, parts))
         async with connected(peer) as session:
-            first_audio: list[float] = []
+            preamble, answer, _ = ids("resp_metrics", 3)
+            first_delta: dict[str, float] = {}
 
             @session.on("response.output_audio.delta")
             def note(event: Any) -> None:
-                if not first_audio:
-                    first_audio.append(anyio.current_time())
+                first_delta.setdefault(event.item_id, time.perf_counter())
 
             async with session.stream("metrics.response") as records:
                 await session.response.create()
@@ -171,9 +173,9 @@ async def test_metrics_time_the_first_message_and_count_them_all() -> None:
     assert record.audio_ms == pytest.approx(1000)  # both messages' audio
     assert record.output_tokens == 30
     assert record.time_to_first_audio is not None
-    # The first audio is the preamble's: it came before the answer's first delta.
-    assert record.time_to_first_audio <= record.total_time
-    assert first_audio
+    # The first audio is the preamble's (metrics sees each delta before this handler).
+    first_audio_at = record.started_at + record.time_to_first_audio
+    assert first_audio_at <= first_delta[preamble] < first_delta[answer]
 
 
 # -- the transcript ---------------------------------------------------------------
