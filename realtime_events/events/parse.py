@@ -185,8 +185,15 @@ def parse_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
         raise InvalidEventError(_describe_client_error(data.get("type"), exc)) from exc
 
 
+# The model branches of the dict-or-model fields of client events (see client.py).
 _UNION_BRANCHES = frozenset(
-    {"dict[str,any]", "ConversationItem", "RealtimeSessionInfo", "ResponseCreateParams"}
+    {
+        "dict[str,any]",
+        "ConversationItem",
+        "RealtimeSessionInfo",
+        "ResponseCreateParams",
+        "TranscriptionSessionConfig",
+    }
 )
 
 
