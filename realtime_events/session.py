@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, TypeVar, overload
@@ -24,32 +24,23 @@ from blinker import Signal
 from . import signals
 from ._generated_overloads import SessionOverloads
 from ._secrets import redact_url
-from .audio import MAX_APPEND_BYTES, PCM16, AudioFormat
-from .config import check_config, from_wire, to_wire
+from .audio import MAX_APPEND_BYTES, AudioFormat
+from .config_exchange import DEFAULT_MODEL, UNSET, ConfigExchange, own_config, transcription_target
 from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
 from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
 from .endpoint import Endpoint
-from .errors import InvalidFrameError, RealtimeError, SessionClosedError
-from .events import (
-    ClientEvent,
-    Event,
-    RealtimeSessionInfo,
-    ServerEvent,
-    SessionCreatedEvent,
-    SessionUpdatedEvent,
-    SessionUpdateEvent,
-    UnknownServerEvent,
-    parse_client_event,
-    parse_server_event,
-)
+from .errors import RealtimeError, SessionClosedError
+from .events import ClientEvent, Event, RealtimeSessionInfo, ServerEvent, parse_client_event
 from .events._base import PluginEvent
 from .events.names import Dialect
+from .frames import FrameParser, replay_frames
 from .metrics import Metrics
-from .plugins import Plugin, declared_events, load, session_config_of
+from .plugin_host import PluginHost
+from .plugins import Plugin
 from .reconnect import ReconnectPolicy
-from .recording import Recorder, RecordMode, read_recording
+from .recording import Recorder, RecordMode
 from .resources import (
     ImageDetail,
     InputAudioBufferResource,
@@ -67,8 +58,6 @@ logger = logging.getLogger("realtime_events.session")
 
 H = TypeVar("H", bound=Handler)
 P = TypeVar("P")
-
-_UNSET: Any = object()
 
 
 class Session(SessionOverloads):
@@ -92,6 +81,8 @@ class Session(SessionOverloads):
         input_audio_transcription, input_audio_format, output_audio_format:
             The session configuration, in dialect-neutral names; ``config``
             adds any other field as-is. Sent as ``session.update`` on connect.
+            ``config={"type": "transcription", ...}`` makes a transcription
+            session (``?intent=transcription``, no model): it never responds.
         plugins: Plugins to attach, as objects or installed plugin names.
         headers, query: Extra handshake headers and URL query parameters.
         azure_endpoint, azure_deployment, api_version: Connect to Azure OpenAI.
@@ -120,7 +111,7 @@ class Session(SessionOverloads):
 
     def __init__(
         self,
-        model: str | None = "gpt-realtime",
+        model: str | None = DEFAULT_MODEL,
         *,
         url: str | None = None,
         api_key: str | None = None,
@@ -128,8 +119,8 @@ class Session(SessionOverloads):
         instructions: str | None = None,
         voice: str | None = None,
         output_modalities: Iterable[str] | None = None,
-        turn_detection: Mapping[str, Any] | None = _UNSET,
-        input_audio_transcription: Mapping[str, Any] | None = _UNSET,
+        turn_detection: Mapping[str, Any] | None = UNSET,
+        input_audio_transcription: Mapping[str, Any] | None = UNSET,
         input_audio_format: Any = None,
         output_audio_format: Any = None,
         config: Mapping[str, Any] | None = None,
@@ -155,6 +146,18 @@ class Session(SessionOverloads):
     ) -> None:
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
+        own = own_config(
+            instructions=instructions,
+            voice=voice,
+            output_modalities=list(output_modalities) if output_modalities else None,
+            input_audio_format=input_audio_format,
+            output_audio_format=output_audio_format,
+            turn_detection=turn_detection,
+            input_audio_transcription=input_audio_transcription,
+        )
+        own.update(config or {})
+        self._exchange = ConfigExchange(own, dialect, lambda: self._plugins.contributions())
+        model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
         #: Where and how to connect (the key stays out of its repr).
         self.endpoint = Endpoint(
             url=url,
@@ -162,7 +165,7 @@ class Session(SessionOverloads):
             api_key=api_key,
             dialect=dialect,
             headers=dict(headers or {}),
-            query=dict(query or {}),
+            query=query,
             azure_endpoint=azure_endpoint,
             azure_deployment=azure_deployment,
             api_version=api_version,
@@ -183,39 +186,23 @@ class Session(SessionOverloads):
             raise ValueError("max_pending_bytes must be at least 1")
         self.max_pending_bytes = max_pending_bytes
 
-        self.config: dict[str, Any] = {}
-        for name, value in (
-            ("instructions", instructions),
-            ("voice", voice),
-            ("output_modalities", list(output_modalities) if output_modalities else None),
-            ("input_audio_format", input_audio_format),
-            ("output_audio_format", output_audio_format),
-        ):
-            if value is not None:
-                self.config[name] = value
-        if turn_detection is not _UNSET:
-            self.config["turn_detection"] = turn_detection
-        if input_audio_transcription is not _UNSET:
-            self.config["input_audio_transcription"] = input_audio_transcription
-        self.config.update(config or {})
-        check_config(self.config)
-
-        self.plugins: dict[str, Plugin] = {}
+        self._frames = FrameParser(self)
         self._dispatcher = Dispatcher(spawn=self._spawn, on_error=self._handler_failed)
+        self._plugins = PluginHost(
+            self, admit=self._exchange.admit, declare=self._dispatcher.declare
+        )
+        #: The attached plugins by name, in attaching order.
+        self.plugins: dict[str, Plugin] = self._plugins.plugins
         # The run in progress, if any, and how the last one ended.
         self._run: Supervisor | None = None
         self._ended: SessionState = "idle"
         self._replay_group: anyio.abc.TaskGroup | None = None
         self._group: anyio.abc.TaskGroup | None = None  # the one ``async with`` entered
 
-        #: The server's effective configuration, from the last ``session.created``
-        #: or ``session.updated`` (GA nests audio settings, beta keeps them flat).
-        self.server_session: RealtimeSessionInfo | None = None
-
         # Core state first: handlers run in registration order, so the conversation
         # mirror and the response tracker are current before any user handler runs.
-        self.on("session.created", self._on_session_info)
-        self.on("session.updated", self._on_session_info)
+        for answer in ("session.created", "session.updated", "transcription_session.updated"):
+            self.on(answer, self._exchange.on_info)
         self.conversation = Conversation(
             on=self.on,
             send=self.send,
@@ -330,38 +317,16 @@ class Session(SessionOverloads):
     def use(self, plugin: P, **options: Any) -> P: ...
 
     def use(self, plugin: Any, **options: Any) -> Any:
-        """Attach a plugin (an object, or the name of an installed one) and return it."""
-        loaded: Any = load(plugin, **options) if isinstance(plugin, str) else plugin
-        name = getattr(loaded, "name", None)
-        if not isinstance(name, str) or not callable(getattr(loaded, "attach", None)):
-            raise TypeError(f"{loaded!r} is not a plugin: it needs a name and attach(session)")
-        if name in self.plugins:
-            raise ValueError(f"a plugin named {name!r} is already attached")
-        check_config(session_config_of(loaded))
-        self._dispatcher.declare(*declared_events(loaded))
-        self.plugins[name] = loaded
-        loaded.attach(self)
-        task = self._plugin_task(loaded)
+        """Attach a plugin (an object, or the name of an installed one) and return it.
+
+        Refused before anything changes when its name is taken or the session
+        would refuse the configuration it contributes.
+        """
+        loaded = self._plugins.attach(plugin, options)
+        task = self._plugins.task(loaded)
         if task is not None and self._run is not None and not self._run.finished:
             self._run.spawn(task)
         return loaded
-
-    def _plugin_task(self, plugin: Any) -> Callable[[], Coroutine[Any, Any, None]] | None:
-        """The plugin's ``run(session)`` as a task of the run, if it has one."""
-        run = getattr(plugin, "run", None)
-        if not callable(run):
-            return None
-
-        async def task() -> None:
-            # A plugin may be attached from a handler; its task is not the dispatcher,
-            # whatever context it was started from (emit() depends on telling them apart).
-            current_dispatcher.set(None)
-            try:
-                await run(self)
-            except Exception:
-                logger.exception("plugin %r failed", plugin.name)
-
-        return task
 
     # -- sending -----------------------------------------------------------
 
@@ -378,12 +343,18 @@ class Session(SessionOverloads):
         await run.send(model)
         return model
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """The session's own configuration fields (dialect-neutral); see :meth:`session_config`."""
+        return self._exchange.own
+
+    @config.setter
+    def config(self, fields: Mapping[str, Any]) -> None:
+        self._exchange.replace(fields)
+
     def session_config(self) -> dict[str, Any]:
         """The effective configuration: the session's own fields, then each plugin's."""
-        merged = dict(self.config)
-        for plugin in self.plugins.values():
-            merged.update(session_config_of(plugin))
-        return merged
+        return self._exchange.effective()
 
     async def update(self, **fields: Any) -> ClientEvent:
         """Merge ``fields`` into the configuration and send it as ``session.update``.
@@ -391,15 +362,17 @@ class Session(SessionOverloads):
         With no fields, re-sends the effective configuration (plugins call this
         after changing what they contribute). Field names are dialect-neutral
         (``voice``, ``output_modalities``, ``turn_detection``...); unknown names
-        pass through unchanged.
+        pass through unchanged. The configuration the fields make with the
+        plugins' is checked first: :class:`InvalidConfigError` leaves the session
+        as it was. A beta transcription session sends ``transcription_session.update``.
         """
-        check_config(fields)
-        self.config.update(fields)
-        wire = to_wire(self.session_config(), self.dialect)
-        return await self.send(SessionUpdateEvent(session=wire))
+        effective = self._exchange.update(fields)
+        return await self.send(self._exchange.update_event(effective))
 
     async def send_text(self, text: str, *, respond: bool = True) -> ClientEvent:
         """Add a user text message, and ask for a response unless ``respond=False``."""
+        if respond:
+            self._exchange.refuse_response("send_text(respond=True)")
         sent = await self.conversation.item.create(
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
         )
@@ -423,6 +396,8 @@ class Session(SessionOverloads):
         refused before anything is sent. ``respond=True`` asks for a response.
         See :func:`~realtime_events.resources.image_message`.
         """
+        if respond:
+            self._exchange.refuse_response("send_image(respond=True)")
         item = image_message(image, mime_type=mime_type, detail=detail, text=text)
         sent = await self.conversation.item.create(item)
         if respond:
@@ -436,8 +411,10 @@ class Session(SessionOverloads):
         the tool's output and the answer that follows. ``reply.text`` is what
         the assistant said (text, or the transcript of its audio); ``items``,
         ``responses`` and ``usage`` tell the rest. Raises TimeoutError after
-        ``timeout`` seconds, saying what was still missing.
+        ``timeout`` seconds, saying what was still missing; :class:`RealtimeError`
+        at once in a transcription session, which never responds.
         """
+        self._exchange.refuse_response("ask()")
         turn = self.turns.begin()
         try:
             await self.send_text(text)
@@ -452,6 +429,7 @@ class Session(SessionOverloads):
         answer it), then ``reply = await turn.wait(timeout=30)``. Opening the turn
         first means no event can be missed between the send and the wait.
         """
+        self._exchange.refuse_response("expect_reply()")
         return self.turns.begin()
 
     async def send_audio(self, pcm: bytes, *, commit: bool = False, respond: bool = False) -> None:
@@ -460,6 +438,8 @@ class Session(SessionOverloads):
         With server VAD off, ``commit=True`` turns it into a user message and
         ``respond=True`` then asks for a response.
         """
+        if respond:
+            self._exchange.refuse_response("send_audio(respond=True)")
         for start in range(0, len(pcm), MAX_APPEND_BYTES):
             await self.input_audio_buffer.append(pcm[start : start + MAX_APPEND_BYTES])
         if commit:
@@ -598,18 +578,17 @@ class Session(SessionOverloads):
             await run.close()
 
     def _hooks(self, recorder: Recorder | None) -> RunHooks:
-        tasks = [task for plugin in self.plugins.values() if (task := self._plugin_task(plugin))]
         return RunHooks(
             dispatcher=self._dispatcher,
             open=self._open,
-            configure=self._configure,
+            configure=self._exchange.configure,
             restore=self.conversation.restore,
             absorb=self.conversation.absorb,
             resume=self.response.resume,
             idle=self._idle,
-            parse=self._parse,
+            parse=self._frames,
             signal=self._signal,
-            tasks=tasks,
+            tasks=self._plugins.tasks(),
             recorder=recorder,
         )
 
@@ -632,15 +611,14 @@ class Session(SessionOverloads):
             max_size=self.max_size,
         )
 
-    async def _configure(self, write: Callable[[ClientEvent], Awaitable[None]]) -> None:
-        """Send the session configuration on a fresh connection."""
-        # Sent even when empty: the server then confirms the effective configuration
-        # with session.updated, which plugins and the mirror read.
-        config = self.session_config()
-        await write(SessionUpdateEvent(session=to_wire(config, self.dialect)))
+    @property
+    def server_session(self) -> RealtimeSessionInfo | None:
+        """The server's session object, from its last ``session.created`` or ``*.updated``.
 
-    def _on_session_info(self, event: SessionCreatedEvent | SessionUpdatedEvent) -> None:
-        self.server_session = event.session
+        GA nests audio settings, beta keeps them flat; :attr:`server_config`
+        reads either in dialect-neutral names.
+        """
+        return self._exchange.server_session
 
     @property
     def server_config(self) -> dict[str, Any]:
@@ -649,47 +627,20 @@ class Session(SessionOverloads):
         ``session.server_config.get("turn_detection")`` reads the same on GA and
         beta servers; compare :meth:`session_config`, what this session asks for.
         """
-        if self.server_session is None:
-            return {}
-        return from_wire(self.server_session.model_dump(exclude_unset=True))
-
-    def _audio_format(self, name: str) -> AudioFormat:
-        wire = self.server_config.get(name) or self.session_config().get(name)
-        if wire is None:
-            return PCM16
-        try:
-            return AudioFormat.from_wire(wire)
-        except (ValueError, TypeError, KeyError):
-            return PCM16
+        return self._exchange.server()
 
     @property
     def input_format(self) -> AudioFormat:
         """The format of input audio: as the server reports it, else as configured, else pcm16."""
-        return self._audio_format("input_audio_format")
+        return self._exchange.audio_format("input_audio_format")
 
     @property
     def output_format(self) -> AudioFormat:
         """The format of output audio: as the server reports it, else as configured, else pcm16."""
-        return self._audio_format("output_audio_format")
+        return self._exchange.audio_format("output_audio_format")
 
     async def _on_session_created(self, event: ServerEvent) -> None:
         signals.send(signals.connected, self, url=self.url, event=event)
-
-    def _parse(self, data: bytes, text: bool) -> ServerEvent | None:
-        """Parse one frame; report (and drop) what is not an event."""
-        if not text:
-            self._report_invalid(data, InvalidFrameError("binary frame", data))
-            return None
-        try:
-            event = parse_server_event(data)
-        except InvalidFrameError as exc:
-            self._report_invalid(data, exc)
-            return None
-        if type(event) is UnknownServerEvent:
-            self._report_unknown(data, event)
-        if signals.event_received.receivers:
-            signals.send(signals.event_received, self, event=event)
-        return event
 
     async def replay(self, recording: str | os.PathLike[str], *, speed: float = 0.0) -> int:
         """Dispatch the server events of a recording through the handlers, offline.
@@ -700,41 +651,17 @@ class Session(SessionOverloads):
         """
         if self._run is not None or self._replay_group is not None:
             raise RealtimeError(f"cannot replay into a session that is {self.state}")
-        frames = [frame for frame in read_recording(recording) if frame.direction == "recv"]
-        count = 0
         self._dispatcher.reopen()
         token = current_dispatcher.set(self._dispatcher)
         try:
-            async with anyio.create_task_group() as task_group:
-                self._replay_group = task_group
-                previous = frames[0].t if frames else 0.0
-                for frame in frames:
-                    if speed > 0:
-                        await anyio.sleep(max(frame.t - previous, 0.0) / speed)
-                    previous = frame.t
-                    data = bytes.fromhex(frame.data) if frame.binary else frame.data.encode()
-                    event = self._parse(data, not frame.binary)
-                    if event is not None:
-                        await self._dispatcher.dispatch(event)
-                        count += 1
+            async with anyio.create_task_group() as self._replay_group:
+                dispatch = self._dispatcher.dispatch
+                count = await replay_frames(recording, self._frames, dispatch, speed=speed)
         finally:
             self._replay_group = None
             current_dispatcher.reset(token)
             self._dispatcher.close()
         return count
-
-    def _report_invalid(self, frame: bytes, error: Exception, event: Event | None = None) -> None:
-        logger.warning("invalid frame from the server (%s): %.200r", error, frame)
-        signals.send(signals.event_invalid, self, frame=frame, error=error, event=event)
-
-    def _report_unknown(self, frame: bytes, event: UnknownServerEvent) -> None:
-        if event.validation_error is not None:
-            self._report_invalid(frame, event.validation_error, event)
-        else:
-            logger.info(
-                "unknown server event type %r (dispatched as UnknownServerEvent)", event.type
-            )
-            signals.send(signals.event_unknown, self, event=event)
 
     def _spawn(self, call: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Start a concurrent handler in the run (or the replay) it belongs to."""

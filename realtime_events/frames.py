@@ -1,0 +1,120 @@
+"""The server's frames read into events, and what is not quite an event reported.
+
+A run's reader (and a replay) hands every frame it receives to a
+:class:`FrameParser`. A frame that is no event (binary, not JSON, a known type
+that fails its model) is reported and dropped; an event of a type this library
+does not know is reported and still dispatched; a typed event parsed leniently
+(it came without fields its model documents, see
+:attr:`~realtime_events.events.ServerEvent.missing_fields`) is logged at debug
+level, once per event type and set of missing fields, so that the leniency is
+visible without a line per frame. :func:`replay_frames` feeds a recording's
+frames through the same parser, offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from . import signals
+from .errors import InvalidFrameError
+from .events import Event, ServerEvent, UnknownServerEvent, parse_server_event
+from .recording import read_recording
+
+__all__ = ["FrameParser", "replay_frames"]
+
+# The session's logger: frame reports have always been the session's, and logging
+# configurations filter on it.
+logger = logging.getLogger("realtime_events.session")
+
+
+class FrameParser:
+    """Parses one session's frames into events and reports what does not parse cleanly.
+
+    ``sender`` is the sender of the signals it sends (``event_received``,
+    ``event_invalid``, ``event_unknown``): the session. Calling the parser with
+    a frame's bytes and whether it was a text frame returns the event, or None
+    for a frame that is no event.
+    """
+
+    def __init__(self, sender: object) -> None:
+        self._sender = sender
+        # The lenient parses logged already: (event type, missing fields). Bounded
+        # by the models: each has a handful of omittable fields.
+        self._lenient: set[tuple[str, tuple[str, ...]]] = set()
+
+    def __call__(self, data: bytes, text: bool) -> ServerEvent | None:
+        """Parse one frame; report (and drop) what is not an event."""
+        if not text:
+            self._report_invalid(data, InvalidFrameError("binary frame", data))
+            return None
+        try:
+            event = parse_server_event(data)
+        except InvalidFrameError as exc:
+            self._report_invalid(data, exc)
+            return None
+        if type(event) is UnknownServerEvent:
+            self._report_unknown(data, event)
+        elif event.omittable_fields:  # a class attribute: the common case costs one test
+            missing = event.missing_fields
+            if missing:
+                self._report_lenient(event, missing)
+        if signals.event_received.receivers:
+            signals.send(signals.event_received, self._sender, event=event)
+        return event
+
+    def _report_invalid(self, frame: bytes, error: Exception, event: Event | None = None) -> None:
+        """Log and signal (``event_invalid``) a frame that is not a valid event."""
+        logger.warning("invalid frame from the server (%s): %.200r", error, frame)
+        signals.send(signals.event_invalid, self._sender, frame=frame, error=error, event=event)
+
+    def _report_unknown(self, frame: bytes, event: UnknownServerEvent) -> None:
+        if event.validation_error is not None:
+            self._report_invalid(frame, event.validation_error, event)
+        else:
+            logger.info(
+                "unknown server event type %r (dispatched as UnknownServerEvent)", event.type
+            )
+            signals.send(signals.event_unknown, self._sender, event=event)
+
+    def _report_lenient(self, event: ServerEvent, missing: tuple[str, ...]) -> None:
+        key = (event.type, missing)
+        if key in self._lenient:
+            return
+        self._lenient.add(key)
+        logger.debug(
+            "%s came without %s, which its model documents; dispatched with %s None "
+            "(logged once per event type and missing fields)",
+            event.type,
+            ", ".join(missing),
+            "it" if len(missing) == 1 else "them",
+        )
+
+
+async def replay_frames(
+    recording: str | os.PathLike[str],
+    parse: Callable[[bytes, bool], ServerEvent | None],
+    dispatch: Callable[[ServerEvent], Awaitable[None]],
+    *,
+    speed: float = 0.0,
+) -> int:
+    """Parse the received frames of a recording and dispatch their events; return how many.
+
+    ``speed`` 1.0 keeps the recorded timing, 2.0 is twice as fast, 0 as fast as possible.
+    """
+    frames = [frame for frame in read_recording(recording) if frame.direction == "recv"]
+    count = 0
+    previous = frames[0].t if frames else 0.0
+    for frame in frames:
+        if speed > 0:
+            await anyio.sleep(max(frame.t - previous, 0.0) / speed)
+        previous = frame.t
+        data = bytes.fromhex(frame.data) if frame.binary else frame.data.encode()
+        event = parse(data, not frame.binary)
+        if event is not None:
+            await dispatch(event)
+            count += 1
+    return count
