@@ -46,10 +46,14 @@ disconnected = _signals.signal(
     doc="A connection closed. kwargs: error (ConnectionClosedError), will_reconnect.",
 )
 reconnecting = _signals.signal(
-    "reconnecting", doc="About to reconnect. kwargs: attempt, delay, error."
+    "reconnecting",
+    doc="About to reconnect. kwargs: attempt (0: a restart asked for with "
+    "Session.restart(), counted by no reconnect policy), delay, error.",
 )
 reconnected = _signals.signal(
-    "reconnected", doc="A reconnect succeeded and the conversation was restored. kwargs: attempt."
+    "reconnected",
+    doc="A reconnect succeeded and the conversation was restored. kwargs: attempt "
+    "(0: a restart, as in reconnecting).",
 )
 event_received = _signals.signal("event_received", doc="A server event was parsed. kwargs: event.")
 event_sent = _signals.signal("event_sent", doc="A client event was written. kwargs: event.")
