@@ -470,9 +470,8 @@ async def test_calls_after_a_preamble_are_each_answered_once() -> None:
 
 @asynccontextmanager
 async def local(model: ScriptedModel, *plugins: Any) -> AsyncIterator[Session]:
-    """A session on the local server, whose gpt-realtime-2 speaks a preamble first."""
-    defaults = {"model": "gpt-realtime-2"}
-    async with LocalRealtimeServer(model=model, session_defaults=defaults) as server:
+    """A session on the local server's gpt-realtime-2 (the URL names it): a preamble first."""
+    async with LocalRealtimeServer(model=model) as server:
         session = Session(url=server.url, model="gpt-realtime-2")
         for plugin in plugins:
             session.use(plugin)
