@@ -26,13 +26,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 
 from ._http import api_key_for as _key
 from ._http import post_json as _post_json
+from ._secrets import is_openai_host
 from .config import to_wire
-from .errors import ClientSecretError
+from .endpoint import BETA_RETIRED
+from .errors import ClientSecretError, InvalidConfigError
 from .events.names import Dialect
 
 __all__ = [
@@ -83,6 +86,11 @@ def create_client_secret_sync(
     allow_insecure_key: bool = False,
 ) -> ClientSecret:
     """Mint an ephemeral client secret, blocking; see :func:`create_client_secret`."""
+    if dialect == "beta" and not azure and is_openai_host(urlsplit(base_url).hostname or ""):
+        # Refused before the key is read or anything is sent, as a Session refuses it.
+        raise InvalidConfigError(
+            f"{BETA_RETIRED} (for a client secret: azure=True, or a base_url=...)", "dialect"
+        )
     key = _key(api_key, base_url, azure=azure, allow_insecure_key=allow_insecure_key)
     config = dict(session_config or {})
     config.setdefault("model", model)
@@ -119,7 +127,9 @@ async def create_client_secret(
     ``session_config`` takes the same dialect-neutral fields as a Session
     (``instructions``, ``voice``, ``output_modalities``, ``tools``...); it binds
     the sessions made with the secret. GA calls ``POST {base_url}/realtime/client_secrets``;
-    ``dialect="beta"`` calls the beta ``POST {base_url}/realtime/sessions``.
+    ``dialect="beta"`` calls the beta ``POST {base_url}/realtime/sessions``, on
+    Azure or a compatible server: the OpenAI API retired it, and
+    :class:`InvalidConfigError` says so before anything is sent.
     ``api_key`` defaults to ``$OPENAI_API_KEY`` (``$AZURE_OPENAI_API_KEY`` and the
     ``api-key`` header with ``azure=True``; then ``base_url`` is
     ``https://<resource>.openai.azure.com/openai/v1``). ``$OPENAI_API_KEY`` is

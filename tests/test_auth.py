@@ -22,7 +22,8 @@ from realtime_events.auth import (
     create_client_secret,
     create_client_secret_sync,
 )
-from realtime_events.endpoint import InsecureKeyError
+from realtime_events.endpoint import BETA_RETIRED, Endpoint, InsecureKeyError
+from realtime_events.errors import InvalidConfigError
 
 KEY = "sk-test-123"
 
@@ -166,6 +167,39 @@ def test_beta_client_secret(api: tuple[str, list[dict[str, Any]]]) -> None:
     assert request["body"]["client_secret"] == {
         "expires_after": {"anchor": "created_at", "seconds": 600}
     }
+
+
+@pytest.mark.parametrize("base_url", [None, "https://API.openai.com/v1/"])
+def test_a_beta_client_secret_is_refused_on_the_openai_api(
+    base_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key anywhere: had the refusal not come first, this would fail for the key.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    where = {} if base_url is None else {"base_url": base_url}
+    with pytest.raises(InvalidConfigError) as caught:
+        create_client_secret_sync(dialect="beta", **where)
+    # The Session's own refusal, word for word, and then where a client secret goes instead.
+    assert caught.value.field == "dialect"
+    assert str(caught.value).startswith(BETA_RETIRED)
+    assert "azure=True" in str(caught.value)
+    with pytest.raises(InvalidConfigError) as session_refusal:
+        Endpoint(dialect="beta").handshake_headers()
+    assert str(session_refusal.value) == BETA_RETIRED
+
+
+@pytest.mark.anyio
+async def test_the_async_variant_refuses_a_beta_client_secret_too(anyio_backend: str) -> None:
+    with pytest.raises(InvalidConfigError, match="dialect='ga'"):
+        await create_client_secret(KEY, dialect="beta")
+
+
+def test_a_beta_client_secret_still_reaches_azure_and_compatible_servers(
+    api: tuple[str, list[dict[str, Any]]],
+) -> None:
+    base_url, requests = api
+    create_client_secret_sync(KEY, base_url=base_url, dialect="beta")
+    create_client_secret_sync(KEY, base_url=base_url, dialect="beta", azure=True)
+    assert [request["path"] for request in requests] == ["/v1/realtime/sessions"] * 2
 
 
 def test_azure_client_secret_uses_the_api_key_header(
