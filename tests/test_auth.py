@@ -16,6 +16,7 @@ import pytest
 
 from realtime_events import AuthenticationError, Session
 from realtime_events.auth import (
+    OPENAI_BASE_URL,
     ClientSecret,
     ClientSecretError,
     azure_from_env,
@@ -169,15 +170,14 @@ def test_beta_client_secret(api: tuple[str, list[dict[str, Any]]]) -> None:
     }
 
 
-@pytest.mark.parametrize("base_url", [None, "https://API.openai.com/v1/"])
+@pytest.mark.parametrize("base_url", [OPENAI_BASE_URL, "https://API.openai.com/v1/"])
 def test_a_beta_client_secret_is_refused_on_the_openai_api(
-    base_url: str | None, monkeypatch: pytest.MonkeyPatch
+    base_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No key anywhere: had the refusal not come first, this would fail for the key.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    where = {} if base_url is None else {"base_url": base_url}
     with pytest.raises(InvalidConfigError) as caught:
-        create_client_secret_sync(dialect="beta", **where)
+        create_client_secret_sync(dialect="beta", base_url=base_url)
     # The Session's own refusal, word for word, and then where a client secret goes instead.
     assert caught.value.field == "dialect"
     assert str(caught.value).startswith(BETA_RETIRED)
