@@ -62,11 +62,14 @@ class Client:
         prefix: str = "rtev",
         limits: Limits | None = None,
         timeout: float = 10.0,
+        attempt_timeout: float = 2.0,
     ) -> None:
         self._nats = nats
         self.layout = Layout(prefix)
         self.limits = limits or Limits()
         self.timeout = timeout
+        #: How long one try of a command waits for its answer before trying again.
+        self.attempt_timeout = attempt_timeout
         self._deployment: Deployment | None = None
         self._own = False
 
@@ -158,7 +161,7 @@ class Client:
         """
         sid = check_session_id(session_id)
         timeout = self.timeout if timeout is None else timeout
-        data = CommandRequest(command=command, args=args).to_bytes()
+        data = CommandRequest(command=command, args=args, id=uuid.uuid4().hex).to_bytes()
         subject = self.layout.command_subject(sid)
         deadline = time.monotonic() + timeout
         pause = 0.05
@@ -172,14 +175,17 @@ class Client:
                     command=command,
                 )
             try:
-                msg = await self.deployment.nc.request(subject, data, timeout=left)
+                # Each try is short: a request that reached a worker as it died gets no
+                # answer; the retry reaches its successor (the id keeps it from running twice).
+                attempt = min(left, self.attempt_timeout)
+                msg = await self.deployment.nc.request(subject, data, timeout=attempt)
             except nats.errors.NoRespondersError:
                 await self._check_known(sid, command)
                 await anyio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
                 pause = min(pause * 2, 0.5)
                 continue
             except nats.errors.TimeoutError:
-                continue  # the deadline check above raises
+                continue  # tried again, until the deadline
             return _result(CommandReply.model_validate_json(msg.data), sid, command)
 
     async def _check_known(self, sid: str, command: str) -> None:

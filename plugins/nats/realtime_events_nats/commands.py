@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -36,6 +37,9 @@ logger = logging.getLogger("realtime_events_nats.commands")
 
 CommandHandler = Callable[..., Awaitable[Any]]
 
+#: How many replies a session remembers by request id, to answer retries.
+REMEMBERED = 256
+
 
 class Commands:
     """The commands one session answers, and the code that answers them."""
@@ -44,6 +48,7 @@ class Commands:
         self._session = session
         self._worker = worker
         self._close = close
+        self._replies: OrderedDict[str, CommandReply] = OrderedDict()
 
     def table(self) -> dict[str, CommandHandler]:
         """Every command this session answers now, built-in and from its plugins."""
@@ -68,6 +73,16 @@ class Commands:
             request = CommandRequest.model_validate_json(data)
         except ValidationError as exc:
             return self._error("invalid", f"not a command request: {exc.errors()[0]['msg']}")
+        if request.id is None:
+            return await self._carry_out(request)
+        known = self._replies.get(request.id)
+        if known is None:
+            known = self._replies[request.id] = await self._carry_out(request)
+            while len(self._replies) > REMEMBERED:
+                self._replies.popitem(last=False)
+        return known
+
+    async def _carry_out(self, request: CommandRequest) -> CommandReply:
         handler = self.table().get(request.command)
         if handler is None:
             known = ", ".join(sorted(self.table()))

@@ -86,10 +86,15 @@ class Checkpoint(_Wire):
 
 
 class CommandRequest(_Wire):
-    """A command for a session: its name and keyword arguments."""
+    """A command for a session: its name, keyword arguments, and an id.
+
+    The id makes a retry safe: a worker answers a request id it has seen with
+    its first reply instead of carrying the command out twice.
+    """
 
     command: str
     args: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
 
 
 ErrorKind = Literal["unknown_command", "refused", "invalid", "unknown_session"]

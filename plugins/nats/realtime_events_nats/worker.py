@@ -198,7 +198,8 @@ class Worker:
                 await lease.acquire()
             except LeaseTaken as taken:
                 logger.info("session %s is %s; its job waits", sid, taken)
-                await _settle(msg.nak(delay=self._ttl))
+                # Back soon: a dead worker's lease is about to expire.
+                await _settle(msg.nak(delay=self._ttl / 4))
                 return
             checkpoint = await _read_checkpoint(deployment, sid)
             if checkpoint is not None and checkpoint.ended:
