@@ -261,5 +261,5 @@ def _result(reply: CommandReply, sid: str, command: str) -> Any:
     if reply.error == "unknown_command":
         raise UnknownCommandError(message, session_id=sid, command=command)
     if reply.error == "unknown_session":
-        raise UnknownSessionError(message, session_id=sid, command=command)
+        raise UnknownSessionError(f"{command}: {message}", session_id=sid, command=command)
     raise CommandRefusedError(message, session_id=sid, command=command)

@@ -49,6 +49,8 @@ class Commands:
         self._worker = worker
         self._close = close
         self._replies: OrderedDict[str, CommandReply] = OrderedDict()
+        #: Why the session is closing, once it is: later commands are told it has ended.
+        self.ended: str | None = None
 
     def table(self) -> dict[str, CommandHandler]:
         """Every command this session answers now, built-in and from its plugins."""
@@ -73,6 +75,8 @@ class Commands:
             request = CommandRequest.model_validate_json(data)
         except ValidationError as exc:
             return self._error("invalid", f"not a command request: {exc.errors()[0]['msg']}")
+        if self.ended is not None:
+            return self._error("unknown_session", f"the session has ended ({self.ended})")
         if request.id is None:
             return await self._carry_out(request)
         known = self._replies.get(request.id)

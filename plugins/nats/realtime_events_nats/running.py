@@ -131,6 +131,7 @@ class RunningSession:
     def close(self, reason: str) -> None:
         """Close the session from the worker (drain): it ends as usual."""
         self.reason = reason
+        self._commands.ended = reason
         if self._group is not None:
             self._group.start_soon(self.session.close)
 
