@@ -6,36 +6,46 @@ once when nothing is active, and otherwise queues it until ``response.done``;
 queued requests with the same overrides coalesce into one. Cancelling targets a
 response id and, outside handlers, returns once the server confirms.
 ``conversation_already_has_active_response`` and ``response_cancel_not_active``
-are expected states here, not failures.
+are expected states here, not failures. Per-response settings are checked
+before anything is sent (:func:`check_response_settings`).
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 from . import signals
-from .config import response_to_wire
+from ._config_checks import plain
+from .config import check_config, response_to_wire
 from .dispatch import current_dispatcher
-from .errors import ServerError, SessionClosedError
+from .errors import InvalidConfigError, ServerError, SessionClosedError
 from .events import (
     ErrorEvent,
     Response,
     ResponseCancelEvent,
     ResponseCreatedEvent,
     ResponseCreateEvent,
+    ResponseCreateParams,
     ResponseDoneEvent,
 )
 from .events.names import Dialect
 from .resources import Send
 
-__all__ = ["ResponseRequest", "Responses"]
+__all__ = [
+    "RESPONSE_FIELDS",
+    "SESSION_ONLY_FIELDS",
+    "ResponseRequest",
+    "Responses",
+    "check_response_settings",
+]
 
 logger = logging.getLogger("realtime_events.responses")
 
@@ -49,6 +59,60 @@ _ids = itertools.count(1)
 KEEP_FINISHED = 64
 
 On = Callable[[str, Callable[[Any], Any]], object]
+
+#: The settings ``response.create`` takes, in either dialect (and the neutral names).
+RESPONSE_FIELDS = frozenset(ResponseCreateParams.model_fields)
+#: Settings of the session that a single response does not take: the server
+#: would refuse them in ``response.create``.
+SESSION_ONLY_FIELDS = frozenset(
+    {
+        "type",
+        "model",
+        "input_audio_format",
+        "input_audio_transcription",
+        "input_audio_noise_reduction",
+        "turn_detection",
+        "speed",
+        "truncation",
+        "tracing",
+        "include",
+    }
+)
+
+
+def check_response_settings(overrides: Mapping[str, Any]) -> None:
+    """Refuse per-response settings the API would refuse, before anything is sent.
+
+    The values are checked as :func:`~realtime_events.config.check_config`
+    checks a session's (reasoning, prompt, tools, tool choice, modalities,
+    ``parallel_tool_calls``, ``max_output_tokens``...); a session's setting
+    (``turn_detection``, ``truncation``, ``audio.input``...) is refused with a
+    pointer to ``session.update``, and a name that looks like a typo of a
+    response setting (``tool_chioce``) with the closest one. A name unlike any
+    known one passes, for a newer server to judge. Raises
+    :class:`InvalidConfigError` naming the field.
+    """
+    for name in overrides:
+        if name in SESSION_ONLY_FIELDS:
+            raise InvalidConfigError(
+                f"{name} is a setting of the session, not of one response: "
+                "set it with session.update()",
+                name,
+            )
+        if name not in RESPONSE_FIELDS:
+            close = difflib.get_close_matches(name, sorted(RESPONSE_FIELDS), n=1, cutoff=0.8)
+            if close:
+                raise InvalidConfigError(
+                    f"unknown response setting {name!r}: did you mean {close[0]!r}?", name
+                )
+    audio = plain(overrides.get("audio"))
+    if isinstance(audio, Mapping) and "input" in audio:
+        raise InvalidConfigError(
+            "audio.input is a setting of the session, not of one response: "
+            "a response takes audio.output (format, voice)",
+            "audio.input",
+        )
+    check_config(overrides)
 
 
 @dataclass(eq=False)
@@ -138,8 +202,11 @@ class Responses:
 
         Never waits for the server, so it is safe inside handlers. Requests made
         while one is active coalesce when their overrides are equal; an
-        out-of-band response (``conversation="none"``) is sent at once.
+        out-of-band response (``conversation="none"``) is sent at once. The
+        overrides are checked first (:func:`check_response_settings`): a bad
+        one raises :class:`InvalidConfigError` and nothing is sent or queued.
         """
+        check_response_settings(overrides)
         request = ResponseRequest(response_to_wire(overrides, self._dialect))
         if overrides.get("conversation") == "none":
             await self._send(request, track=False)

@@ -149,6 +149,21 @@ async def test_ask_returns_every_message_of_the_answer() -> None:
     assert reply.usage.output_tokens == 20
 
 
+async def test_a_response_reads_one_line_per_message_as_the_reply_does() -> None:
+    # A preamble, a call and the answer: Response.text must not run them together.
+    with running_peer() as peer:
+        parts = (speech(PREAMBLE, 200), call("noop", "{}", "call_t1"), speech(ANSWER, 300))
+        peer.respond_with(lambda previous: build_response("resp_lines", previous, parts))
+        async with connected(peer) as session:
+            done = await (await session.response.create()).done()
+    assert done.response.text == f"{PREAMBLE}\n{ANSWER}"
+    assert [item.type for item in done.response.output or ()] == [
+        "message",
+        "function_call",
+        "message",
+    ]
+
+
 # -- metrics -------------------------------------------------------------------------
 
 

@@ -219,10 +219,19 @@ class Response(_Payload):
 
     @property
     def text(self) -> str:
-        """The text (or audio transcript) of the response's output items, joined."""
+        """The text (or audio transcript) of the response's assistant messages, one line each.
+
+        A response may say several things (a preamble, then the answer): each
+        message is a line, as in :attr:`realtime_events.turns.Reply.text`, so
+        they never run together. Function calls and other items have no text.
+        """
         if not self.output:
             return ""
-        return "".join(item.text for item in self.output)
+        return "\n".join(
+            item.text
+            for item in self.output
+            if item.type in (None, "message") and item.role in (None, "assistant") and item.text
+        )
 
 
 class ResponseCreateParams(_Payload):
