@@ -64,7 +64,7 @@ async def test_fifty_jobs_at_once_never_exceed_the_capacity_and_all_run(
                 group.cancel_scope.cancel()
             await ends.unsubscribe()
         finally:
-            await watcher.stop()
+            await watcher.stop()  # type: ignore[no-untyped-call]
             for worker in workers:
                 await worker.stop()
         assert ended == set(ids)
