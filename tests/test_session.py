@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -12,6 +12,7 @@ import pytest
 
 from realtime_events import (
     ConnectionFailedError,
+    InvalidConfigError,
     InvalidEventError,
     RealtimeError,
     ServerEvent,
@@ -386,3 +387,52 @@ async def test_emit_outside_handlers_is_bounded_while_handlers_are_stuck(
         release.set()
         await session.wait_for("response.done", timeout=10)
     assert [tick.n for tick in ticks] == list(range(1024))  # none lost, none extra
+
+
+class Contributes:
+    """A plugin that contributes ``fields`` to the session configuration."""
+
+    def __init__(self, name: str, **fields: Any) -> None:
+        self.name = name
+        self.fields = fields
+        self.attached = False
+
+    def attach(self, session: Session) -> None:
+        self.attached = True
+
+    def session_config(self) -> Mapping[str, Any]:
+        return self.fields
+
+
+async def test_an_update_is_checked_with_the_plugins_and_a_refused_one_changes_nothing(
+    server: LocalRealtimeServer,
+) -> None:
+    detection = {"type": "semantic_vad", "eagerness": "low"}
+    plugin = Contributes("vad", turn_detection=detection)
+    session = Session(url=server.url, voice="marin", plugins=[plugin])
+    async with session, session.stream("session.updated") as updates:
+        # Each is fine alone; with the session's voice it makes a configuration the
+        # API refuses, so it is refused before the session changes.
+        with pytest.raises(InvalidConfigError, match="voice is not a setting"):
+            await session.update(type="transcription")
+        with pytest.raises(InvalidConfigError, match="voice"):
+            await session.update(voice="nobody")
+        bad = Contributes("bad", voice="nobody")
+        with pytest.raises(InvalidConfigError, match="voice"):
+            session.use(bad)
+        with pytest.raises(InvalidConfigError, match="transcription session"):
+            session.use(Contributes("kind", type="transcription"))
+        with pytest.raises(InvalidConfigError):
+            session.config = {"voice": "nobody"}
+        assert session.config == {"voice": "marin"}
+        assert list(session.plugins) == ["vad"]
+        assert not bad.attached
+        sent = [e["type"] for e in server.connection.received]
+        assert sent == ["session.update"]  # nothing refused went out
+        await session.update(voice="cedar")
+        updated = await updates.receive(timeout=5)
+        if updated.session.audio.output.voice != "cedar":  # the answer to the first update
+            updated = await updates.receive(timeout=5)
+    assert session.config == {"voice": "cedar"}
+    assert session.session_config() == {"voice": "cedar", "turn_detection": detection}
+    assert updated.session.audio.input.turn_detection.eagerness == "low"
