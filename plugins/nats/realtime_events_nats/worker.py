@@ -106,7 +106,7 @@ class Worker:
     def drain(self) -> None:
         """Stop taking jobs; let running sessions finish (up to ``drain_timeout``), then return."""
         if not self._draining.is_set():
-            logger.warning("worker %s draining: %d sessions running", self.id, len(self.running))
+            logger.info("worker %s draining: %d sessions running", self.id, len(self.running))
             self._draining.set()
             self._changed.set()
 
