@@ -1,0 +1,183 @@
+"""Parsing of Live server frames and validation of Live client events.
+
+The same contract as :mod:`realtime_events.events.parse`, for the other
+protocol: :func:`parse_live_server_event` costs one ``validate_json`` call over
+a discriminated union for a known event, and only a frame that fails it pays
+for the diagnosis; an unknown or invalid event comes back as
+:class:`~realtime_events.events.UnknownServerEvent` with every field kept.
+:func:`parse_live_client_event` refuses a bad client event with the event type
+and the bad fields named.
+
+The name tables (:data:`LIVE_SERVER_EVENT_CLASSES`,
+:data:`LIVE_CLIENT_EVENT_CLASSES`) are what a session speaking Live checks
+handler names against and what the typed overloads are generated from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, Union, get_args
+
+import pydantic_core
+from pydantic import Field, TypeAdapter, ValidationError
+
+from ..errors import InvalidEventError, InvalidFrameError
+from ..events._base import ClientEvent, ServerEvent, UnknownServerEvent
+from . import client, events
+
+__all__ = [
+    "LIVE_CLIENT_EVENTS",
+    "LIVE_CLIENT_EVENT_CLASSES",
+    "LIVE_SERVER_EVENTS",
+    "LIVE_SERVER_EVENT_CLASSES",
+    "AnyLiveClientEvent",
+    "AnyLiveServerEvent",
+    "parse_live_client_event",
+    "parse_live_server_event",
+]
+
+_E = TypeVar("_E", bound=ClientEvent | ServerEvent)
+
+
+def _models(
+    base: type[_E], module: ModuleType, *, leave_out: tuple[type, ...] = ()
+) -> tuple[type[_E], ...]:
+    """The public subclasses of ``base`` defined in ``module``, in definition order."""
+    return tuple(
+        value
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, base)
+        and value.__module__ == module.__name__
+        and not name.startswith("_")
+        and value not in leave_out
+    )
+
+
+# The one list of events is their definitions, as for Realtime: a public model of
+# events.py or client.py is parsed, validated and named here.
+#: Every Live server event model: the SDK's 28, and WebRTC's ``session.paused`` and ``resumed``.
+LIVE_SERVER_EVENTS: tuple[type[ServerEvent], ...] = _models(ServerEvent, events)
+#: Every Live client event model: the SDK's 15, and the sideband's ``transport.dtmf.send``.
+#: (A fork's ``session.start`` is :class:`~.client.LiveForkSessionStartEvent`, built directly.)
+LIVE_CLIENT_EVENTS: tuple[type[ClientEvent], ...] = _models(
+    ClientEvent, client, leave_out=(client.LiveForkSessionStartEvent,)
+)
+
+if TYPE_CHECKING:
+    AnyLiveServerEvent: TypeAlias = ServerEvent
+    AnyLiveClientEvent: TypeAlias = ClientEvent
+else:
+    #: Any known Live server event, discriminated on ``type``.
+    AnyLiveServerEvent = Annotated[Union[LIVE_SERVER_EVENTS], Field(discriminator="type")]  # noqa: UP007
+    #: Any known Live client event, discriminated on ``type``.
+    AnyLiveClientEvent = Annotated[Union[LIVE_CLIENT_EVENTS], Field(discriminator="type")]  # noqa: UP007
+
+_SERVER_ADAPTER: TypeAdapter[AnyLiveServerEvent] = TypeAdapter(AnyLiveServerEvent)
+_CLIENT_ADAPTER: TypeAdapter[AnyLiveClientEvent] = TypeAdapter(AnyLiveClientEvent)
+# The core validator's own method, skipping TypeAdapter's per-call forwarding.
+_validate_server_json = _SERVER_ADAPTER.validator.validate_json
+
+
+def _classes_by_type(models: tuple[type[_E], ...]) -> dict[str, type[_E]]:
+    return {name: cls for cls in models for name in get_args(cls.model_fields["type"].annotation)}
+
+
+#: Every Live server event type -> its class.
+LIVE_SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = _classes_by_type(LIVE_SERVER_EVENTS)
+#: Every Live client event type -> its class.
+LIVE_CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(LIVE_CLIENT_EVENTS)
+
+
+def parse_live_server_event(data: bytes | bytearray | str) -> ServerEvent:
+    """Parse one text frame from a Live server into its event model.
+
+    A known event that lacks an omittable field (a timeline position, the
+    final usage) is still its typed model, with the field named in
+    ``missing_fields``. An event whose ``type`` is unknown, or that lacks a
+    needed field or has one of the wrong type, comes back as
+    :class:`UnknownServerEvent` with every field kept; in the second case its
+    ``validation_error`` says what did not match.
+
+    Raises:
+        InvalidFrameError: the frame is not JSON, not a JSON object, or has no string
+            ``type``.
+    """
+    try:
+        return _validate_server_json(data)  # type: ignore[no-any-return]
+    except ValidationError as error:
+        return _parse_irregular(data, error)
+
+
+def _parse_irregular(data: bytes | bytearray | str, error: ValidationError) -> ServerEvent:
+    frame = bytes(data) if isinstance(data, bytearray) else data
+    try:
+        obj = pydantic_core.from_json(data)
+    except ValueError as exc:
+        raise InvalidFrameError(f"server frame is not valid JSON: {exc}", frame) from exc
+    if not isinstance(obj, dict):
+        kind = "array" if isinstance(obj, list) else type(obj).__name__
+        raise InvalidFrameError(f"server frame is a JSON {kind}, not an object", frame) from error
+    event_type = obj.get("type")
+    if not isinstance(event_type, str):
+        raise InvalidFrameError("server frame has no string 'type' field", frame) from error
+    event = UnknownServerEvent.model_validate(obj)
+    cls = LIVE_SERVER_EVENT_CLASSES.get(event_type)
+    if cls is not None:
+        try:
+            # One class's own error names the field without the union's discriminator.
+            cls.model_validate(obj)
+        except ValidationError as exc:
+            event._validation_error = exc
+        else:  # pragma: no cover - validate_json and model_validate agree in practice
+            event._validation_error = error
+    return event
+
+
+def parse_live_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
+    """Return a Live client event model: a model as given, or a mapping validated into one.
+
+    Raises:
+        InvalidEventError: the mapping has no known Live ``type`` or its fields do not
+            match that event; the message names the event type and the bad fields
+            (a configuration's by their path), and the ValidationError is chained.
+    """
+    if isinstance(event, ClientEvent):
+        return event
+    if not isinstance(event, Mapping):
+        raise InvalidEventError(
+            f"a client event must be a ClientEvent or a mapping, not {type(event).__name__}"
+        )
+    data = dict(event)
+    try:
+        return _CLIENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise InvalidEventError(_describe(data.get("type"), exc)) from exc
+
+
+# The model branches of the mapping-or-model fields of client events (see client.py).
+_UNION_BRANCHES = frozenset(
+    {"dict[str,any]", "LiveSessionConfig", "LiveSessionUpdate", "LiveDecisionItem"}
+)
+
+
+def _describe(event_type: Any, error: ValidationError) -> str:
+    if event_type is None:
+        return "client event has no 'type' field"
+    if not isinstance(event_type, str) or event_type not in LIVE_CLIENT_EVENT_CLASSES:
+        known = ", ".join(sorted(LIVE_CLIENT_EVENT_CLASSES))
+        return f"unknown Live client event type {event_type!r} (known: {known})"
+    problems: dict[str, list[str]] = {}
+    for detail in error.errors(include_url=False):
+        loc = detail["loc"]
+        if loc and loc[0] == event_type:  # the discriminated union's tag
+            loc = loc[1:]
+        where = ".".join(str(part) for part in loc if part not in _UNION_BRANCHES) or "(event)"
+        # A configuration's check raised InvalidConfigError (a ValueError): its own words.
+        message = detail["msg"].removeprefix("Value error, ")
+        messages = problems.setdefault(where, [])
+        if message not in messages:
+            messages.append(message)
+    described = "; ".join(f"{where}: {' / '.join(msgs)}" for where, msgs in problems.items())
+    return f"invalid {event_type!r} client event: {described}"
