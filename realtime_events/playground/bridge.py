@@ -250,7 +250,10 @@ class PageBridge:
             if self._bot.playback is not None:
                 self._bot.playback.cleared()
         elif isinstance(message, SetFilter):
-            self._set_filter(message.pattern)
+            try:
+                self._set_filter(message.pattern)
+            except ProtocolError as error:
+                self._post({"type": "error", "about": "filter", "message": str(error)})
         elif isinstance(message, OpenRecording):
             await self._open_recording(message)
 
