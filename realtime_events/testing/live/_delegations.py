@@ -376,7 +376,7 @@ class Delegations:
         if not isinstance(item["id"], str):
             raise wrong_type("item.id", "a string", item["id"])
         self._decision_items[item["id"]] = item
-        return [self._host.event("decision.item.created", item=item)]
+        return [_echo(self._host.event("decision.item.created", item=item), event)]
 
     def item_deleted(self, event: Mapping[str, Any]) -> list[JSON]:
         """``decision.item.delete``: drop an input from future decisions."""
@@ -386,7 +386,7 @@ class Delegations:
             raise ClientError(
                 f"Decision item with id '{item_id}' not found.", "item_not_found", "item_id"
             )
-        return [self._host.event("decision.item.deleted", item_id=item_id)]
+        return [_echo(self._host.event("decision.item.deleted", item_id=item_id), event)]
 
     def _decision(self, questions: Sequence[Mapping[str, Any]]) -> JSON:
         """A Decision API response: the model's answers if it gives them, else plain ones."""
@@ -406,6 +406,13 @@ class Delegations:
         }
         model = self._host.config.delegation.get("decisions", {}).get("model", "gpt-5.4-mini")
         return {"answers": answers, "model": model, "usage": usage}
+
+
+def _echo(ack: JSON, command: Mapping[str, Any]) -> JSON:
+    """``ack`` naming the command it answers, when the command had an ``event_id``."""
+    if isinstance(command.get("event_id"), str):
+        ack["client_event_id"] = command["event_id"]
+    return ack
 
 
 def default_answer(question: Mapping[str, Any]) -> JSON:
@@ -457,7 +464,7 @@ class _ResponseStream:
             inputs = 64
             usage = {
                 "input_tokens": inputs,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cache_write_tokens": 0, "cached_tokens": 0},
                 "output_tokens": output_tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": inputs + output_tokens,
