@@ -255,6 +255,11 @@ class RunningSession:
         """The session ended here: say so, save it as ended, settle the job."""
         try:
             with anyio.fail_after(10):
+                # The checkpoint first: a follower told of the end finds it recorded.
+                await self.publisher.flush()
+                await self._d.checkpoints.put(
+                    self.session_id, self._checkpoint(ended=True).to_bytes()
+                )
                 await self.publisher.lifecycle(
                     "nats.session_failed" if failure else "nats.session_ended",
                     worker=self._worker,
@@ -263,9 +268,6 @@ class RunningSession:
                     at=time.time(),
                 )
                 await self.publisher.flush()
-                await self._d.checkpoints.put(
-                    self.session_id, self._checkpoint(ended=True).to_bytes()
-                )
                 await self._msg.ack()
                 await self._lease.release()
         except Exception as exc:
