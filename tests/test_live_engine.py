@@ -368,7 +368,16 @@ def test_text_history_appends_and_commentary_without_a_delegation() -> None:
 
 
 def test_a_responses_delegation_streams_the_function_call_and_speaks_the_backend_answer() -> None:
-    conversation = Conversation()
+    model = (
+        ScriptedModel()
+        .when("weather")
+        .call("get_weather", city="Paris")
+        .once()
+        .when(tool_output="get_weather")
+        .say("It is {temp_c} degrees in {city}.")
+        .otherwise("Hello there!")
+    )
+    conversation = Conversation(model.hears(WEATHER, HEARD))
     tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object"}}
     started = conversation.start(
         delegation={"type": "responses", "responses": {"model": "gpt-5.4", "tools": [tool]}}
@@ -407,6 +416,21 @@ def test_a_responses_delegation_streams_the_function_call_and_speaks_the_backend
         type="session.commentary.append", content="x", delegation_id=created["delegation"]["id"]
     )
     assert error["error"]["param"] == "delegation_id"  # Responses take no delegation ids
+
+    # With no tool output waiting, response.create asks the backend afresh: a new delegation.
+    conversation.send(type="response.create")
+    fresh = conversation.stream()
+    [opened] = [e for e in fresh if e["type"] == "session.delegation.created"]
+    assert opened["delegation"]["id"] != created["delegation"]["id"]
+    assert fresh[0] == opened
+    nested = [e["event"]["type"] for e in fresh if e["type"] == "response.event"]
+    assert nested[0] == "response.created"
+    assert nested[-1] == "response.completed"
+    texts = [e["event"] for e in fresh if e["type"] == "response.event"]
+    assert [e["text"] for e in texts if e["type"] == "response.output_text.done"] == [
+        "Hello there!"
+    ]
+    assert transcript(fresh, "output") == "Hello there!"  # the backend's answer, spoken
 
 
 # -------------------------------------------------------------------- Decisions

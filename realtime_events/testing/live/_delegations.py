@@ -31,7 +31,7 @@ from ..engine._items import tokens
 from ..models import Call, Model, ReplyContext, ToolOutput
 from ._config import LiveConfig
 from ._errors import requires_decisions, requires_responses, unknown_delegation
-from ._runs import BackendAnswer, Delegate, Segment, segments, words_of
+from ._runs import BackendAnswer, Delegate, Segment, Speak, segments, words_of
 
 
 class DelegationHost(Protocol):
@@ -212,12 +212,10 @@ class Delegations:
         calls = tuple(p for p in parts if isinstance(p, Call))
         if calls:
             return [Delegate(calls, False, delegation_id, client_event_id)]
-        text = " ".join(s.text for s in segments(parts) if hasattr(s, "text"))
+        text = " ".join(s.text for s in segments(parts) if isinstance(s, Speak))
         if delegation_id is None:
-            delegation = self._new("responses", ())
-            delegation_id = delegation.id
-            return [Delegate((), False, delegation_id, client_event_id),
-                    BackendAnswer(delegation_id, text, client_event_id)]  # fmt: skip
+            fresh = self._new("responses", ())
+            return [BackendAnswer(fresh.id, text, client_event_id, announce=True)]
         return [BackendAnswer(delegation_id, text, client_event_id)]
 
     def backend_answer(self, answer: BackendAnswer) -> list[JSON]:
@@ -233,7 +231,8 @@ class Delegations:
         }
         where = {"item_id": item_id, "output_index": 0, "content_index": 0}
         part: JSON = {"type": "output_text", "text": "", "annotations": []}
-        events = stream.opening()
+        events = [self._created(self._delegations[answer.delegation_id])] if answer.announce else []
+        events += stream.opening()
         events.append(stream.nested("response.output_item.added", output_index=0, item=item))
         events.append(stream.nested("response.content_part.added", **where, part=part))
         for delta in words_of(answer.text):

@@ -53,11 +53,16 @@ class Delegate:
 
 @dataclass(frozen=True, slots=True)
 class BackendAnswer:
-    """The Responses backend's text answer for ``delegation_id``, streamed then spoken."""
+    """The Responses backend's text answer for ``delegation_id``, streamed then spoken.
+
+    ``announce`` sends ``session.delegation.created`` first: the answer opens
+    a delegation of its own rather than continuing one.
+    """
 
     delegation_id: str
     text: str
     client_event_id: str | None
+    announce: bool = False
 
 
 @dataclass(frozen=True, slots=True)
