@@ -254,7 +254,7 @@ function sessionTime(ctxTime, ctx) {
 
 // ---------------------------------------------------------------- microphone
 
-const mic = { stream: null, node: null, source: null, sent: 0 };
+const mic = { stream: null, node: null, source: null, mute: null, sent: 0 };
 
 async function startMic() {
   const ctx = context();
@@ -269,6 +269,10 @@ async function startMic() {
     $("mic-level").textContent = `${(mic.sent / 2 / state.rate).toFixed(1)} s sent`;
   };
   mic.source.connect(mic.node);
+  // A node nobody listens to may not be pulled: route it, silenced, to the speaker.
+  mic.mute = ctx.createGain();
+  mic.mute.gain.value = 0;
+  mic.node.connect(mic.mute).connect(ctx.destination);
   $("mic").setAttribute("aria-pressed", "true");
   $("mic").textContent = "■ stop microphone";
 }
@@ -276,6 +280,7 @@ async function startMic() {
 function stopMic() {
   if (mic.source) mic.source.disconnect();
   if (mic.node) mic.node.disconnect();
+  if (mic.mute) mic.mute.disconnect();
   if (mic.stream) for (const track of mic.stream.getTracks()) track.stop();
   mic.stream = mic.node = mic.source = null;
   $("mic").setAttribute("aria-pressed", "false");
@@ -510,6 +515,8 @@ function setView(view) {
 }
 
 function scrubTo(t) {
+  // The slider's end is the recording's end, whatever rounding the slider does.
+  if (t >= Number($("scrub").max)) t = state.recording.duration;
   $("scrub").value = t;
   $("scrub-time").textContent = `${Number(t).toFixed(2)} s`;
   let last = null;
