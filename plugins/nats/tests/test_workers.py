@@ -27,7 +27,7 @@ async def test_fifty_jobs_at_once_never_exceed_the_capacity_and_all_run(
         held: dict[str, set[str]] = defaultdict(set)
         peak: dict[str, int] = defaultdict(int)
         watcher = await leases.watchall()
-        workers = await start_workers(nats_server.url, 3, capacity=10)
+        workers = []
         try:
 
             async def watch() -> None:
@@ -55,10 +55,12 @@ async def test_fifty_jobs_at_once_never_exceed_the_capacity_and_all_run(
             ends = await rt.deployment.nc.subscribe(
                 rt.layout.events_subject("*", "nats.session_ended"), cb=on_end
             )
-            config = {"url": model.url, "script": ["ping"], "hold": 0.3}
+            config = {"url": model.url, "script": ["ping"], "hold": 0.5}
             async with anyio.create_task_group() as group:
                 group.start_soon(watch)
+                # All 50 wait in the queue before any worker is up: a burst, whatever the load.
                 ids = [await rt.start(config) for _ in range(50)]
+                workers = await start_workers(nats_server.url, 3, capacity=10)
                 with anyio.fail_after(WAIT * 2):
                     await all_ended.wait()
                 group.cancel_scope.cancel()
