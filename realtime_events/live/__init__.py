@@ -25,6 +25,14 @@ This package is the model layer, the same shape as :mod:`realtime_events.events`
 
 from __future__ import annotations
 
+from .calls import (
+    LIVE_WS_BASE_URL,
+    LiveForkResult,
+    LiveSessions,
+    fork_url,
+    live_url,
+    sideband_url,
+)
 from .checks import (
     BUILT_IN_VOICES,
     LiveConfigKind,
@@ -148,6 +156,7 @@ __all__ = [
     "LIVE_MODELS",
     "LIVE_SERVER_EVENTS",
     "LIVE_SERVER_EVENT_CLASSES",
+    "LIVE_WS_BASE_URL",
     "AnyLiveClientEvent",
     "AnyLiveServerEvent",
     "LiveAudio",
@@ -179,6 +188,7 @@ __all__ = [
     "LiveErrorDetail",
     "LiveErrorEvent",
     "LiveForkConfig",
+    "LiveForkResult",
     "LiveForkSessionStartEvent",
     "LiveFunctionTool",
     "LiveInfoEvent",
@@ -221,6 +231,7 @@ __all__ = [
     "LiveSessionUpdateEvent",
     "LiveSessionUpdatedEvent",
     "LiveSessionUsageUpdatedEvent",
+    "LiveSessions",
     "LiveTextPart",
     "LiveTextResource",
     "LiveThinkingAppendEvent",
@@ -238,7 +249,10 @@ __all__ = [
     "LiveTriggerDecisions",
     "LiveUsage",
     "check_live_config",
+    "fork_url",
+    "live_url",
     "new_event_id",
     "parse_live_client_event",
     "parse_live_server_event",
+    "sideband_url",
 ]
