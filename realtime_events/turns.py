@@ -24,6 +24,15 @@ A turn is complete at a ``response.done`` when
 
 The turn is opened *before* the request is sent, so no event can slip by
 between the send and the wait, from a thread (``SyncSession``) as well.
+
+A reconnect or a restart loses the response that was running with the old
+server session, and no ``response.done`` will come for it: a turn waiting on it
+fails at once with the connection's error (the ``ConnectionClosedError`` that
+``disconnected`` reports), as that response's
+:class:`~realtime_events.responses.ResponseRequest` does; ask
+again. A turn whose request the server had not acknowledged keeps waiting: the
+request is sent again on the new server session, and its answer ends the turn.
+A session that ends (no reconnect) fails its turns with :class:`SessionClosedError`.
 """
 
 from __future__ import annotations
@@ -87,6 +96,9 @@ class Turn:
         self._done = anyio.Event()
         self._responses: list[Response] = []
         self.started = False
+        # Opened after a connection was lost, before the new server session
+        # began: that connection's last responses are not this turn's.
+        self._after_loss = turns._lost is not None
         self.reply: Reply | None = None
         self.error: BaseException | None = None
 
@@ -165,8 +177,15 @@ class Turns:
         self._open: list[Turn] = []
         self._holds = 0
         self._epoch = 0  # a new one each time the session ends: older holds are void
+        # Whether an in-band response runs, as the handlers have seen so far.
+        self._running = False
+        # The error of a connection lost while the handlers may still be behind:
+        # set from ``disconnected`` until the new server session's session.created.
+        self._lost: BaseException | None = None
         on("response.created", self._on_created)
         on("response.done", self._on_done)
+        on("session.created", self._on_session_created)
+        signals.disconnected.connect(self._on_disconnected, sender=sender)
         signals.closed.connect(self._on_closed, sender=sender)
 
     def begin(self) -> Turn:
@@ -202,13 +221,17 @@ class Turns:
 
     def _on_created(self, event: ResponseCreatedEvent) -> None:
         if not _out_of_band(event.response):
+            self._running = True
+            stale = self._lost is not None  # from the connection that was lost
             for turn in self._open:
-                turn.started = True
+                if not (stale and turn._after_loss):
+                    turn.started = True
 
     def _on_done(self, event: ResponseDoneEvent) -> None:
         response = event.response
         if _out_of_band(response):
             return
+        self._running = False
         for turn in self._open:
             if turn.started:
                 turn._responses.append(response)
@@ -249,6 +272,38 @@ class Turns:
                     lines.append(item.text)
         return Reply("\n".join(lines), tuple(items), tuple(responses), _total(responses))
 
+    def _on_disconnected(
+        self, session: Any, *, error: BaseException, will_reconnect: bool = False, **_: Any
+    ) -> None:
+        if not will_reconnect:
+            return  # the session ends: closed fails every open turn
+        self._lost = error
+        self._fail_running(error)
+
+    def _on_session_created(self, event: Any) -> None:
+        # The first event of a new server session. The signal may have come while
+        # the old connection's last events still waited for the handlers: a
+        # response.created among them started a response that died with it.
+        lost, self._lost = self._lost, None
+        if lost is not None:
+            self._fail_running(lost)
+            for turn in self._open:
+                turn._after_loss = False
+
+    def _fail_running(self, error: BaseException) -> None:
+        """Fail the turns whose running response was lost with the connection.
+
+        Only a response that started counts, as for
+        :class:`~realtime_events.responses.ResponseRequest`:
+        a request not acknowledged yet is sent again after the reconnect.
+        """
+        if not self._running:
+            return
+        self._running = False
+        for turn in [turn for turn in self._open if turn.started]:
+            self._open.remove(turn)
+            turn._finish(None, error)
+
     def _on_closed(self, session: Any, *, error: BaseException | None = None, **_: Any) -> None:
         reason = f": {error}" if error is not None else ""
         for turn in self._open:
@@ -256,6 +311,8 @@ class Turns:
         self._open.clear()
         self._holds = 0
         self._epoch += 1
+        self._running = False
+        self._lost = None
 
 
 def _out_of_band(response: Response) -> bool:

@@ -1,18 +1,39 @@
-"""Turns: ``ask`` and ``expect_reply`` wait for the whole answer, tool round trips included."""
+"""Turns: ``ask`` and ``expect_reply`` wait for the whole answer, tool round trips included.
+
+A turn whose response is lost to a reconnect or a restart fails at once with the
+connection's error; one whose request was not acknowledged yet keeps waiting for
+the answer of the new server session. Those run against a plain ``websockets``
+server written here, whose first server session loses the response.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
+import json
+import logging
+import socket
+import threading
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
 
-from realtime_events import Session, SessionClosedError, SyncSession
+from realtime_events import (
+    ConnectionClosedError,
+    ReconnectPolicy,
+    Session,
+    SessionClosedError,
+    SyncSession,
+)
+from realtime_events.supervisor import RESTART_REASON
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events_tools import Tools
 
@@ -160,3 +181,189 @@ def test_sync_ask_never_misses_the_reply(backend: str) -> None:
     assert texts == ["Hello to you too."] * 20
     assert weather.text == "In Paris it is 21 degrees."
     assert late.text == "Hello to you too."
+
+
+# -- a response lost to a reconnect or a restart ----------------------------------------
+
+JSON = dict[str, Any]
+QUICK = ReconnectPolicy(initial_delay=0.01, max_delay=0.05, max_attempts=3)
+LOST = Literal["drop", "drop-unacked", "hang", "ignore"]
+
+# The peer's own log is not ours: keep it out of the captured records.
+peer_logger = logging.getLogger("test_turns.peer")
+peer_logger.propagate = False
+
+
+class LosingPeer:
+    """A plain GA ``websockets`` server whose first server session loses a response.
+
+    What the first session does with ``response.create``: ``drop`` starts the
+    response, streams a delta and drops the TCP connection (no close frame);
+    ``drop-unacked`` drops it on reading the request, before acknowledging it;
+    ``hang`` starts the response and never finishes it; ``ignore`` never
+    answers. Later sessions answer :attr:`ANSWER`. Each connection's client
+    events are kept in :attr:`received`; :attr:`asked` is set once the first
+    session has read a ``response.create``.
+    """
+
+    ANSWER = "The new server session answers."
+
+    def __init__(self, lost: LOST) -> None:
+        self.lost = lost
+        self.received: list[list[JSON]] = []
+        self.asked = threading.Event()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+    def handle(self, connection: ServerConnection) -> None:
+        with self._lock:
+            number = len(self.received) + 1
+            log: list[JSON] = []
+            self.received.append(log)
+        session = {"type": "realtime", "object": "realtime.session", "id": f"sess_{number}"}
+
+        def send(kind: str, **fields: Any) -> None:
+            connection.send(json.dumps({"type": kind, "event_id": self._id("event"), **fields}))
+
+        send("session.created", session=session)
+        with contextlib.suppress(ConnectionClosed):
+            for frame in connection:
+                event = json.loads(frame)
+                log.append(event)
+                kind = event["type"]
+                if kind == "session.update":
+                    send("session.updated", session={**session, **event["session"]})
+                elif kind == "conversation.item.create":
+                    item = {**event["item"], "object": "realtime.item", "status": "completed"}
+                    send("conversation.item.added", previous_item_id=None, item=item)
+                    send("conversation.item.done", previous_item_id=None, item=item)
+                elif kind == "response.create" and number == 1:
+                    self.asked.set()
+                    if self._lose(connection, send):
+                        return
+                elif kind == "response.create":
+                    self._answer(send)
+
+    def _lose(self, connection: ServerConnection, send: Any) -> bool:
+        """Lose the first session's response; True when the connection was dropped."""
+        if self.lost == "ignore":
+            return False
+        if self.lost != "drop-unacked":
+            send("response.created", response=self._response("in_progress"))
+        if self.lost == "hang":
+            return False
+        if self.lost == "drop":
+            send("response.output_text.delta", response_id="resp_lost", item_id="item_lost",
+                 output_index=0, content_index=0, delta="I was about to")  # fmt: skip
+        # No close frame, no goodbye: the client sees the connection end (1006).
+        connection.socket.shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _response(self, status: str, **fields: Any) -> JSON:
+        response_id = "resp_lost" if status == "in_progress" else self._id("resp")
+        return {"object": "realtime.response", "id": response_id, "status": status, **fields}
+
+    def _answer(self, send: Any) -> None:
+        response = self._response("in_progress")
+        response["id"] = self._id("resp")
+        send("response.created", response=response)
+        item = {
+            "id": self._id("item"),
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": self.ANSWER}],
+        }
+        at = {"response_id": response["id"], "output_index": 0}
+        send("response.output_item.added", **at, item={**item, "content": []})
+        send("conversation.item.added", previous_item_id=None, item={**item, "content": []})
+        send("response.output_text.delta", **at, item_id=item["id"], content_index=0,
+             delta=self.ANSWER)  # fmt: skip
+        send("response.output_item.done", **at, item=item)
+        send("conversation.item.done", previous_item_id=None, item=item)
+        send("response.done", response={**response, "status": "completed", "output": [item]})
+
+
+@contextlib.contextmanager
+def losing(lost: LOST) -> Iterator[tuple[LosingPeer, str]]:
+    """Serve a :class:`LosingPeer` on loopback in a thread; yield it and its URL."""
+    peer = LosingPeer(lost)
+    server = serve(peer.handle, "127.0.0.1", 0, compression=None, logger=peer_logger)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer, f"ws://127.0.0.1:{server.socket.getsockname()[1]}/v1/realtime"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def creates(received: list[JSON]) -> int:
+    return sum(event["type"] == "response.create" for event in received)
+
+
+async def test_a_turn_lost_to_a_dropped_connection_fails_at_once(anyio_backend: str) -> None:
+    with losing("drop") as (peer, url):
+        session = Session(url=url, output_modalities=["text"], reconnect=QUICK)
+        with anyio.fail_after(60):
+            async with session:
+                # A timeout far longer than the test's bound: only the loss can end it.
+                with pytest.raises(ConnectionClosedError) as lost:
+                    await session.ask("Tell me a story.", timeout=3600)
+                assert not session.turns.held
+                reply = await session.ask("Again, please.", timeout=30)
+    assert lost.value.code == 1006
+    assert reply.text == LosingPeer.ANSWER
+    assert len(peer.received) == 2
+    # The lost response is not asked for again on the new session: only the new turn's.
+    assert creates(peer.received[1]) == 1
+
+
+async def test_a_request_lost_before_it_was_acknowledged_keeps_the_turn(
+    anyio_backend: str,
+) -> None:
+    with losing("drop-unacked") as (peer, url):
+        session = Session(url=url, output_modalities=["text"], reconnect=QUICK)
+        with anyio.fail_after(60):
+            async with session:
+                reply = await session.ask("Tell me a story.", timeout=30)
+    # Sent again on the new server session, which answered it: the turn got the answer.
+    assert reply.text == LosingPeer.ANSWER
+    assert [creates(received) for received in peer.received] == [1, 1]
+
+
+async def test_a_turn_lost_to_a_restart_fails_at_once(anyio_backend: str) -> None:
+    with losing("hang") as (peer, url):
+        session = Session(url=url, output_modalities=["text"], reconnect=False)
+        with anyio.fail_after(60):
+            async with session:
+                turn = session.expect_reply()
+                await session.send_text("Tell me a story.")
+                await session.wait_for("response.created")
+                await session.restart()
+                with pytest.raises(ConnectionClosedError) as lost:
+                    await turn.wait(timeout=3600)
+                reply = await session.ask("Again, please.", timeout=30)
+    assert (lost.value.code, lost.value.reason) == (1000, RESTART_REASON)
+    assert reply.text == LosingPeer.ANSWER
+    assert [creates(received) for received in peer.received] == [1, 1]
+
+
+async def test_a_restart_before_the_request_was_acknowledged_keeps_the_turn(
+    anyio_backend: str,
+) -> None:
+    with losing("ignore") as (peer, url):
+        session = Session(url=url, output_modalities=["text"], reconnect=False)
+        with anyio.fail_after(60):
+            async with session:
+                turn = session.expect_reply()
+                await session.send_text("Tell me a story.")
+                assert await anyio.to_thread.run_sync(peer.asked.wait, 30)
+                await session.restart()
+                reply = await turn.wait(timeout=30)
+    assert reply.text == LosingPeer.ANSWER
+    assert [creates(received) for received in peer.received] == [1, 1]
