@@ -182,8 +182,9 @@ function context() {
 // Plays the assistant's audio as it arrives, and reports what was actually
 // heard, item by item, so that a barge-in truncates where the user stopped hearing.
 const player = {
-  next: 0, items: new Map(), sources: [],
+  next: 0, items: new Map(), sources: [], cut: new Set(),
   enqueue(itemId, contentIndex, b64) {
+    if (this.cut.has(itemId)) return;  // interrupted: the rest of it is never heard
     const ctx = context();
     const pcm = b64ToInt16(b64);
     if (!pcm.length) return;
@@ -233,6 +234,7 @@ const player = {
     if (!audioContext) return;
     const now = audioContext.currentTime;
     this.report();
+    for (const item of this.items.values()) this.cut.add(item.itemId);
     for (const item of this.items.values()) for (const c of item.chunks) {
       if (c.stoppedAt === null) c.stoppedAt = Math.min(Math.max(now, c.start), c.start + c.duration);
     }
@@ -284,7 +286,7 @@ function stopMic() {
   if (mic.stream) for (const track of mic.stream.getTracks()) track.stop();
   mic.stream = mic.node = mic.source = null;
   $("mic").setAttribute("aria-pressed", "false");
-  $("mic").textContent = "🎤 start microphone";
+  $("mic").textContent = "● start microphone";
 }
 
 $("mic").addEventListener("click", () => {
