@@ -747,3 +747,29 @@ def test_what_the_check_passes_the_sdk_takes() -> None:
     config = _start_config()
     check_live_config(config)
     SDK_CLIENT["session.start"].model_validate({"type": "session.start", "session": config})
+
+
+def test_every_live_model_is_exported_by_the_live_package() -> None:
+    import realtime_events.live as live
+
+    models: list[type] = [*LIVE_SERVER_EVENTS, *LIVE_CLIENT_EVENTS, LiveForkSessionStartEvent]
+    for cls in models:
+        assert getattr(live, cls.__name__) is cls, cls.__name__
+        assert cls.__name__ in live.__all__
+    assert set(LIVE_SERVER_EVENT_CLASSES.values()) == set(LIVE_SERVER_EVENTS)
+    assert set(LIVE_CLIENT_EVENT_CLASSES.values()) == set(LIVE_CLIENT_EVENTS)
+
+
+def test_the_live_package_does_not_import_the_session() -> None:
+    # Hand components what they need: nothing of live/ may reach for Session's modules.
+    import ast
+    from pathlib import Path
+
+    import realtime_events.live as live
+
+    forbidden = {"session", "supervisor", "sync", "dispatch", "plugin_host"}
+    for path in Path(live.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                top = node.module.split(".")
+                assert not forbidden & set(top), f"{path.name} imports {node.module}"
