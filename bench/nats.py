@@ -24,13 +24,12 @@ import tempfile
 import time
 from typing import Any
 
-from realtime_events_nats import Client, Job, Limits
-from realtime_events_nats.fanout import Publisher, Selection
-from realtime_events_nats.testing import NatsServer
-
 from realtime_events import Session
 from realtime_events.events import parse_server_event
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+from realtime_events_nats import Client, Job, Limits
+from realtime_events_nats.fanout import Publisher, Selection
+from realtime_events_nats.testing import NatsServer
 
 from .measure import load, table
 

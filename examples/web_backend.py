@@ -24,10 +24,9 @@ import json
 import tempfile
 from typing import Any
 
+from realtime_events import Session
 from realtime_events_nats import Client, Job, UnknownSessionError, Worker
 from realtime_events_nats.testing import NatsServer, free_port
-
-from realtime_events import Session
 
 
 class Backend:

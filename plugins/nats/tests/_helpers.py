@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from realtime_events_nats import Client, Limits
 
 from realtime_events.testing import LocalRealtimeServer
+from realtime_events_nats import Client, Limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 

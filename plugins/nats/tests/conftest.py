@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from realtime_events_nats.testing import NatsServer
 
 

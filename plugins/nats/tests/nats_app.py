@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import anyio
-from realtime_events_nats import Job
 
 from realtime_events import Session
 from realtime_events.testing import ReplyContext, Say
+from realtime_events_nats import Job
 
 
 class RecallModel:

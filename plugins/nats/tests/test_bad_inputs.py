@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+
 from realtime_events_nats import AsyncioOnlyError, Client, NatsUnavailableError
 from realtime_events_nats.testing import NatsServer, free_port
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from realtime_events_nats import (
     CommandRefusedError,
     CommandTimeoutError,

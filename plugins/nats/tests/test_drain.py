@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from realtime_events_nats.testing import NatsServer
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+
 from realtime_events_nats.testing import NatsServer
 
 sys.path.insert(0, str(Path(__file__).parent))

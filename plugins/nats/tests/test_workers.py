@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 from nats.aio.msg import Msg
+
 from realtime_events_nats import LeaseRecord
 from realtime_events_nats.testing import NatsServer
 
