@@ -1,4 +1,4 @@
-"""The command line: ``realtime-events demo | serve | replay | tail``, and plugins' commands.
+"""The command line: ``realtime-events demo | serve | replay | tail | playground``, and plugins' commands.
 
 Also run as ``python -m realtime_events``. An installed distribution adds a
 subcommand through the entry-point group ``realtime_events.cli`` (see
@@ -25,6 +25,7 @@ import anyio
 from . import __version__
 from .console import EventPrinter
 from .errors import RealtimeError
+from .playground import cli as playground
 from .plugins import PluginNotFoundError, load
 from .session import Session
 from .testing import DemoModel, LocalRealtimeServer
@@ -244,6 +245,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     tail.add_argument("url")
     tail.add_argument("--model", default=None)
     tail.set_defaults(run=_tail)
+    playground.register(commands, common)
     _plugin_commands(commands, common)
     return parser
 

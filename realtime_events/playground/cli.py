@@ -7,7 +7,7 @@ module:function`` to your own factory (it returns a ``Session`` or a
 :class:`~.bridge.Bot`).
 
 For the core command line: :func:`register` has the signature of a
-``realtime_events.cli`` entry point; :func:`add_arguments` and :func:`run`
+``realtime_events.cli`` subcommand; :func:`add_arguments` and :func:`run`
 are the same pieces for any ``argparse`` parser, and :func:`main` a whole
 program.
 """
@@ -128,7 +128,7 @@ def _factory(url: str | None, model: str | None, dialect: str) -> Callable[[], B
 
 
 def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """Add ``playground`` to ``realtime-events``: a ``realtime_events.cli`` entry point."""
+    """Add ``playground`` to ``realtime-events`` (the core command line calls it)."""
     parser = commands.add_parser(
         "playground", parents=parents, help="a web page to watch and talk to a session"
     )
