@@ -1,6 +1,6 @@
-"""The command line: ``realtime-events demo | serve | replay | tail | playground`` and more.
+"""The command line: ``realtime-events demo | serve | replay | tail | playground``.
 
-Plugins add more. Also run as ``python -m realtime_events``. An installed distribution adds a
+Also run as ``python -m realtime_events``. An installed distribution adds a
 subcommand through the entry-point group ``realtime_events.cli`` (see
 :data:`CLI_GROUP`), so the core imports none of its dependencies; the NATS
 plugin adds ``worker`` this way. A user's mistake (a missing file, a
