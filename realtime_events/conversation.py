@@ -201,7 +201,9 @@ class Conversation:
         item_id = item.id
         if item_id is None:
             return
-        self._unconfirmed.pop(item_id, None)
+        sent = self._unconfirmed.pop(item_id, None)
+        if sent is not None:
+            _keep_images(item, sent)
         known = self._items.get(item_id)
         if known is not None:
             # Later events (added -> done) carry fuller copies: keep the newest, but
@@ -317,7 +319,14 @@ class Conversation:
 
         Audio can't be re-sent as the model heard it, so audio content becomes
         its transcript; a truncated item keeps only the words before the cut, as
-        the real server drops unheard text from the model's context.
+        the real server drops unheard text from the model's context. Images
+        (``input_image`` parts) are replayed where they stood in their message,
+        and the MCP items the API takes in ``conversation.item.create`` (GA):
+        approval requests and responses, and finished calls with their output or
+        error. Not replayed: images on beta, which has no image input;
+        ``mcp_list_tools``, since the new server session lists the tools itself
+        from the configuration sent before the replay; an MCP call that had not
+        finished, which died with the old server session.
         """
         replay: list[dict[str, Any]] = []
         for item in self.items:
@@ -378,15 +387,59 @@ class Conversation:
         return True
 
 
+_KEPT_FIELDS = (
+    "content",
+    "arguments",
+    "name",
+    "call_id",
+    "output",
+    "role",
+    "status",
+    "server_label",
+    "tools",
+    "approval_request_id",
+    "approve",
+    "reason",
+    "error",
+)
+
+
 def _merged(known: ConversationItem, newer: ConversationItem) -> ConversationItem:
     """``newer``, with what it omits (content, a call's arguments...) taken from ``known``."""
-    for name in ("content", "arguments", "name", "call_id", "output", "role", "status"):
-        if not getattr(newer, name) and getattr(known, name):
+    for name in _KEPT_FIELDS:
+        if _empty(getattr(newer, name)) and not _empty(getattr(known, name)):
             setattr(newer, name, getattr(known, name))
     return newer
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []  # False (a denial) is a value
+
+
+def _field(part: Any, name: str) -> Any:
+    return part.get(name) if isinstance(part, Mapping) else getattr(part, name, None)
+
+
+def _keep_images(item: ConversationItem, sent: Mapping[str, Any]) -> None:
+    """Give the server's copy of an item this client sent the image data it may omit.
+
+    The mirror replays images from its own copy, so an echo that leaves an
+    ``input_image`` part without its ``image_url`` must not lose the image.
+    """
+    parts = sent.get("content")
+    if not item.content or not isinstance(parts, list):
+        return
+    for part, original in zip(item.content, parts, strict=False):
+        if part.type == "input_image" and not part.image_url:
+            part.image_url = _field(original, "image_url")
+            part.detail = part.detail or _field(original, "detail")
+
+
 def _replay_item(item: ConversationItem, dialect: str, text: str) -> dict[str, Any] | None:
+    """The ``conversation.item.create`` payload of one item, or None to leave it out.
+
+    ``text`` is the item's text as heard (cut where its audio was truncated).
+    """
     kind = item.type
     if kind == "function_call":
         return {
@@ -398,21 +451,67 @@ def _replay_item(item: ConversationItem, dialect: str, text: str) -> dict[str, A
         }
     if kind == "function_call_output":
         return {"id": item.id, "type": kind, "call_id": item.call_id, "output": item.output or ""}
-    if kind != "message":
-        return None
+    if kind == "message":
+        return _replay_message(item, dialect, text)
+    if dialect == "ga" and kind is not None and kind.startswith("mcp_"):
+        return _replay_mcp(item)
+    return None
+
+
+def _replay_message(item: ConversationItem, dialect: str, text: str) -> dict[str, Any] | None:
     role = item.role or "user"
-    if not text:
-        return None
+    content: list[dict[str, Any]]
     if role == "assistant":
+        # One part: the words as heard, which a cut may end mid-part.
         part_type = "output_text" if dialect == "ga" else "text"
+        content = [{"type": part_type, "text": text}] if text else []
     else:
-        part_type = "input_text"
-    return {
+        content = []
+        for part in item.content or ():
+            if part.type == "input_image":
+                # A system message takes text only, and beta no images at all.
+                if role == "user" and dialect == "ga" and part.image_url:
+                    image = {"type": "input_image", "image_url": part.image_url}
+                    content.append({**image, "detail": part.detail} if part.detail else image)
+                continue
+            words = part.text if part.text is not None else part.transcript
+            if words:
+                content.append({"type": "input_text", "text": words})
+    if not content:
+        return None
+    return {"id": item.id, "type": "message", "role": role, "content": content}
+
+
+def _replay_mcp(item: ConversationItem) -> dict[str, Any] | None:
+    """An MCP item as the API takes it in ``conversation.item.create``, or None."""
+    kind = item.type
+    if kind == "mcp_approval_response":
+        if item.approval_request_id is None or item.approve is None:
+            return None
+        payload = {
+            "id": item.id,
+            "type": kind,
+            "approval_request_id": item.approval_request_id,
+            "approve": item.approve,
+        }
+        return {**payload, "reason": item.reason} if item.reason else payload
+    if kind not in ("mcp_approval_request", "mcp_call") or not (item.name and item.server_label):
+        return None  # mcp_list_tools: the new server session lists the tools itself
+    payload = {
         "id": item.id,
-        "type": "message",
-        "role": role,
-        "content": [{"type": part_type, "text": text}],
+        "type": kind,
+        "server_label": item.server_label,
+        "name": item.name,
+        "arguments": item.arguments or "{}",
     }
+    if kind == "mcp_approval_request":
+        return payload
+    if item.output is None and item.error is None:
+        return None  # the call had not finished: it died with the old server session
+    finished = {"output": item.output, "error": item.error}
+    if item.approval_request_id:
+        finished["approval_request_id"] = item.approval_request_id
+    return {**payload, **{key: value for key, value in finished.items() if value is not None}}
 
 
 def heard_text(text: str, audio_end_ms: float, audio_ms: float) -> str:

@@ -1,0 +1,280 @@
+"""The mirror replays images and MCP items into a new server session (issue 15).
+
+After a reconnect or ``session.restart()``, the mirror replays the conversation
+with ``conversation.item.create``. Images (``input_image`` parts) and the MCP
+items the API takes there (approval requests and responses, finished calls) are
+replayed as they were; every replayed item is checked against the official
+SDK's ``ConversationItemParam``, the shape the API accepts. Not replayed:
+``mcp_list_tools`` (the new server session lists the tools itself), an MCP call
+that had not finished, and images on beta, which has no image input.
+
+End to end, images run against the local server (which accepts ``input_image``
+items) and MCP items against a plain ``websockets`` server whose frames the
+SDK's models build (``_multi_message_peer``); both restart the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from openai.types import realtime as sdk
+from openai.types.realtime.conversation_item_param import ConversationItemParam
+from pydantic import TypeAdapter
+
+from realtime_events import Session
+from realtime_events.events import Event
+from realtime_events.events.names import Dialect
+from realtime_events.resources import image_message
+from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _components import components, server_event
+from _multi_message_peer import TIMEOUT, MultiMessagePeer, frame, text
+
+pytestmark = pytest.mark.anyio
+
+JSON = dict[str, Any]
+#: The shape the API takes in ``conversation.item.create`` (GA), per the SDK.
+ACCEPTED: TypeAdapter[Any] = TypeAdapter(ConversationItemParam)
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode("ascii")
+QUESTION = "What is in this picture?"
+
+
+def replayed_items(received: list[JSON]) -> list[JSON]:
+    """The items a connection got with ``conversation.item.create``, in order."""
+    return [event["item"] for event in received if event["type"] == "conversation.item.create"]
+
+
+def check_accepted(items: list[JSON]) -> None:
+    """Every item has a shape the API takes in ``conversation.item.create``."""
+    for item in items:
+        ACCEPTED.validate_python(item)
+
+
+# -- images, against the local server -----------------------------------------------
+
+
+async def test_an_image_survives_a_restart_where_it_stood(anyio_backend: str) -> None:
+    model = ScriptedModel().otherwise("I see it.")
+    async with LocalRealtimeServer(model=model) as server:
+        session = Session(url=server.url, output_modalities=["text"])
+        errors: list[Event] = []
+        session.on("error", errors.append)
+        with anyio.fail_after(TIMEOUT):
+            async with session:
+                await session.send_image(PNG, text=QUESTION, detail="low")
+                await session.ask("Describe it, please.", timeout=TIMEOUT)
+                mirrored = [item.id for item in session.conversation.items]
+                await session.restart()
+                # The new server session holds the image: ask it for its copy.
+                image_id = mirrored[0] or ""
+                await session.conversation.item.retrieve(image_id)
+                retrieved = await session.wait_for("conversation.item.retrieved")
+                reply = await session.ask("And now?", timeout=TIMEOUT)
+        first, fresh = (connection.received for connection in server.connections)
+    assert reply.text == "I see it."
+    assert errors == []  # the new server session took every replayed item
+    replayed = replayed_items(fresh)
+    assert [item["id"] for item in replayed[: len(mirrored)]] == mirrored
+    image = replayed[0]
+    # The image and its text, in their order, with the detail asked for: as first sent.
+    assert image["content"] == [
+        {"type": "input_image", "image_url": DATA_URL, "detail": "low"},
+        {"type": "input_text", "text": QUESTION},
+    ]
+    assert image["content"] == replayed_items(first)[0]["content"]
+    check_accepted(replayed)
+    parts = retrieved.item.content or []
+    assert [(part.type, part.image_url) for part in parts] == [
+        ("input_image", DATA_URL),
+        ("input_text", None),
+    ]
+
+
+# -- MCP items, against a plain websockets server --------------------------------------
+
+LISTING = {
+    "id": "mcpl_1",
+    "type": "mcp_list_tools",
+    "server_label": "docs",
+    "tools": [{"name": "search", "input_schema": {"type": "object"}}],
+}
+REQUEST = {
+    "id": "mcpr_1",
+    "type": "mcp_approval_request",
+    "server_label": "docs",
+    "name": "search",
+    "arguments": '{"q": "realtime"}',
+}
+CALL = {
+    "id": "mcp_1",
+    "type": "mcp_call",
+    "server_label": "docs",
+    "name": "search",
+    "arguments": '{"q": "realtime"}',
+    "approval_request_id": "mcpr_1",
+    "output": "Three pages found.",
+}
+FAILED_CALL = {
+    "id": "mcp_2",
+    "type": "mcp_call",
+    "server_label": "docs",
+    "name": "search",
+    "arguments": "{}",
+    "error": {"type": "tool_execution_error", "message": "The tool timed out."},
+}
+UNFINISHED_CALL = {
+    "id": "mcp_3",
+    "type": "mcp_call",
+    "server_label": "docs",
+    "name": "search",
+    "arguments": '{"q": "more"}',
+}
+
+
+def announce(*items: JSON) -> list[JSON]:
+    """The server adds ``items`` to the conversation (GA: added, then done)."""
+    frames: list[JSON] = []
+    previous: str | None = None
+    for item in items:
+        for model, kind in (
+            (sdk.ConversationItemAdded, "conversation.item.added"),
+            (sdk.ConversationItemDone, "conversation.item.done"),
+        ):
+            frames.append(frame(model, kind, previous_item_id=previous, item=item))
+        previous = item["id"]
+    return frames
+
+
+async def push(session: Session, peer: MultiMessagePeer, *items: JSON) -> None:
+    """The server adds ``items``; return once the session has seen the last one done."""
+    async with session.stream("conversation.item.done") as dones:
+        await peer.push(*announce(*items))
+        while (await dones.receive()).item.id != items[-1]["id"]:
+            pass
+
+
+async def test_mcp_items_survive_a_restart_as_the_api_takes_them(anyio_backend: str) -> None:
+    with MultiMessagePeer().running() as peer:
+        peer.respond(text("Here is what I found."))
+        peer.respond(text("Still here."))
+        session = Session(url=peer.url, model="gpt-realtime-2", output_modalities=["text"])
+        with anyio.fail_after(TIMEOUT):
+            async with session:
+                await session.send_text("Search the docs.", respond=False)
+                await push(session, peer, LISTING, REQUEST)
+                await session.conversation.item.approve_mcp(REQUEST["id"], reason="fine")
+                await push(session, peer, CALL, FAILED_CALL, UNFINISHED_CALL)
+                await session.ask("What did you find?", timeout=TIMEOUT)
+                mirrored = [item.id for item in session.conversation.items]
+                before = len(peer.received)
+                await session.restart()
+                # A round trip: the peer has read the whole replay once it answers.
+                await session.ask("Still there?", timeout=TIMEOUT)
+        # The replay, without the new message that followed it.
+        fresh = [i for i in replayed_items(peer.received[before:]) if i["id"] in mirrored]
+    kinds = {item["id"]: item["type"] for item in fresh}
+    assert "mcpl_1" not in kinds  # the new server session lists the tools itself
+    assert "mcp_3" not in kinds  # it had not finished: it died with the old session
+    approval = next(item for item in fresh if item["type"] == "mcp_approval_response")
+    # Replayed in the mirror's order, ids kept.
+    assert [item["id"] for item in fresh] == [i for i in mirrored if i in kinds]
+    mcp = {i for i, kind in kinds.items() if kind.startswith("mcp")}
+    assert mcp == {"mcpr_1", approval["id"], "mcp_1", "mcp_2"}
+    by_id = {item["id"]: item for item in fresh}
+    assert by_id["mcpr_1"] == REQUEST
+    assert by_id["mcp_1"] == CALL
+    assert by_id["mcp_2"] == FAILED_CALL
+    assert approval == {
+        "id": approval["id"],
+        "type": "mcp_approval_response",
+        "approval_request_id": "mcpr_1",
+        "approve": True,
+        "reason": "fine",
+    }
+    check_accepted(fresh)
+
+
+# -- what each dialect takes ----------------------------------------------------------
+
+
+def announced(dialect: Dialect, item: JSON) -> list[Event]:
+    kinds = ["conversation.item.created"] if dialect == "beta" else ["conversation.item.added"]
+    return [server_event(kind, item=item, previous_item_id=None) for kind in kinds]
+
+
+async def test_beta_replays_an_image_message_as_its_text_and_no_mcp_item() -> None:
+    async with components("beta") as parts:
+        message = {"id": "item_img", **image_message(PNG, text=QUESTION)}
+        await parts.feed(*announced("beta", message))
+        await parts.feed(*announced("beta", REQUEST))
+        replayed = parts.conversation.replayable()
+    assert replayed == [
+        {
+            "id": "item_img",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": QUESTION}],
+        }
+    ]
+
+
+async def test_an_image_alone_and_a_system_message() -> None:
+    async with components("ga") as parts:
+        alone = {"id": "item_alone", **image_message(PNG)}
+        system = {
+            "id": "item_sys",
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": "Be brief."}],
+        }
+        await parts.feed(*announced("ga", alone), *announced("ga", system))
+        replayed = parts.conversation.replayable()
+    assert [item["content"] for item in replayed] == [
+        [{"type": "input_image", "image_url": DATA_URL}],
+        [{"type": "input_text", "text": "Be brief."}],
+    ]
+    check_accepted(replayed)
+
+
+async def test_an_echo_without_the_image_data_keeps_what_was_sent() -> None:
+    # A server that announces the item without its image_url must not cost the image.
+    async with components("ga") as parts:
+        await parts.conversation.item.create(image_message(PNG, text=QUESTION, detail="high"))
+        (sent,) = parts.sent
+        item = sent.model_dump(exclude_none=True)["item"]
+        echo = {**item, "content": [{"type": "input_image"}, item["content"][1]]}
+        await parts.feed(*announced("ga", echo))
+        (replayed,) = parts.conversation.replayable()
+    assert replayed["content"][0] == {
+        "type": "input_image",
+        "image_url": DATA_URL,
+        "detail": "high",
+    }
+
+
+async def test_a_denial_is_replayed_as_one() -> None:
+    async with components("ga") as parts:
+        await parts.conversation.item.deny_mcp("mcpr_1")
+        (sent,) = parts.sent
+        denial = sent.model_dump(exclude_none=True)["item"]
+        await parts.feed(*announced("ga", REQUEST), *announced("ga", denial))
+        # A later copy that omits the answer keeps it: False is an answer.
+        later = {key: value for key, value in denial.items() if key != "approve"}
+        await parts.feed(server_event("conversation.item.done", item=later, previous_item_id=None))
+        replayed = parts.conversation.replayable()
+    assert replayed[1] == {
+        "id": denial["id"],
+        "type": "mcp_approval_response",
+        "approval_request_id": "mcpr_1",
+        "approve": False,
+    }
+    check_accepted(replayed)
