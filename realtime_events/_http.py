@@ -1,9 +1,11 @@
-"""HTTP for the REST endpoints: a POST with the standard library, the key kept where it belongs.
+"""HTTP for the REST endpoints: requests with the standard library, the key kept where it belongs.
 
-Client secrets and call control share it. It adds no dependency: ``urllib``
-blocks, so the async helpers run it in a worker thread. A key goes only where
-:mod:`realtime_events._secrets` allows, and no redirect is ever followed (urllib
-would resend the key to wherever the answer points).
+Client secrets, call control and the Live session endpoints share it: one
+:func:`request` (with :func:`post` and :func:`get` over it) maps every failure
+the same way, and :func:`api_error` reads the API's error envelope. It adds no
+dependency: ``urllib`` blocks, so the async helpers run it in a worker thread.
+A key goes only where :mod:`realtime_events._secrets` allows, and no redirect
+is ever followed (urllib would resend the key to wherever the answer points).
 """
 
 from __future__ import annotations
@@ -77,23 +79,30 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
-def post(
+def request(
+    method: str,
     url: str,
-    body: bytes,
     headers: Mapping[str, str],
     timeout: float,
     *,
+    body: bytes | None = None,
     error: ErrorFactory = ClientSecretError,
-) -> tuple[int, str]:
-    """POST ``body``; return the status and text of a 2xx answer.
+) -> tuple[int, bytes]:
+    """Send one request; return the status and body of a 2xx answer.
 
-    A 401 or 403 raises :class:`AuthenticationError`; any other failure (an
-    error status, a 3xx, no answer at all) raises what ``error`` builds.
+    A body (even an empty one) goes as JSON unless ``headers`` say otherwise:
+    urllib would label it ``application/x-www-form-urlencoded``, which no
+    endpoint here takes. A 401 or 403 raises :class:`AuthenticationError`; any
+    other failure (an error status, a 3xx, no answer at all) raises what
+    ``error`` builds.
     """
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    sent = dict(headers)
+    if body is not None and not any(name.lower() == "content-type" for name in sent):
+        sent["Content-Type"] = "application/json"
+    prepared = urllib.request.Request(url, data=body, headers=sent, method=method)
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status, response.read().decode("utf-8", "replace")
+        with _opener.open(prepared, timeout=timeout) as response:
+            return response.status, bytes(response.read())
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")
         detail = f": {text.strip()[:500]}" if text.strip() else ""
@@ -108,6 +117,49 @@ def post(
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise error(f"could not reach {url}: {reason}", None, "") from exc
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+    *,
+    error: ErrorFactory = ClientSecretError,
+) -> tuple[int, str]:
+    """POST ``body`` (JSON unless ``headers`` say otherwise); return a 2xx answer's status and text.
+
+    Failures are those of :func:`request`.
+    """
+    status, answer = request("POST", url, headers, timeout, body=body, error=error)
+    return status, answer.decode("utf-8", "replace")
+
+
+def get(
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    *,
+    error: ErrorFactory = ClientSecretError,
+) -> bytes:
+    """GET ``url``; return a 2xx answer's bytes. Failures are those of :func:`request`."""
+    _status, answer = request("GET", url, headers, timeout, error=error)
+    return answer
+
+
+def api_error(body: str) -> tuple[str | None, str | None]:
+    """The ``code`` and ``message`` of the API's error envelope, if ``body`` is one."""
+    try:
+        envelope = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None, None
+    if not isinstance(envelope, dict):
+        return None, None
+    code, message = envelope.get("code"), envelope.get("message")
+    return (
+        code if isinstance(code, str) else None,
+        message if isinstance(message, str) else None,
+    )
 
 
 def post_json(

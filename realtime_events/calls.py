@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 
-from ._http import ErrorFactory, optional_key_for, post
+from ._http import ErrorFactory, api_error, optional_key_for, post
 from ._secrets import is_openai_host, key_variable
 from .auth import OPENAI_BASE_URL
 from .config import check_config, to_wire
@@ -39,26 +39,11 @@ from .errors import CallError, CallNotFoundError
 __all__ = ["CallError", "CallNotFoundError", "Calls"]
 
 
-def _api_error(body: str) -> tuple[str | None, str | None]:
-    """The ``code`` and ``message`` of the API's error envelope, if ``body`` is one."""
-    try:
-        error = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        return None, None
-    if not isinstance(error, dict):
-        return None, None
-    code, message = error.get("code"), error.get("message")
-    return (
-        code if isinstance(code, str) else None,
-        message if isinstance(message, str) else None,
-    )
-
-
 def _failure(call_id: str, action: str) -> ErrorFactory:
     """The error factory for one request: it names the call, the action and the API's reason."""
 
     def build(message: str, status: int | None, body: str) -> Exception:
-        code, api_message = _api_error(body)
+        code, api_message = api_error(body)
         if status is None:
             text = f"could not {action} call {call_id!r}: {message}"
         else:
@@ -181,9 +166,7 @@ class Calls:
         headers = {"Accept": "*/*"}
         if key:
             headers.update({"api-key": key} if self.azure else {"Authorization": f"Bearer {key}"})
-        data = b""
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode()
+        # Always JSON, an empty hangup too, as the SDK sends it.
+        data = b"" if body is None else json.dumps(body).encode()
         url = f"{self.base_url}/realtime/calls/{quote(call_id, safe='')}/{action}"
         post(url, data, headers, self.timeout, error=failure)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import functools
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -35,11 +33,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import anyio.to_thread
 
 from .._config_checks import plain
-from .._http import ErrorFactory, _opener, optional_key_for, post
+from .._http import ErrorFactory, api_error, get, optional_key_for, post
 from .._secrets import is_openai_host, key_variable
 from ..auth import OPENAI_BASE_URL
-from ..calls import _api_error
-from ..errors import AuthenticationError, CallError, CallNotFoundError, InvalidConfigError
+from ..errors import CallError, CallNotFoundError, InvalidConfigError
 from .checks import check_live_config
 
 __all__ = [
@@ -119,7 +116,7 @@ def _failure(session_id: str, action: str) -> ErrorFactory:
     """The error factory of one request: it names the session, the action and the API's reason."""
 
     def build(message: str, status: int | None, body: str) -> Exception:
-        code, api_message = _api_error(body)
+        code, api_message = api_error(body)
         if status is None or 200 <= status < 300:  # no answer, or one that makes no sense
             text = f"could not {action} Live session {session_id!r}: {message}"
         else:
@@ -130,26 +127,6 @@ def _failure(session_id: str, action: str) -> ErrorFactory:
         return kind(text, status, body, call_id=session_id, code=code, api_message=api_message)
 
     return build
-
-
-def _get(url: str, headers: Mapping[str, str], timeout: float, error: ErrorFactory) -> bytes:
-    """GET ``url`` with the same rules and errors as :func:`realtime_events._http.post`."""
-    request = urllib.request.Request(url, headers=dict(headers), method="GET")
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            return bytes(response.read())
-    except urllib.error.HTTPError as exc:
-        text = exc.read().decode("utf-8", "replace")
-        if exc.code in (401, 403):
-            raise AuthenticationError(
-                exc.code,
-                text,
-                dict(exc.headers.items()),
-                message=f"the API key was refused (HTTP {exc.code}) by {url}",
-            ) from None
-        raise error(f"HTTP {exc.code} from {url}", exc.code, text) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise error(f"could not reach {url}: {getattr(exc, 'reason', exc)}", None, "") from exc
 
 
 class LiveSessions:
@@ -236,7 +213,7 @@ class LiveSessions:
         """Download a stored session's recording, blocking; see :meth:`download_recording`."""
         failure = _failure(session_id, "download the recording of")
         url = f"{self.base_url}{_session_path(session_id, 'content')}"
-        return _get(url, self._headers(failure, "application/binary"), self.timeout, failure)
+        return get(url, self._headers(failure, "application/binary"), self.timeout, error=failure)
 
     # ------------------------------------------------------------------- async API
 
@@ -310,8 +287,8 @@ class LiveSessions:
     ) -> str:
         url = f"{self.base_url}{_session_path(session_id, action)}"
         failure = _failure(session_id, "hang up" if action == "hangup" else action)
-        # JSON even without a body, as the SDK says (urllib would say form-urlencoded).
-        headers = {**self._headers(failure, accept), "Content-Type": "application/json"}
+        # post sends JSON even without a body, as the SDK does.
+        headers = self._headers(failure, accept)
         data = b"" if body is None else json.dumps(body).encode()
         _status, text = post(url, data, headers, self.timeout, error=failure)
         return text
