@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 import openai
 import pytest
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 from openai.types.webhooks import RealtimeCallIncomingWebhookEvent
 
 from realtime_events import (
@@ -64,6 +64,7 @@ def http_peer(
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             request = {
+                "method": self.command,
                 "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
                 "body": self.rfile.read(length),
@@ -368,6 +369,65 @@ async def test_requests_have_the_api_shape(monkeypatch: pytest.MonkeyPatch) -> N
         None,
     ]
     assert all(r["headers"]["authorization"] == "Bearer sk-test" for r in received.requests)
+
+
+#: The headers that carry meaning; the SDK adds its own platform headers besides.
+MEANINGFUL = ("accept", "authorization", "content-type")
+
+# (ours, the SDK's) for each call control endpoint, with the same arguments.
+SDK_CASES: dict[str, tuple[Callable[[Calls], Any], Callable[[AsyncOpenAI], Any]]] = {
+    "accept": (
+        lambda ours: ours.accept("rtc_1", instructions="Hi", voice="marin", model="gpt-realtime"),
+        lambda sdk: sdk.realtime.calls.accept(
+            "rtc_1",
+            type="realtime",
+            instructions="Hi",
+            audio={"output": {"voice": "marin"}},
+            model="gpt-realtime",
+        ),
+    ),
+    "reject": (
+        lambda ours: ours.reject("rtc_1", status_code=486),
+        lambda sdk: sdk.realtime.calls.reject("rtc_1", status_code=486),
+    ),
+    "reject, the server's status": (
+        lambda ours: ours.reject("rtc_1"),
+        lambda sdk: sdk.realtime.calls.reject("rtc_1"),
+    ),
+    "refer": (
+        lambda ours: ours.refer("rtc_1", "tel:+14155550123"),
+        lambda sdk: sdk.realtime.calls.refer("rtc_1", target_uri="tel:+14155550123"),
+    ),
+    "hangup": (
+        lambda ours: ours.hangup("rtc/3"),
+        lambda sdk: sdk.realtime.calls.hangup("rtc/3"),
+    ),
+}
+
+
+def _shape(request: dict[str, Any]) -> dict[str, Any]:
+    body = request["body"]
+    return {
+        "method": request["method"],
+        "path": request["path"],
+        "body": json.loads(body) if body else body,
+        "headers": {name: request["headers"].get(name) for name in MEANINGFUL},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SDK_CASES))
+async def test_each_endpoint_sends_what_the_sdk_sends(name: str) -> None:
+    ours, theirs = SDK_CASES[name]
+    with http_peer(ok) as (url, received):
+        await ours(Calls("sk-test", base_url=f"{url}/v1"))
+        await theirs(AsyncOpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0))
+    first, second = received.requests
+    assert _shape(first) == _shape(second)
+    assert first["method"] == "POST"
+    if not second["body"]:  # an empty body is still a body of length 0, as the SDK's
+        assert first["headers"].get("content-length") == second["headers"]["content-length"] == "0"
+    # JSON even for the empty hangup: urllib alone would label it form-urlencoded.
+    assert first["headers"]["content-type"] == "application/json"
 
 
 async def test_keys_stay_where_they_belong(monkeypatch: pytest.MonkeyPatch) -> None:
