@@ -1,4 +1,4 @@
-"""LocalRealtimeServer can be built where no event loop runs, as a threaded bot's test does."""
+"""LocalRealtimeServer: built where no event loop runs, and what it reads of a connection's URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import anyio.to_thread
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from realtime_events import Session
+from realtime_events import ConnectionClosedError, Session
 from realtime_events.sync import SyncSession
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
@@ -43,3 +43,20 @@ async def test_built_on_a_thread_without_a_loop_then_entered(anyio_backend: str)
     # Entered again after it stopped: a new listener, new primitives.
     async with server:
         assert server.connections[-1].websocket.closed
+
+
+@pytest.mark.anyio
+async def test_a_refused_url_ends_a_session_with_the_servers_error(anyio_backend: str) -> None:
+    # A transcription session named a model: the real server's error, then close 4000.
+    async with LocalRealtimeServer(model=model()) as server:
+        session = Session(url=server.url, query={"intent": "transcription"}, reconnect=False)
+        errors: list[str] = []
+        session.on("error", lambda event: errors.append(event.error.message))
+        with anyio.fail_after(30), pytest.raises(ConnectionClosedError) as closed:
+            await session.run()
+    refusal = "You must not provide a model parameter for transcription sessions."
+    assert errors == [refusal]
+    assert closed.value.code == 4000
+    assert refusal in str(closed.value)
+    assert "model=gpt-realtime" in server.connection.request.path
+    assert [event["type"] for event in server.connection.sent_events] == ["error"]
