@@ -10,7 +10,8 @@ the same words.
 
 The output is deterministic: the same text, voice and sample rate always give
 the same bytes. :meth:`Speech.encoded` gives it in a session's output format,
-G.711 included (``audio/pcmu`` / ``audio/pcma``; ``g711_ulaw`` / ``g711_alaw`` in beta).
+G.711 included (``audio/pcmu`` / ``audio/pcma``; ``g711_ulaw`` / ``g711_alaw`` in beta),
+and PCM at any rate, resampling when it was synthesized at another.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat, alaw_encode, ulaw_encode
+from ..audio import PCM16, AudioFormat, Converter
 
 __all__ = ["CHARS_PER_SECOND", "Speech", "WordTiming", "synthesize"]
 
@@ -74,16 +75,20 @@ class Speech:
         return len(self.pcm) / 2 / self.sample_rate * 1000.0
 
     def encoded(self, fmt: AudioFormat) -> bytes:
-        """The audio in ``fmt``; synthesize at ``fmt.sample_rate`` to avoid resampling."""
-        if self.sample_rate != fmt.sample_rate:
-            raise ValueError(f"speech at {self.sample_rate} Hz cannot be sent as {fmt.name}")
-        if fmt is G711_ULAW:
-            return ulaw_encode(self.pcm)
-        if fmt is G711_ALAW:
-            return alaw_encode(self.pcm)
-        if fmt is not PCM16:
-            raise ValueError(f"unknown audio format {fmt!r}")
-        return self.pcm
+        """The audio in ``fmt``, at ``fmt.sample_rate``, resampled if it was synthesized at another.
+
+        Any format of the Realtime and Live APIs: G.711 (μ-law, A-law) or PCM16
+        at any rate :class:`~realtime_events.audio.Resampler` converts (24 kHz,
+        Live's 16 kHz...). Word timings hold at any rate; synthesizing at
+        ``fmt.sample_rate`` skips the resampling.
+        """
+        try:
+            # The encoding by its GA type, so a format at another rate keeps its kind.
+            kind = AudioFormat.from_wire(fmt.ga_type)
+        except ValueError:
+            raise ValueError(f"unknown audio format {fmt!r}") from None
+        converter = Converter(PCM16, kind, from_rate=self.sample_rate, to_rate=fmt.sample_rate)
+        return converter.convert(self.pcm)
 
 
 def synthesize(text: str, *, sample_rate: int = 24000, voice: str = "alloy") -> Speech:
