@@ -180,11 +180,13 @@ class Turns:
         # Whether an in-band response runs, as the handlers have seen so far.
         self._running = False
         # The error of a connection lost while the handlers may still be behind:
-        # set from ``disconnected`` until the new server session's session.created.
+        # set from ``disconnected`` until the new server session's first event.
         self._lost: BaseException | None = None
         on("response.created", self._on_created)
         on("response.done", self._on_done)
-        on("session.created", self._on_session_created)
+        # The first of these after a reconnect is the new server session's.
+        on("session.created", self._on_new_session)
+        on("session.updated", self._on_new_session)
         signals.disconnected.connect(self._on_disconnected, sender=sender)
         signals.closed.connect(self._on_closed, sender=sender)
 
@@ -280,9 +282,10 @@ class Turns:
         self._lost = error
         self._fail_running(error)
 
-    def _on_session_created(self, event: Any) -> None:
-        # The first event of a new server session. The signal may have come while
-        # the old connection's last events still waited for the handlers: a
+    def _on_new_session(self, event: Any) -> None:
+        # The new server session speaks (session.created, or session.updated for a
+        # server that skips it). The signal may have come while the old
+        # connection's last events still waited for the handlers: a
         # response.created among them started a response that died with it.
         lost, self._lost = self._lost, None
         if lost is not None:

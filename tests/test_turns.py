@@ -229,6 +229,7 @@ class LosingPeer:
             connection.send(json.dumps({"type": kind, "event_id": self._id("event"), **fields}))
 
         send("session.created", session=session)
+        answered: set[str | None] = set()  # a request that arrives twice is answered once
         with contextlib.suppress(ConnectionClosed):
             for frame in connection:
                 event = json.loads(frame)
@@ -244,7 +245,8 @@ class LosingPeer:
                     self.asked.set()
                     if self._lose(connection, send):
                         return
-                elif kind == "response.create":
+                elif kind == "response.create" and event.get("event_id") not in answered:
+                    answered.add(event.get("event_id"))
                     self._answer(send)
 
     def _lose(self, connection: ServerConnection, send: Any) -> bool:
@@ -306,6 +308,10 @@ def creates(received: list[JSON]) -> int:
     return sum(event["type"] == "response.create" for event in received)
 
 
+def create_ids(received: list[JSON]) -> list[str]:
+    return [event["event_id"] for event in received if event["type"] == "response.create"]
+
+
 async def test_a_turn_lost_to_a_dropped_connection_fails_at_once(anyio_backend: str) -> None:
     with losing("drop") as (peer, url):
         session = Session(url=url, output_modalities=["text"], reconnect=QUICK)
@@ -333,7 +339,10 @@ async def test_a_request_lost_before_it_was_acknowledged_keeps_the_turn(
                 reply = await session.ask("Tell me a story.", timeout=30)
     # Sent again on the new server session, which answered it: the turn got the answer.
     assert reply.text == LosingPeer.ANSWER
-    assert [creates(received) for received in peer.received] == [1, 1]
+    (lost,) = create_ids(peer.received[0])
+    # Only that request was asked again. (When the write raced the drop, the
+    # connection's own retry may send it a second time: same event, reported.)
+    assert set(create_ids(peer.received[1])) == {lost}
 
 
 async def test_a_turn_lost_to_a_restart_fails_at_once(anyio_backend: str) -> None:
