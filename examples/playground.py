@@ -1,14 +1,16 @@
 """The playground around your own bot: watch its events, talk to it, scrub its recordings.
 
-Run it, open the address it prints, press "start microphone" or type. Without
-``OPENAI_API_KEY`` it talks to the built-in local server; with it, to the real
-API, and the key stays in this process (the page never sees it).
+Run it, open the address it prints, press "start microphone" or type. It talks
+to the built-in local server; with ``--live``, to the real API with
+``OPENAI_API_KEY``, and the key stays in this process (the page never sees it).
 
-    python examples/playground.py
+    python examples/playground.py            # the local server, no key
+    python examples/playground.py --live     # the real API ($OPENAI_API_KEY)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import anyio
@@ -37,13 +39,23 @@ def make_bot(url: str | None) -> Bot:
     return Bot(session, listen=vad.push, playback=vad.playback)
 
 
-async def main() -> None:
+async def main(args: argparse.Namespace) -> None:
     async with LocalRealtimeServer(model_factory=DemoModel, pace=0) as server:
-        url = None if os.environ.get("OPENAI_API_KEY") else server.url
-        async with Playground(lambda: make_bot(url)) as playground:
+        url = None if args.live else server.url
+        async with Playground(lambda: make_bot(url), port=args.port) as playground:
             print(f"playground at {playground.url} (Ctrl-C to stop)", flush=True)
             await anyio.sleep_forever()
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--live", action="store_true", help="use the real API ($OPENAI_API_KEY)")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    args = parser.parse_args()
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    return args
+
+
 if __name__ == "__main__":
-    anyio.run(main)
+    anyio.run(main, parse_args())

