@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from .._config_checks import (
-    _check_bool,
-    _check_choice,
-    _check_str,
-    _check_strings,
-    _invalid,
-    _is_int,
+    check_bool,
+    check_choice,
     check_mapping,
+    check_str,
+    check_strings,
+    invalid,
+    is_int,
     plain,
 )
 from ..errors import InvalidConfigError
@@ -135,16 +135,16 @@ def check_live_config(config: Mapping[str, Any] | Any, what: LiveConfigKind = "s
     config = plain(config)
     keys = _KEYS[what]
     if not isinstance(config, Mapping):
-        raise _invalid("session", config, f"a mapping such as {_EXAMPLES[what]}")
+        raise invalid("session", config, f"a mapping such as {_EXAMPLES[what]}")
     for key in config:
         _check_key(str(key), keys, what)
     if what in ("start", "accept"):
         _check_model(config.get("model"))
     if what == "accept":
-        _check_choice("type", config.get("type", "live"), ("live",))
+        check_choice("type", config.get("type", "live"), ("live",))
     for key in ("instructions", "safety_identifier"):
-        _check_str(key, config.get(key))
-    _check_bool("store", config.get("store"))
+        check_str(key, config.get(key))
+    check_bool("store", config.get("store"))
     if config.get("audio") is not None:
         _check_audio(config["audio"], what)
     if config.get("client") is not None:
@@ -177,7 +177,7 @@ def _check_key(key: str, keys: tuple[str, ...], what: LiveConfigKind) -> None:
 
 def _check_model(model: Any) -> None:
     if not isinstance(model, str) or not model:
-        raise _invalid("model", model, f"the Live model's name ({_listed(LIVE_MODELS)})")
+        raise invalid("model", model, f"the Live model's name ({_listed(LIVE_MODELS)})")
     if model in LIVE_MODELS:
         return
     if model.startswith(("gpt-realtime", "gpt-4o")):
@@ -197,13 +197,13 @@ def _listed(values: tuple[str, ...]) -> str:
 
 
 def _non_negative_int(field: str, value: Any) -> None:
-    if value is not None and not (_is_int(value) and value >= 0):
-        raise _invalid(field, value, "a whole number, 0 or more")
+    if value is not None and not (is_int(value) and value >= 0):
+        raise invalid(field, value, "a whole number, 0 or more")
 
 
 def _check_list(field: str, value: Any, what: str) -> list[Any]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, list | tuple):
-        raise _invalid(field, value, what)
+        raise invalid(field, value, what)
     return list(value)
 
 
@@ -232,11 +232,11 @@ def _check_audio(audio: Any, what: LiveConfigKind) -> None:
 def _check_format(field: str, value: Any) -> None:
     check_mapping(field, value, ("type", "rate"), _FORMAT_EXAMPLE)
     kind, rate = value.get("type"), value.get("rate")
-    _check_choice(f"{field}.type", kind, _FORMAT_TYPES)
+    check_choice(f"{field}.type", kind, _FORMAT_TYPES)
     if kind == "audio/pcm" and rate not in _PCM_RATES:
-        raise _invalid(f"{field}.rate", rate, "16000 or 24000 for audio/pcm")
+        raise invalid(f"{field}.rate", rate, "16000 or 24000 for audio/pcm")
     if kind != "audio/pcm" and rate != _G711_RATE:
-        raise _invalid(f"{field}.rate", rate, f"8000 for {kind}")
+        raise invalid(f"{field}.rate", rate, f"8000 for {kind}")
 
 
 def _check_voice(field: str, value: Any) -> None:
@@ -244,7 +244,7 @@ def _check_voice(field: str, value: Any) -> None:
         check_mapping(field, value, ("id",), "{'id': 'voice_...'}")
         if isinstance(value.get("id"), str) and value["id"]:
             return
-    _check_choice(field, value, BUILT_IN_VOICES, ", or a custom voice {'id': ...}")
+    check_choice(field, value, BUILT_IN_VOICES, ", or a custom voice {'id': ...}")
 
 
 # -- the frontend's data channel --------------------------------------------------
@@ -260,7 +260,7 @@ def _check_client(client: Any) -> None:
     check_mapping(field, channel, keys, "{'allowed_server_events': 'all'}")
     allowed = channel.get("allowed_client_events")
     if allowed is not None and allowed != "all":
-        _check_strings(f"{field}.allowed_client_events", allowed)
+        check_strings(f"{field}.allowed_client_events", allowed)
     selectors = channel.get("allowed_server_events")
     if selectors is None or selectors == "all":
         return
@@ -272,9 +272,9 @@ def _check_client(client: Any) -> None:
 def _check_selector(field: str, selector: Any) -> None:
     check_mapping(field, selector, ("type", "response_event"), "{'type': 'session.started'}")
     kind, nested = selector.get("type"), selector.get("response_event")
-    _check_str(f"{field}.type", kind)
+    check_str(f"{field}.type", kind)
     if kind == "response.event" and not isinstance(nested, str):
-        raise _invalid(f"{field}.response_event", nested, "the nested Responses event's type")
+        raise invalid(f"{field}.response_event", nested, "the nested Responses event's type")
     if kind != "response.event" and nested is not None:
         raise InvalidConfigError(
             f"{field}.response_event is only for type 'response.event'", f"{field}.response_event"
@@ -287,10 +287,10 @@ def _check_selector(field: str, selector: Any) -> None:
 def _check_delegation(delegation: Any, what: LiveConfigKind) -> None:
     field = "delegation"
     if not isinstance(delegation, Mapping):
-        raise _invalid(field, delegation, "None or a mapping such as {'type': 'client'}")
+        raise invalid(field, delegation, "None or a mapping such as {'type': 'client'}")
     kind = delegation.get("type")
     kinds = ("responses",) if what == "fork" else _DELEGATION_TYPES
-    _check_choice(f"{field}.type", kind, kinds)
+    check_choice(f"{field}.type", kind, kinds)
     check_mapping(
         field, delegation, ("type", "acknowledgement_delay_ms", str(kind)), "{'type': ...}"
     )
@@ -318,31 +318,31 @@ def _check_responses(field: str, backend: Any, needed: bool) -> None:
     check_mapping(field, backend, _RESPONSES_KEYS, "{'model': 'gpt-5.2', 'tools': [...]}")
     model = backend.get("model")
     if (needed or model is not None) and not (isinstance(model, str) and model):
-        raise _invalid(f"{field}.model", model, "the Responses model's name")
-    _check_str(f"{field}.instructions", backend.get("instructions"))
+        raise invalid(f"{field}.model", model, "the Responses model's name")
+    check_str(f"{field}.instructions", backend.get("instructions"))
     tokens = backend.get("max_output_tokens")
-    if tokens is not None and not (_is_int(tokens) and tokens >= 1):
-        raise _invalid(f"{field}.max_output_tokens", tokens, "a whole number, 1 or more")
-    _check_bool(f"{field}.parallel_tool_calls", backend.get("parallel_tool_calls"))
+    if tokens is not None and not (is_int(tokens) and tokens >= 1):
+        raise invalid(f"{field}.max_output_tokens", tokens, "a whole number, 1 or more")
+    check_bool(f"{field}.parallel_tool_calls", backend.get("parallel_tool_calls"))
     if backend.get("service_tier") is not None:
-        _check_choice(f"{field}.service_tier", backend["service_tier"], _SERVICE_TIERS)
+        check_choice(f"{field}.service_tier", backend["service_tier"], _SERVICE_TIERS)
     reasoning = backend.get("reasoning")
     if reasoning is not None:
         check_mapping(f"{field}.reasoning", reasoning, ("effort", "summary"), "{'effort': 'low'}")
         if reasoning.get("effort") is not None:
-            _check_choice(f"{field}.reasoning.effort", reasoning["effort"], _EFFORTS)
+            check_choice(f"{field}.reasoning.effort", reasoning["effort"], _EFFORTS)
         if reasoning.get("summary") is not None:
-            _check_choice(f"{field}.reasoning.summary", reasoning["summary"], _SUMMARIES)
+            check_choice(f"{field}.reasoning.summary", reasoning["summary"], _SUMMARIES)
     text = backend.get("text")
     if text is not None:
         check_mapping(f"{field}.text", text, ("verbosity",), "{'verbosity': 'low'}")
         if text.get("verbosity") is not None:
-            _check_choice(f"{field}.text.verbosity", text["verbosity"], _VERBOSITY)
+            check_choice(f"{field}.text.verbosity", text["verbosity"], _VERBOSITY)
     choice = backend.get("tool_choice")
     if isinstance(choice, str):
-        _check_choice(f"{field}.tool_choice", choice, _TOOL_CHOICES, ", or a mapping")
+        check_choice(f"{field}.tool_choice", choice, _TOOL_CHOICES, ", or a mapping")
     elif choice is not None and not isinstance(choice, Mapping):
-        raise _invalid(f"{field}.tool_choice", choice, f"{_listed(_TOOL_CHOICES)} or a mapping")
+        raise invalid(f"{field}.tool_choice", choice, f"{_listed(_TOOL_CHOICES)} or a mapping")
     if backend.get("tools") is not None:
         tools = _check_list(f"{field}.tools", backend["tools"], "a list of tools")
         for index, tool in enumerate(tools):
@@ -351,26 +351,26 @@ def _check_responses(field: str, backend: Any, needed: bool) -> None:
 
 def _check_tool(field: str, tool: Any) -> None:
     if not isinstance(tool, Mapping):
-        raise _invalid(field, tool, "a mapping such as {'type': 'function', 'name': ...}")
-    _check_choice(f"{field}.type", tool.get("type"), _TOOL_TYPES)
+        raise invalid(field, tool, "a mapping such as {'type': 'function', 'name': ...}")
+    check_choice(f"{field}.type", tool.get("type"), _TOOL_TYPES)
     if tool["type"] != "function":
         return  # the backend's own tools: their settings are the Responses API's to judge
     keys = ("type", "name", "description", "parameters", "strict")
     check_mapping(field, tool, keys, "{'type': 'function', 'name': ...}")
     if not isinstance(tool.get("name"), str) or not tool["name"]:
-        raise _invalid(f"{field}.name", tool.get("name"), "the function's name")
-    _check_str(f"{field}.description", tool.get("description"))
+        raise invalid(f"{field}.name", tool.get("name"), "the function's name")
+    check_str(f"{field}.description", tool.get("description"))
     parameters = tool.get("parameters")
     if parameters is not None and not isinstance(parameters, Mapping):
-        raise _invalid(f"{field}.parameters", parameters, "a JSON schema (a mapping)")
-    _check_bool(f"{field}.strict", tool.get("strict"))
+        raise invalid(f"{field}.parameters", parameters, "a JSON schema (a mapping)")
+    check_bool(f"{field}.strict", tool.get("strict"))
 
 
 def _check_decisions(field: str, backend: Any, needed: bool) -> None:
     check_mapping(field, backend, ("model", "questions"), "{'model': ..., 'questions': [...]}")
     model = backend.get("model")
     if (needed or model is not None) and not (isinstance(model, str) and model):
-        raise _invalid(f"{field}.model", model, "the Decision model's name")
+        raise invalid(f"{field}.model", model, "the Decision model's name")
     questions = backend.get("questions")
     if questions is not None or needed:
         _check_questions(f"{field}.questions", questions)
@@ -379,17 +379,17 @@ def _check_decisions(field: str, backend: Any, needed: bool) -> None:
 def _check_questions(field: str, questions: Any) -> None:
     entries = _check_list(field, questions, "a non-empty list of questions")
     if not entries:
-        raise _invalid(field, questions, "a non-empty list of questions")
+        raise invalid(field, questions, "a non-empty list of questions")
     for index, question in enumerate(entries):
         where = f"{field}.{index}"
         keys = ("type", "name", "instructions", "choices", "levels")
         check_mapping(where, question, keys, "{'type': 'predicate', 'instructions': ...}")
         kind = question.get("type")
-        _check_choice(f"{where}.type", kind, _QUESTION_TYPES)
+        check_choice(f"{where}.type", kind, _QUESTION_TYPES)
         instructions = question.get("instructions")
         if not isinstance(instructions, str | list | tuple):
-            raise _invalid(f"{where}.instructions", instructions, "a string or a list of parts")
-        _check_str(f"{where}.name", question.get("name"))
+            raise invalid(f"{where}.instructions", instructions, "a string or a list of parts")
+        check_str(f"{where}.name", question.get("name"))
         for key, kind_needing in (("choices", "choice"), ("levels", "score")):
             value = question.get(key)
             if kind == kind_needing:
@@ -415,24 +415,24 @@ def _check_input(messages: Any) -> None:
         keys = ("role", "content", "id", "status", "type")
         check_mapping(field, message, keys, "{'role': 'user', 'content': [{'text': ...}]}")
         role = message.get("role")
-        _check_choice(f"{field}.role", role, _ROLES)
+        check_choice(f"{field}.role", role, _ROLES)
         if message.get("type") is not None:
-            _check_choice(f"{field}.type", message["type"], ("message",))
+            check_choice(f"{field}.type", message["type"], ("message",))
         if message.get("status") is not None:
-            _check_choice(f"{field}.status", message["status"], _STATUSES)
-        _check_str(f"{field}.id", message.get("id"))
+            check_choice(f"{field}.status", message["status"], _STATUSES)
+        check_str(f"{field}.id", message.get("id"))
         content = message.get("content")
         allowed = "a list of exactly one text part, such as [{'type': 'input_text', 'text': ...}]"
         if not isinstance(content, list | tuple) or len(content) != 1:
-            raise _invalid(f"{field}.content", content, allowed)
+            raise invalid(f"{field}.content", content, allowed)
         part = content[0]
         where = f"{field}.content.0"
         check_mapping(where, part, ("type", "text"), "{'type': 'input_text', 'text': ...}")
         if not isinstance(part.get("text"), str):
-            raise _invalid(f"{where}.text", part.get("text"), "the message's text")
+            raise invalid(f"{where}.text", part.get("text"), "the message's text")
         types = ("text", "output_text") if role == "assistant" else ("input_text",)
         if part.get("type") is not None:
-            _check_choice(f"{where}.type", part["type"], types)
+            check_choice(f"{where}.type", part["type"], types)
 
 
 def _check_triggers(triggers: Any) -> None:
@@ -443,9 +443,9 @@ def _check_triggers(triggers: Any) -> None:
         keys = ("type", "event_type", "decisions")
         example = "{'type': 'decisions', 'event_type': ..., 'decisions': {'questions': [...]}}"
         check_mapping(field, trigger, keys, example)
-        _check_choice(f"{field}.type", trigger.get("type", "decisions"), ("decisions",))
+        check_choice(f"{field}.type", trigger.get("type", "decisions"), ("decisions",))
         event_type = trigger.get("event_type")
-        _check_choice(f"{field}.event_type", event_type, _TRIGGER_EVENTS)
+        check_choice(f"{field}.event_type", event_type, _TRIGGER_EVENTS)
         if event_type in seen:
             raise InvalidConfigError(
                 f"{field}: a second trigger for {event_type!r} (at most one per event type)",
