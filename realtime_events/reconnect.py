@@ -42,7 +42,9 @@ class ReconnectPolicy:
     #: as healthy, and the count of failed attempts starts again.
     healthy_after: float = 5.0
     #: Close codes that end the session instead of reconnecting (1000 always does).
-    final_codes: frozenset[int] = frozenset({1000, 1008})
+    #: 4000 is the real server's close after an ``invalid_request_error`` (a retired
+    #: protocol, a configuration it refuses): the same request would be refused again.
+    final_codes: frozenset[int] = frozenset({1000, 1008, 4000})
     #: The longest ``Retry-After`` honoured, so a wrong header cannot stall a session.
     max_retry_after: float = 120.0
 
