@@ -143,15 +143,33 @@ def to_wire(config: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
     return wire
 
 
+#: The neutral per-response fields that GA's ``response.create`` nests under ``audio``.
+_RESPONSE_AUDIO = ("voice", "output_audio_format")
+
+
 def response_to_wire(overrides: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
-    """Translate the per-response overrides of ``response.create`` for ``dialect``."""
-    wire = {name: plain(value) for name, value in overrides.items()}
-    for name in ("output_modalities", "modalities"):
-        if name in wire:
-            key, modalities = _modalities(wire.pop(name), dialect)
+    """Translate the per-response overrides of ``response.create`` for ``dialect``.
+
+    GA takes the voice and the output format under ``audio.output``, as a
+    session does; beta keeps them flat. An ``audio`` object given as such
+    (GA) merges with them, the caller's left as it was.
+    """
+    wire: dict[str, Any] = {}
+    for name, value in overrides.items():
+        value = plain(value)
+        if name == "output_audio_format":
+            value = _format(value, dialect)
+        if name == "audio" and dialect == "ga" and isinstance(value, Mapping):
+            _merge(wire.setdefault("audio", {}), value)
+        elif name in _RESPONSE_AUDIO and dialect == "ga":
+            _put(wire, _FIELDS[name][0], value)
+        elif name in ("output_modalities", "modalities"):
+            key, modalities = _modalities(value, dialect)
             wire[key] = modalities
-    if dialect == "beta" and "max_output_tokens" in wire:
-        wire["max_response_output_tokens"] = wire.pop("max_output_tokens")
+        elif name == "max_output_tokens" and dialect == "beta":
+            wire["max_response_output_tokens"] = value
+        else:
+            wire[name] = value
     return wire
 
 
