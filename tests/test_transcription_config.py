@@ -1,8 +1,10 @@
-"""A transcription session's configuration, and settings models, on their way to the wire.
+"""A transcription session's configuration, settings models and response overrides, to the wire.
 
-The unit tests check what :func:`to_wire` and :func:`update_event` build with the
-SDK's own client event types; the session test runs over a real loopback socket
-against a plain ``websockets`` server written here, which records what it reads.
+The unit tests check what :func:`to_wire`, :func:`update_event` and
+:func:`response_to_wire` build with the SDK's own client event types; the
+session test runs over a real loopback socket against a plain ``websockets``
+server written here, which records what it reads, and the response overrides
+also go to the local server, which refuses a field where its dialect has none.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
+from openai.types.beta.realtime import ResponseCreateEvent as SdkBetaResponseCreateEvent
+from openai.types.beta.realtime.response_create_event import Response as SdkBetaResponse
 from openai.types.beta.realtime.transcription_session_update import TranscriptionSessionUpdate
+from openai.types.realtime import RealtimeResponseCreateParams as SdkResponseParams
+from openai.types.realtime import ResponseCreateEvent as SdkResponseCreateEvent
 from openai.types.realtime import SessionUpdateEvent as SdkSessionUpdateEvent
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 from realtime_events import Session
+from realtime_events.audio import G711_ULAW
 from realtime_events.config import check_config, response_to_wire, to_wire, update_event
 from realtime_events.events import SessionUpdateEvent, TranscriptionSessionUpdateEvent
 from realtime_events.events.settings import (
@@ -29,6 +37,7 @@ from realtime_events.events.settings import (
     SemanticVad,
     ServerVad,
 )
+from realtime_events.testing import LocalRealtimeServer
 
 TRANSCRIPTION_CONFIG: dict[str, Any] = {
     "type": "transcription",
@@ -192,3 +201,84 @@ async def test_a_session_configures_a_ga_transcription_session_on_connect(
         "model": "gpt-4o-transcribe",
         "language": "en",
     }
+
+
+# -- per-response overrides ------------------------------------------------------------
+
+RESPONSE_OVERRIDES: dict[str, Any] = {
+    "voice": "ash",
+    "output_audio_format": G711_ULAW,
+    "output_modalities": ["audio"],
+    "max_output_tokens": 200,
+    "instructions": "Be brief.",
+}
+
+
+def test_ga_response_overrides_put_the_voice_and_format_under_audio_output() -> None:
+    wire = response_to_wire(RESPONSE_OVERRIDES, "ga")
+    assert wire == {
+        "audio": {"output": {"voice": "ash", "format": {"type": "audio/pcmu"}}},
+        "output_modalities": ["audio"],
+        "max_output_tokens": 200,
+        "instructions": "Be brief.",
+    }
+    # The SDK's model keeps unknown keys, so also check that every key is one it knows.
+    assert set(wire) <= set(SdkResponseParams.model_fields)
+    sdk = SdkResponseCreateEvent.model_validate({"type": "response.create", "response": wire})
+    assert sdk.response is not None
+    assert sdk.response.audio is not None
+    output = sdk.response.audio.output
+    assert output is not None
+    assert output.voice == "ash"
+    assert output.format is not None
+    assert output.format.type == "audio/pcmu"
+
+
+def test_beta_response_overrides_keep_the_voice_and_format_flat() -> None:
+    wire = response_to_wire(RESPONSE_OVERRIDES, "beta")
+    assert wire == {
+        "voice": "ash",
+        "output_audio_format": "g711_ulaw",
+        "modalities": ["text", "audio"],
+        "max_response_output_tokens": 200,
+        "instructions": "Be brief.",
+    }
+    assert set(wire) <= set(SdkBetaResponse.model_fields)
+    sdk = SdkBetaResponseCreateEvent.model_validate({"type": "response.create", "response": wire})
+    assert sdk.response is not None
+    assert (sdk.response.voice, sdk.response.output_audio_format) == ("ash", "g711_ulaw")
+
+
+def test_a_ga_response_audio_object_merges_with_the_voice_and_stays_the_callers() -> None:
+    audio = {"output": {"format": {"type": "audio/pcma"}}}
+    wire = response_to_wire({"audio": audio, "voice": {"id": "voice_1234"}}, "ga")
+    assert wire == {
+        "audio": {"output": {"format": {"type": "audio/pcma"}, "voice": {"id": "voice_1234"}}}
+    }
+    assert audio == {"output": {"format": {"type": "audio/pcma"}}}
+    SdkResponseCreateEvent.model_validate({"type": "response.create", "response": wire})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+async def test_the_local_server_answers_in_the_voice_and_format_a_response_asked_for(
+    dialect: Any,
+) -> None:
+    async with (
+        LocalRealtimeServer() as server,
+        Session(url=server.url, dialect=dialect, api_key="test") as session,
+    ):
+        await session.send_text("Hello!", respond=False)
+        request = await session.response.create(voice="ash", output_audio_format=G711_ULAW)
+        with anyio.fail_after(30):
+            done = await request.done()
+    response = done.response
+    assert response.status == "completed"
+    if dialect == "ga":
+        assert response.audio is not None
+        assert response.audio.output is not None
+        assert response.audio.output.voice == "ash"
+        assert response.audio.output.format is not None
+        assert response.audio.output.format.type == "audio/pcmu"
+    else:
+        assert (response.voice, response.output_audio_format) == ("ash", "g711_ulaw")
