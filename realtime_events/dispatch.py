@@ -37,10 +37,11 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .errors import SessionClosedError
-from .event_names import EventNames
+from .event_names import EventNames, Protocol
 from .events._base import Event, UnknownServerEvent
 from .events.names import canonical, spellings
 from .events.parse import SERVER_EVENT_CLASSES
+from .live.parse import LIVE_SERVER_EVENT_CLASSES
 
 __all__ = ["Dispatcher", "EventStream", "Handler", "Pattern", "Registration"]
 
@@ -136,7 +137,10 @@ class Matcher:
         if self.names:
             # A known event that failed validation arrives as UnknownServerEvent;
             # handlers of that name were promised the typed model, so they skip it.
-            if issubclass(cls, UnknownServerEvent) and name in SERVER_EVENT_CLASSES:
+            # Known to either protocol: a session refuses handlers for the other's names.
+            if issubclass(cls, UnknownServerEvent) and (
+                name in SERVER_EVENT_CLASSES or name in LIVE_SERVER_EVENT_CLASSES
+            ):
                 return False
             return names[0] in self.names
         return any(n.startswith(p) for n in names for p in self.prefixes)
@@ -223,6 +227,7 @@ class Dispatcher:
         *,
         spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
         on_error: Callable[[Event, Handler, Exception], None],
+        protocol: Protocol = "realtime",
     ) -> None:
         self._registrations: list[Registration] = []
         # The same registrations by their matcher's key, for add's duplicate check.
@@ -236,7 +241,7 @@ class Dispatcher:
         self._on_error = on_error
         self.pending: deque[Event] = deque()
         #: The names ``add``, ``wait_for``, ``open_stream`` and ``check_emit`` accept.
-        self.names = EventNames()
+        self.names = EventNames(protocol)
         self.closed_reason: BaseException | None = None
         # Closed until the first run opens it: a waiter then would wait for nothing.
         self.closed = True

@@ -3,7 +3,8 @@
 Three kinds of endpoint share one shape: the OpenAI API (``?model=``, a Bearer
 key), Azure OpenAI (``/openai/realtime?api-version=&deployment=``, an
 ``api-key`` header), and any other URL (a local or compatible server, which may
-need no key at all).
+need no key at all). The Live protocol (``protocol="live"``) connects to
+``/v1/live/sessions`` with no query: its model goes in ``session.start``.
 
 Keys stay where they belong: ``$OPENAI_API_KEY`` goes only to the OpenAI API
 (``api.openai.com``), ``$AZURE_OPENAI_API_KEY`` only to the configured
@@ -24,6 +25,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Literal, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
 from ._secrets import (
@@ -40,11 +42,16 @@ from ._secrets import (
 from .errors import ConnectionFailedError, InvalidConfigError
 from .events.names import Dialect
 
-__all__ = ["OPENAI_URL", "Endpoint", "InsecureKeyError", "SecretHeaders"]
+__all__ = ["LIVE_URL", "OPENAI_URL", "Endpoint", "InsecureKeyError", "Protocol", "SecretHeaders"]
 
 logger = logging.getLogger("realtime_events.endpoint")
 
 OPENAI_URL = "wss://api.openai.com/v1/realtime"
+#: The primary WebSocket of the Live protocol (``realtime_events.live.live_url()``).
+LIVE_URL = "wss://api.openai.com/v1/live/sessions"
+
+#: The protocol a session speaks: OpenAI's Realtime API, or its Live API.
+Protocol: TypeAlias = Literal["realtime", "live"]
 
 BETA_RETIRED = (
     "dialect='beta' is retired on the OpenAI API: it refuses the beta protocol "
@@ -84,8 +91,11 @@ class Endpoint:
     api_version: str | None = None
     call_id: str | None = None
     allow_insecure_key: bool = False
+    protocol: Protocol = "realtime"
 
     def __post_init__(self) -> None:
+        if self.protocol == "live":
+            self._check_live()
         # Whatever mapping was given, keep one whose repr redacts the secrets.
         object.__setattr__(self, "headers", SecretHeaders(self.headers))
         # Refuse what is known now (an explicit key, credential headers) at once,
@@ -106,10 +116,32 @@ class Endpoint:
             shown.append(f"{each.name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def _check_live(self) -> None:
+        """Refuse what the Live protocol has no place for, naming it."""
+        unsupported = {
+            "azure_endpoint": "Azure OpenAI serves the Realtime protocol only",
+            "call_id": "a Live call is answered with LiveSessions.accept, then attached "
+            "through live.sideband_url(session_id)",
+        }
+        for name, why in unsupported.items():
+            if getattr(self, name):
+                raise InvalidConfigError(f"{name}= is not for a Live session: {why}", name)
+        if self.dialect != "ga":
+            raise InvalidConfigError(
+                "dialect= is a Realtime setting: the Live protocol has one dialect", "dialect"
+            )
+
     @property
     def ws_url(self) -> str:
         """The WebSocket URL, query included (no credentials: they go in headers)."""
         query: dict[str, str] = {}
+        if self.protocol == "live":
+            # No model in the query: the model goes in session.start.
+            base = self.url or LIVE_URL
+            query.update(self.query)
+            if not query:
+                return base
+            return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
         if self.azure_endpoint:
             endpoint = self.azure_endpoint
             parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")

@@ -4,7 +4,9 @@ A handler registered for a misspelled name (``"respons.done"``) would never run
 and a waiter for it would time out, both in silence. A session therefore
 accepts only:
 
-- the server events of the Realtime protocol, in either dialect's spelling;
+- the server events of the protocol the session speaks: Realtime's, in either
+  dialect's spelling, or Live's (:mod:`realtime_events.live`), whose ``error``
+  and ``session.updated`` are other classes under the same names;
 - names declared by plugins (their ``events`` attribute: the attached ones, and
   the installed ones, read from their entry points) and by the application
   (``session.declare``), as exact names or ``prefix.*`` patterns;
@@ -17,17 +19,49 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
+from .endpoint import Protocol
 from .errors import UnknownEventError
 from .events.names import spellings
 from .events.parse import CLIENT_EVENT_CLASSES, SERVER_EVENT_CLASSES
+from .live.parse import LIVE_CLIENT_EVENT_CLASSES, LIVE_SERVER_EVENT_CLASSES
 from .plugins import installed_events
 
-__all__ = ["PROTOCOL_EVENTS", "EventNames"]
+__all__ = [
+    "LIVE_PROTOCOL_EVENTS",
+    "PROTOCOL_EVENTS",
+    "PROTOCOL_NAMES",
+    "EventNames",
+    "Protocol",
+    "protocol_events",
+]
+
+#: The protocols by their display name, for messages.
+PROTOCOL_NAMES: Mapping[Protocol, str] = {"realtime": "Realtime", "live": "Live"}
 
 #: Every wire spelling of every server event: what a Realtime server sends.
 PROTOCOL_EVENTS: frozenset[str] = frozenset(SERVER_EVENT_CLASSES)
+#: Every server event a Live server sends.
+LIVE_PROTOCOL_EVENTS: frozenset[str] = frozenset(LIVE_SERVER_EVENT_CLASSES)
+
+_SERVER_EVENTS: Mapping[Protocol, frozenset[str]] = {
+    "realtime": PROTOCOL_EVENTS,
+    "live": LIVE_PROTOCOL_EVENTS,
+}
+_CLIENT_EVENTS: Mapping[Protocol, frozenset[str]] = {
+    "realtime": frozenset(CLIENT_EVENT_CLASSES),
+    "live": frozenset(LIVE_CLIENT_EVENT_CLASSES),
+}
+
+
+def protocol_events(protocol: Protocol) -> frozenset[str]:
+    """The server event names of ``protocol`` (``"realtime"`` or ``"live"``)."""
+    try:
+        return _SERVER_EVENTS[protocol]
+    except KeyError:
+        raise ValueError(f"protocol must be 'realtime' or 'live', not {protocol!r}") from None
+
 
 _DECLARE_HINT = "declare custom names first with session.declare(...)"
 
@@ -84,9 +118,15 @@ def _installed_declared() -> _Declared:
 
 
 class EventNames:
-    """The event names one session accepts in ``on``, ``wait_for``, ``stream`` and ``emit``."""
+    """The event names one session accepts in ``on``, ``wait_for``, ``stream`` and ``emit``.
 
-    def __init__(self) -> None:
+    ``protocol`` is the protocol the session speaks: only its server events are known.
+    """
+
+    def __init__(self, protocol: Protocol = "realtime") -> None:
+        self._events = protocol_events(protocol)
+        #: The protocol whose server events are known.
+        self.protocol: Protocol = protocol
         self._declared = _Declared()
         self._installed: _Declared | None = None  # read on the first miss only
 
@@ -106,9 +146,7 @@ class EventNames:
 
     def known(self, name: str) -> bool:
         """Tell whether ``name`` is a protocol event or a declared name."""
-        return (
-            name in PROTOCOL_EVENTS or self._declared.has(name) or self._installed_set().has(name)
-        )
+        return name in self._events or self._declared.has(name) or self._installed_set().has(name)
 
     def check(self, pattern: object) -> None:
         """Raise :class:`UnknownEventError` unless a handler for ``pattern`` can ever run.
@@ -127,18 +165,19 @@ class EventNames:
             )
         if "*" in pattern or self.known(pattern):
             return
-        if pattern in CLIENT_EVENT_CLASSES:
+        if pattern in _CLIENT_EVENTS[self.protocol]:
             raise UnknownEventError(
                 f"{pattern!r} is a client event: the session sends it and never receives it, "
                 "so no handler would run (signals.event_sent reports what is sent)"
             )
-        raise UnknownEventError(self._unknown(pattern))
+        raise UnknownEventError(self._unknown(pattern) + self._other_protocol(pattern))
 
     def check_emit(self, name: str) -> None:
         """Raise unless a plugin event called ``name`` may be emitted (it must be declared)."""
-        if name in PROTOCOL_EVENTS:
+        if name in self._events:
             raise ValueError(
-                f"cannot emit {name!r}: it is a server event of the Realtime protocol, "
+                f"cannot emit {name!r}: it is a server event of the "
+                f"{PROTOCOL_NAMES[self.protocol]} protocol, "
                 "and its handlers expect the server's model; emit a name of your own "
                 "(such as 'myplugin.done') and declare it"
             )
@@ -150,14 +189,14 @@ class EventNames:
 
     def _can_match(self, prefix: str) -> bool:
         return (
-            any(name.startswith(prefix) for name in PROTOCOL_EVENTS)
+            any(name.startswith(prefix) for name in self._events)
             or self._declared.overlaps(prefix)
             or self._installed_set().overlaps(prefix)
         )
 
     def _names(self) -> set[str]:
         """Every exact name known: for suggestions."""
-        return {*PROTOCOL_EVENTS, *self._declared.names, *self._installed_set().names}
+        return {*self._events, *self._declared.names, *self._installed_set().names}
 
     def _patterns(self) -> set[str]:
         """Every ``prefix.*`` pattern that matches something: for suggestions."""
@@ -172,7 +211,21 @@ class EventNames:
         suggestion = self._suggestion(name, self._names())
         if suggestion:
             return f"{what}{suggestion} ({_DECLARE_HINT})"
-        return f"{what}: no Realtime server event or declared name is called that; {_DECLARE_HINT}"
+        protocol = PROTOCOL_NAMES[self.protocol]
+        return (
+            f"{what}: no {protocol} server event or declared name is called that; {_DECLARE_HINT}"
+        )
+
+    def _other_protocol(self, name: str) -> str:
+        """Say so when ``name`` is an event of the protocol this session does not speak."""
+        for other, events in _SERVER_EVENTS.items():
+            if other != self.protocol and name in events:
+                return (
+                    f"; {name!r} is an event of the {PROTOCOL_NAMES[other]} protocol, and "
+                    f"this session speaks {PROTOCOL_NAMES[self.protocol]} "
+                    f"(Session(protocol={other!r}) speaks the other)"
+                )
+        return ""
 
     @staticmethod
     def _suggestion(name: str, candidates: Iterable[str]) -> str:

@@ -8,7 +8,8 @@ does not know is reported and still dispatched; a typed event parsed leniently
 :attr:`~realtime_events.events.ServerEvent.missing_fields`) is logged at debug
 level, once per event type and set of missing fields, so that the leniency is
 visible without a line per frame. :func:`replay_frames` feeds a recording's
-frames through the same parser, offline.
+frames through the same parser, offline. A Live session's parser is given
+:func:`~realtime_events.live.parse_live_server_event` to parse with.
 """
 
 from __future__ import annotations
@@ -35,13 +36,19 @@ class FrameParser:
     """Parses one session's frames into events and reports what does not parse cleanly.
 
     ``sender`` is the sender of the signals it sends (``event_received``,
-    ``event_invalid``, ``event_unknown``): the session. Calling the parser with
-    a frame's bytes and whether it was a text frame returns the event, or None
-    for a frame that is no event.
+    ``event_invalid``, ``event_unknown``): the session. ``parse`` reads one
+    frame of the session's protocol (Realtime's by default). Calling the parser
+    with a frame's bytes and whether it was a text frame returns the event, or
+    None for a frame that is no event.
     """
 
-    def __init__(self, sender: object) -> None:
+    def __init__(
+        self,
+        sender: object,
+        parse: Callable[[bytes | bytearray | str], ServerEvent] = parse_server_event,
+    ) -> None:
         self._sender = sender
+        self._parse = parse
         # The lenient parses logged already: (event type, missing fields). Bounded
         # by the models: each has a handful of omittable fields.
         self._lenient: set[tuple[str, tuple[str, ...]]] = set()
@@ -52,7 +59,7 @@ class FrameParser:
             self._report_invalid(data, InvalidFrameError("binary frame", data))
             return None
         try:
-            event = parse_server_event(data)
+            event = self._parse(data)
         except InvalidFrameError as exc:
             self._report_invalid(data, exc)
             return None

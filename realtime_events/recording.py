@@ -8,6 +8,8 @@ A :class:`Recorder` is opened once per run of a session (``Session.start``), so
 one recording spans the reconnects of that run. By default it overwrites the
 file, so a recording holds one run and replays as one; ``mode="a"`` appends
 runs one after the other instead (the times of each run start again at 0).
+:func:`recording_protocol` tells which protocol a recording speaks (Realtime or
+Live), from its first frames, so that a replay can parse it as such.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, get_args
+from typing import IO, Any, Literal, get_args
 
+from .endpoint import Protocol
 from .errors import RecordingError
 
-__all__ = ["RecordMode", "RecordedFrame", "Recorder", "RecordingError", "read_recording"]
+__all__ = [
+    "RecordMode",
+    "RecordedFrame",
+    "Recorder",
+    "RecordingError",
+    "read_recording",
+    "recording_protocol",
+]
 
 Direction = Literal["send", "recv"]
 #: ``"w"``: start the file anew; ``"a"``: add to what it holds.
@@ -101,3 +111,32 @@ def _frame(line: str, where: str) -> RecordedFrame:
             f'{where}: not a recording frame (expected "t", "dir" send/recv and "data")'
         )
     return RecordedFrame(float(t), "send" if direction == "send" else "recv", data, bool(binary))
+
+
+#: The first frames that only a Live session sends or receives.
+_LIVE_OPENINGS = frozenset({"session.start", "session.started"})
+#: The first frames that only a Realtime session sends or receives.
+_REALTIME_OPENINGS = frozenset(
+    {"session.created", "session.update", "transcription_session.update"}
+)
+
+
+def recording_protocol(path: str | os.PathLike[str]) -> Protocol:
+    """The protocol a recording speaks: ``"live"`` when it starts a Live session.
+
+    A Live connection's first frames are ``session.start`` and ``session.started``;
+    a Realtime one's are ``session.created`` and ``session.update``. A recording
+    with neither is taken as Realtime.
+    """
+    for frame in read_recording(path):
+        if frame.binary:
+            continue
+        try:
+            kind: Any = json.loads(frame.data).get("type")
+        except (ValueError, AttributeError):
+            continue
+        if kind in _LIVE_OPENINGS:
+            return "live"
+        if kind in _REALTIME_OPENINGS:
+            return "realtime"
+    return "realtime"

@@ -1,4 +1,4 @@
-"""The Session: one long-lived Realtime conversation, its handlers and its state.
+"""The Session: one long-lived Realtime (or Live) conversation, its handlers and its state.
 
 The session is the public face: configuration, handlers (``on``, ``wait_for``,
 ``stream``, ``emit``), sending, plugins, and the conversation mirror, response
@@ -6,6 +6,12 @@ sequencer and metrics that stay current across connections. Each run of it
 (``async with session``, ``session.run()``) is served by a
 :class:`~realtime_events.supervisor.Supervisor`, which owns the connection and
 its tasks; the session hands it what it needs and nothing else.
+
+``Session(protocol="live")`` speaks OpenAI's Live protocol instead (see
+docs/live.md): the same handlers, dispatch, recording and reconnection, its
+start and history in :class:`~realtime_events.live.control.LiveControl`
+(``session.live``), and the Realtime-only parts (``response``,
+``conversation``, the audio buffers, turns) refusing use with what to do instead.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 import anyio
 import anyio.abc
@@ -30,12 +36,34 @@ from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
 from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
-from .endpoint import Endpoint
+from .endpoint import Endpoint, Protocol
 from .errors import RealtimeError, SessionClosedError
-from .events import ClientEvent, Event, RealtimeSessionInfo, ServerEvent, parse_client_event
+from .events import (
+    ClientEvent,
+    Event,
+    RealtimeSessionInfo,
+    ServerEvent,
+    parse_client_event,
+    parse_server_event,
+)
 from .events._base import PluginEvent
 from .events.names import Dialect
 from .frames import FrameParser, replay_frames
+from .live import LIVE_MODELS, LiveSessionCloseEvent, parse_live_client_event
+from .live.control import LiveControl
+from .live.exchange import LiveExchange, live_own_config
+from .live.parse import parse_live_server_event
+from .live.standins import (
+    LIVE_METRICS,
+    NO_BUFFER,
+    NO_ITEMS,
+    NO_RESPONSES,
+    NO_TURNS,
+    RealtimeOnly,
+    nothing,
+    one_format,
+    write_nothing,
+)
 from .metrics import Metrics
 from .plugin_host import PluginHost
 from .plugins import Plugin
@@ -69,7 +97,13 @@ class Session(SessionOverloads):
     session is closed.
 
     Args:
-        model: The model, sent as ``?model=`` (the deployment name on Azure).
+        model: The model, sent as ``?model=`` (the deployment name on Azure); for
+            Live, sent in ``session.start`` (``gpt-live-1`` unless another is named).
+        protocol: ``"realtime"`` (the default) or ``"live"``: OpenAI's Live API
+            (``/v1/live/sessions``), opened by ``session.start`` and open on
+            ``session.started``. ``instructions``, ``voice`` and one audio format
+            are mapped to its configuration; ``config`` takes its own fields
+            (``delegation``, ``input``, ``triggers``, ``store``...). See docs/live.md.
         url: Any ``ws://`` or ``wss://`` endpoint; the OpenAI API by default.
         api_key: Defaults to ``$OPENAI_API_KEY`` for the OpenAI API only
             (``$AZURE_OPENAI_API_KEY`` with ``azure_endpoint``); another ``url``
@@ -113,6 +147,7 @@ class Session(SessionOverloads):
         self,
         model: str | None = DEFAULT_MODEL,
         *,
+        protocol: Protocol = "realtime",
         url: str | None = None,
         api_key: str | None = None,
         dialect: Dialect = "ga",
@@ -144,20 +179,43 @@ class Session(SessionOverloads):
         max_size: int | None = DEFAULT_MAX_SIZE,
         max_pending_bytes: int = 1024 * 1024,
     ) -> None:
+        if protocol not in ("realtime", "live"):
+            raise ValueError(f"protocol must be 'realtime' or 'live', not {protocol!r}")
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
-        own = own_config(
-            instructions=instructions,
-            voice=voice,
-            output_modalities=list(output_modalities) if output_modalities else None,
-            input_audio_format=input_audio_format,
-            output_audio_format=output_audio_format,
-            turn_detection=turn_detection,
-            input_audio_transcription=input_audio_transcription,
-        )
-        own.update(config or {})
-        self._exchange = ConfigExchange(own, dialect, lambda: self._plugins.contributions())
-        model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
+        #: The protocol this session speaks: ``"realtime"`` or ``"live"``.
+        self.protocol: Protocol = protocol
+        self._exchange: ConfigExchange | LiveExchange
+        self._live: LiveControl | None = None
+        self._ws: WebSocket | None = None  # the current connection (a Live start may close it)
+        if protocol == "live":
+            model = LIVE_MODELS[0] if model in (None, DEFAULT_MODEL) else model
+            own = live_own_config(
+                instructions=instructions,
+                voice=voice,
+                audio_format=one_format(input_audio_format, output_audio_format),
+                # Kept so that the check names each and says what Live does instead.
+                realtime_only=own_config(
+                    output_modalities=list(output_modalities) if output_modalities else None,
+                    turn_detection=turn_detection,
+                    input_audio_transcription=input_audio_transcription,
+                ),
+                config=config,
+            )
+            query = dict(query or {})
+        else:
+            own = own_config(
+                instructions=instructions,
+                voice=voice,
+                output_modalities=list(output_modalities) if output_modalities else None,
+                input_audio_format=input_audio_format,
+                output_audio_format=output_audio_format,
+                turn_detection=turn_detection,
+                input_audio_transcription=input_audio_transcription,
+            )
+            own.update(config or {})
+            self._exchange = ConfigExchange(own, dialect, lambda: self._plugins.contributions())
+            model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
         #: Where and how to connect (the key stays out of its repr).
         self.endpoint = Endpoint(
             url=url,
@@ -171,6 +229,7 @@ class Session(SessionOverloads):
             api_version=api_version,
             call_id=call_id,
             allow_insecure_key=allow_insecure_key,
+            protocol=protocol,
         )
         self.reconnect_policy: ReconnectPolicy | None = (
             ReconnectPolicy() if reconnect is True else (reconnect or None)
@@ -186,8 +245,24 @@ class Session(SessionOverloads):
             raise ValueError("max_pending_bytes must be at least 1")
         self.max_pending_bytes = max_pending_bytes
 
-        self._frames = FrameParser(self)
-        self._dispatcher = Dispatcher(spawn=self._spawn, on_error=self._handler_failed)
+        live = protocol == "live"
+        self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
+        self._dispatcher = Dispatcher(
+            spawn=self._spawn, on_error=self._handler_failed, protocol=protocol
+        )
+        if live:
+            assert model is not None
+            self._live = LiveControl(
+                own,
+                model,
+                on=self.on,
+                send=self.send,
+                contributions=lambda: self._plugins.contributions(),
+                close_current=self._close_current,
+                start_timeout=open_timeout,
+                sender=self,
+            )
+            self._exchange = self._live.exchange
         self._plugins = PluginHost(
             self, admit=self._exchange.admit, declare=self._dispatcher.declare
         )
@@ -199,6 +274,16 @@ class Session(SessionOverloads):
         self._replay_group: anyio.abc.TaskGroup | None = None
         self._group: anyio.abc.TaskGroup | None = None  # the one ``async with`` entered
 
+        if live:
+            self._realtime_only()
+        else:
+            self._realtime_parts(history_limit)
+        for plugin in plugins:
+            self.use(plugin)
+
+    def _realtime_parts(self, history_limit: int | None) -> None:
+        """Build the parts of a Realtime session: mirror, responses, turns, metrics, buffers."""
+        assert isinstance(self._exchange, ConfigExchange)
         # Core state first: handlers run in registration order, so the conversation
         # mirror and the response tracker are current before any user handler runs.
         for answer in ("session.created", "session.updated", "transcription_session.updated"):
@@ -220,12 +305,42 @@ class Session(SessionOverloads):
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
         self.on("session.created", self._on_session_created)
 
-        for plugin in plugins:
-            self.use(plugin)
+    def _realtime_only(self) -> None:
+        """Stand the Realtime-only parts of a Live session in by objects that say so when used."""
+        self.conversation = cast(Conversation, RealtimeOnly("conversation", NO_ITEMS))
+        self.response = cast(Responses, RealtimeOnly("response", NO_RESPONSES))
+        self.turns = cast(Turns, RealtimeOnly("turns", NO_TURNS))
+        self.metrics = cast(Metrics, RealtimeOnly("metrics", LIVE_METRICS))
+        self.input_audio_buffer = cast(
+            InputAudioBufferResource, RealtimeOnly("input_audio_buffer", NO_BUFFER)
+        )
+        self.output_audio_buffer = cast(
+            OutputAudioBufferResource, RealtimeOnly("output_audio_buffer", NO_BUFFER)
+        )
+        self.on("session.started", self._on_session_created)
+        self.on("session.closed", self._on_live_closed)
 
     def __repr__(self) -> str:
         url = redact_url(self.url)
-        return f"<Session {url!r} model={self.model!r} dialect={self.dialect} {self.state}>"
+        speaks = "protocol=live" if self._live is not None else f"dialect={self.dialect}"
+        return f"<Session {url!r} model={self.model!r} {speaks} {self.state}>"
+
+    @property
+    def live(self) -> LiveControl:
+        """The Live side of a ``protocol="live"`` session: helpers named as the SDK's.
+
+        ``session.live.session.input_audio.append(...)``,
+        ``session.live.session.commentary.append(content, delegation_id=...)``,
+        ``session.live.decision.create()``...; and ``session_id``, ``history``
+        (the turns carried to a new server session), ``metrics``. Raises
+        :class:`RealtimeError` on a Realtime session.
+        """
+        if self._live is None:
+            raise RealtimeError(
+                "session.live is the Live protocol's side: this session speaks Realtime "
+                "(Session(protocol='live') speaks Live)"
+            )
+        return self._live
 
     # -- where to connect --------------------------------------------------
 
@@ -336,12 +451,20 @@ class Session(SessionOverloads):
         Raises :class:`InvalidEventError` for an invalid event (before anything is
         sent) and :class:`SessionClosedError` when the session is not connected.
         """
-        model = parse_client_event(event)
+        live = self._live
+        model = parse_client_event(event) if live is None else parse_live_client_event(event)
         run = self._run
         if run is None or run.finished:
             raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
-        await run.send(model)
-        return model
+        if live is None:
+            await run.send(model)
+            return model
+        if run.state == "connecting":
+            await live.exchange.wait_started()  # nothing may precede session.started
+        sent = live.route(model)
+        await run.send(sent)
+        live.sent(model)
+        return sent
 
     @property
     def config(self) -> dict[str, Any]:
@@ -365,12 +488,18 @@ class Session(SessionOverloads):
         pass through unchanged. The configuration the fields make with the
         plugins' is checked first: :class:`InvalidConfigError` leaves the session
         as it was. A beta transcription session sends ``transcription_session.update``.
+        A Live session changes only ``delegation`` and ``triggers`` (the rest is
+        fixed at its start) and sends them as Live's ``session.update``.
         """
         effective = self._exchange.update(fields)
         return await self.send(self._exchange.update_event(effective))
 
     async def send_text(self, text: str, *, respond: bool = True) -> ClientEvent:
-        """Add a user text message, and ask for a response unless ``respond=False``."""
+        """Add a user text message, and ask for a response unless ``respond=False``.
+
+        Not on Live, which has no user text message (see docs/live.md).
+        """
+        self._refuse_on_live("send_text()")
         if respond:
             self._exchange.refuse_response("send_text(respond=True)")
         sent = await self.conversation.item.create(
@@ -396,6 +525,7 @@ class Session(SessionOverloads):
         refused before anything is sent. ``respond=True`` asks for a response.
         See :func:`~realtime_events.resources.image_message`.
         """
+        self._refuse_on_live("send_image()")
         if respond:
             self._exchange.refuse_response("send_image(respond=True)")
         item = image_message(image, mime_type=mime_type, detail=detail, text=text)
@@ -412,8 +542,10 @@ class Session(SessionOverloads):
         the assistant said (text, or the transcript of its audio); ``items``,
         ``responses`` and ``usage`` tell the rest. Raises TimeoutError after
         ``timeout`` seconds, saying what was still missing; :class:`RealtimeError`
-        at once in a transcription session, which never responds.
+        at once in a transcription session, which never responds, and on Live,
+        whose turns have no end event.
         """
+        self._refuse_on_live("ask()")
         self._exchange.refuse_response("ask()")
         turn = self.turns.begin()
         try:
@@ -429,6 +561,7 @@ class Session(SessionOverloads):
         answer it), then ``reply = await turn.wait(timeout=30)``. Opening the turn
         first means no event can be missed between the send and the wait.
         """
+        self._refuse_on_live("expect_reply()")
         self._exchange.refuse_response("expect_reply()")
         return self.turns.begin()
 
@@ -436,8 +569,19 @@ class Session(SessionOverloads):
         """Append audio in the session's input format, in chunks under the 15 MiB limit.
 
         With server VAD off, ``commit=True`` turns it into a user message and
-        ``respond=True`` then asks for a response.
+        ``respond=True`` then asks for a response. On Live, in the session's one
+        audio format, as ``session.input_audio.append``: the server detects the
+        end of the user's turn, so there is nothing to commit.
         """
+        if self._live is not None:
+            if commit or respond:
+                raise RealtimeError(
+                    "send_audio(commit=..., respond=...) is not for a Live session: the "
+                    "server detects the end of the user's turn and answers by itself"
+                )
+            for start in range(0, len(pcm), MAX_APPEND_BYTES):
+                await self._live.session.input_audio.append(pcm[start : start + MAX_APPEND_BYTES])
+            return
         if respond:
             self._exchange.refuse_response("send_audio(respond=True)")
         for start in range(0, len(pcm), MAX_APPEND_BYTES):
@@ -508,6 +652,8 @@ class Session(SessionOverloads):
         """
         if self._run is not None:
             raise RealtimeError(f"the session is {self.state} already")
+        if self._live is not None:
+            self._live.new_run()
         recorder = None
         if self._record_path is not None:
             recorder = Recorder(self._record_path, mode=self._record_mode)
@@ -572,19 +718,34 @@ class Session(SessionOverloads):
         await run.restart()
 
     async def close(self) -> None:
-        """Close the session; returns within ``close_timeout`` even if the server never answers."""
+        """Close the session; returns within ``close_timeout`` even if the server never answers.
+
+        A Live session first sends ``session.close`` and waits for ``session.closed``.
+        """
         run = self._run
-        if run is not None:
-            await run.close()
+        if run is None:
+            return
+        live = self._live
+        if live is not None and run.state == "open" and live.exchange.started:
+            try:
+                if current_dispatcher.get() is self._dispatcher:
+                    await self.send(LiveSessionCloseEvent())  # a handler: no waiting for it
+                else:
+                    await live.close_session(self.close_timeout)
+            except RealtimeError as exc:
+                logger.debug("session.close not sent: %s", exc)
+        await run.close()
 
     def _hooks(self, recorder: Recorder | None) -> RunHooks:
+        live = self._live
         return RunHooks(
             dispatcher=self._dispatcher,
             open=self._open,
             configure=self._exchange.configure,
-            restore=self.conversation.restore,
-            absorb=self.conversation.absorb,
-            resume=self.response.resume,
+            # Live carries the conversation in session.start's input instead.
+            restore=self.conversation.restore if live is None else write_nothing,
+            absorb=self.conversation.absorb if live is None else live.exchange.absorb,
+            resume=self.response.resume if live is None else nothing,
             idle=self._idle,
             parse=self._frames,
             signal=self._signal,
@@ -596,12 +757,14 @@ class Session(SessionOverloads):
         signals.send(signal, self, **kwargs)
 
     async def _idle(self) -> None:
+        if self._live is not None:
+            return  # no responses to wait for
         while self.response.active:
             await self.wait_for("response.done")
 
     async def _open(self) -> WebSocket:
         ping_interval, ping_timeout = self._ping
-        return await connect(
+        self._ws = await connect(
             self.url,
             headers=self.endpoint.handshake_headers(),
             open_timeout=self.open_timeout,
@@ -610,15 +773,23 @@ class Session(SessionOverloads):
             close_timeout=self.close_timeout,
             max_size=self.max_size,
         )
+        return self._ws
+
+    async def _close_current(self, code: int, reason: str) -> None:
+        """Close the current connection (a Live start that was refused)."""
+        if self._ws is not None:
+            await self._ws.close(code, reason)
 
     @property
     def server_session(self) -> RealtimeSessionInfo | None:
         """The server's session object, from its last ``session.created`` or ``*.updated``.
 
         GA nests audio settings, beta keeps them flat; :attr:`server_config`
-        reads either in dialect-neutral names.
+        reads either in dialect-neutral names. None on Live: see
+        ``session.live.server_session``.
         """
-        return self._exchange.server_session
+        exchange = self._exchange
+        return exchange.server_session if isinstance(exchange, ConfigExchange) else None
 
     @property
     def server_config(self) -> dict[str, Any]:
@@ -626,6 +797,7 @@ class Session(SessionOverloads):
 
         ``session.server_config.get("turn_detection")`` reads the same on GA and
         beta servers; compare :meth:`session_config`, what this session asks for.
+        A Live session's is in Live's shape (``audio``, ``delegation``...).
         """
         return self._exchange.server()
 
@@ -641,6 +813,16 @@ class Session(SessionOverloads):
 
     async def _on_session_created(self, event: ServerEvent) -> None:
         signals.send(signals.connected, self, url=self.url, event=event)
+
+    async def _on_live_closed(self, event: ServerEvent) -> None:
+        # session.closed is the server's last word on a Live session: the run ends.
+        run = self._run
+        if run is not None and not run.finished:
+            await run.close()
+
+    def _refuse_on_live(self, what: str) -> None:
+        if self._live is not None:
+            self._live.exchange.refuse_response(what)
 
     async def replay(self, recording: str | os.PathLike[str], *, speed: float = 0.0) -> int:
         """Dispatch the server events of a recording through the handlers, offline.

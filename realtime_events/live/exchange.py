@@ -1,0 +1,283 @@
+"""A Live session's start: what it asks the server for, and what the server says.
+
+The counterpart, for the Live protocol, of the Realtime configuration exchange.
+A Live session is started, not configured: the first message of every
+connection is ``session.start`` with the model and the whole configuration,
+and nothing else may be sent until ``session.started`` answers it (an
+``error`` instead means the start was refused). Most settings are fixed at
+startup; ``session.update`` changes only ``delegation`` and ``triggers``.
+
+A primary Live session cannot be resumed: each connection starts a new one,
+with the conversation so far as text messages in ``input`` (see
+:class:`~realtime_events.live.history.LiveHistory`).
+
+The session's keyword arguments are mapped to the Live shape here
+(:func:`live_own_config`): ``voice`` to ``audio.output.voice``, an audio
+format to ``audio.format`` (one format for both directions); a Realtime
+setting Live has no place for is refused by
+:func:`~realtime_events.live.checks.check_live_config`, saying where it goes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import anyio
+
+from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat
+from ..errors import InvalidConfigError, RealtimeError
+from ..events._base import ClientEvent, ServerEvent
+from .checks import check_live_config
+from .client import LiveSessionStartEvent, LiveSessionUpdateEvent
+from .config import LiveSessionInfo
+from .events import LiveErrorEvent, LiveSessionStartedEvent, LiveSessionUpdatedEvent
+
+__all__ = ["REFUSED_CLOSE_CODE", "LiveExchange", "live_audio_format", "live_own_config"]
+
+logger = logging.getLogger("realtime_events.session")
+
+#: The close a refused or unanswered ``session.start`` ends its connection with:
+#: final (a policy violation), so the run ends instead of starting again and again.
+REFUSED_CLOSE_CODE = 1008
+
+#: The fields ``session.update`` may change; the rest is fixed at startup.
+UPDATABLE = ("delegation", "triggers")
+
+Write = Callable[[ClientEvent], Awaitable[None]]
+
+
+def live_own_config(
+    *,
+    instructions: str | None,
+    voice: str | None,
+    audio_format: Any,
+    realtime_only: Mapping[str, Any],
+    config: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A Live session's own fields, from the Session's keyword arguments and ``config``.
+
+    ``realtime_only`` holds the Realtime settings given (turn detection,
+    modalities...): they are kept, so that the check refuses each by its
+    name and says what Live does instead.
+    """
+    own: dict[str, Any] = dict(realtime_only)
+    if instructions is not None:
+        own["instructions"] = instructions
+    audio: dict[str, Any] = {}
+    if audio_format is not None:
+        audio["format"] = _format_wire(audio_format)
+    if voice is not None:
+        audio["output"] = {"voice": voice}
+    if audio:
+        own["audio"] = audio
+    for key, value in (config or {}).items():
+        if key == "audio" and isinstance(value, Mapping) and "audio" in own:
+            own["audio"] = {**own["audio"], **value}
+        else:
+            own[key] = value
+    if "model" in own:
+        raise InvalidConfigError(
+            "the model of a Live session is Session(model=...), not a configuration field",
+            "model",
+        )
+    return own
+
+
+def _format_wire(value: Any) -> Any:
+    """An audio format as Live's ``audio.format``: ``{"type": ..., "rate": ...}``."""
+    if isinstance(value, AudioFormat):
+        return {"type": value.ga_type, "rate": value.sample_rate}
+    if isinstance(value, str):
+        try:
+            fmt = AudioFormat.from_wire(value)
+        except ValueError:
+            return value  # the check names it
+        return {"type": fmt.ga_type, "rate": fmt.sample_rate}
+    return value
+
+
+def live_audio_format(wire: Any) -> AudioFormat:
+    """The :class:`AudioFormat` of a Live ``audio.format`` (PCM at 24 or 16 kHz, or G.711)."""
+    if not isinstance(wire, Mapping):
+        return PCM16
+    kind, rate = wire.get("type"), wire.get("rate")
+    if kind == "audio/pcmu":
+        return G711_ULAW
+    if kind == "audio/pcma":
+        return G711_ALAW
+    if kind == "audio/pcm" and isinstance(rate, int) and rate != PCM16.sample_rate:
+        return AudioFormat(PCM16.name, rate, PCM16.bytes_per_sample, PCM16.ga_type)
+    return PCM16
+
+
+class LiveExchange:
+    """The start a Live session asks for, and the session the server reports.
+
+    ``own`` is the session's own fields (checked here, in Live's shape, without
+    the model); ``contributions`` returns each attached plugin's fields, which
+    override the session's; ``history`` returns the conversation so far as
+    ``input`` messages, for a connection after the first; ``close`` closes the
+    current connection (code, reason) when its start is refused.
+    """
+
+    def __init__(
+        self,
+        own: dict[str, Any],
+        model: str,
+        *,
+        contributions: Callable[[], Iterable[Mapping[str, Any]]],
+        history: Callable[[int], list[dict[str, Any]]],
+        close: Callable[[int, str], Awaitable[None]],
+        start_timeout: float,
+    ) -> None:
+        self.model = model
+        self._contributions = contributions
+        self._history = history
+        self._close = close
+        self._start_timeout = start_timeout
+        check_live_config({"model": model, **own}, "start")
+        self.own = own
+        #: The server's session, from its last ``session.started`` or ``session.updated``.
+        self.server_session: LiveSessionInfo | None = None
+        #: The id of the server session of the current connection (None before one started).
+        self.session_id: str | None = None
+        #: Every server session this run started, oldest first.
+        self.session_ids: list[str] = []
+        self._started = anyio.Event()
+        self._refusal: LiveErrorEvent | None = None
+        self._starting = False
+
+    # -- the configuration ----------------------------------------------------
+
+    def effective(
+        self, own: Mapping[str, Any] | None = None, extra: Iterable[Mapping[str, Any]] = ()
+    ) -> dict[str, Any]:
+        """The session's fields, then each plugin's; ``own`` and ``extra`` say what if."""
+        merged = dict(self.own if own is None else own)
+        for contribution in (*self._contributions(), *extra):
+            merged.update(contribution)
+        return merged
+
+    def _check(self, effective: Mapping[str, Any]) -> None:
+        check_live_config({"model": self.model, **effective}, "start")
+
+    def update(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``fields`` (``delegation``, ``triggers``) into the session's own; return all.
+
+        Raises :class:`InvalidConfigError` (changing nothing) for a field fixed at
+        startup, or a configuration the server would refuse.
+        """
+        check_live_config(fields, "update")  # names a field fixed at startup
+        effective = self.effective({**self.own, **fields})
+        self._check(effective)
+        self.own.update(fields)
+        return effective
+
+    def replace(self, own: Mapping[str, Any]) -> None:
+        """Make ``own`` the session's fields, once the configuration it makes is checked."""
+        self._check(self.effective(own))
+        self.own = dict(own)
+
+    def admit(self, contribution: Mapping[str, Any]) -> None:
+        """Check the configuration a plugin's ``contribution`` would make, before it attaches."""
+        self._check(self.effective(extra=[contribution]))
+
+    def update_event(self, effective: Mapping[str, Any] | None = None) -> ClientEvent:
+        """``session.update`` with the effective delegation and triggers."""
+        fields = self.effective() if effective is None else effective
+        return LiveSessionUpdateEvent(
+            session={key: fields[key] for key in UPDATABLE if key in fields}
+        )
+
+    def start_event(self, *, resumed: bool) -> LiveSessionStartEvent:
+        """``session.start`` with the model, the configuration and (``resumed``) the history.
+
+        The history follows the configured ``input``, newest kept, within the
+        API's 128 messages.
+        """
+        session: dict[str, Any] = {"model": self.model, **self.effective()}
+        if resumed:
+            given = list(session.get("input") or ())
+            room = max(0, 128 - len(given))
+            carried = self._history(room) if room else []
+            if carried:
+                session["input"] = [*given, *carried]
+        return LiveSessionStartEvent(session=session)
+
+    # -- the start of each connection -----------------------------------------
+
+    async def configure(self, write: Write) -> None:
+        """Start a server session on a fresh connection; return once it has started.
+
+        A refused start (an ``error`` before ``session.started``), or none within
+        the start timeout, closes the connection with :data:`REFUSED_CLOSE_CODE`,
+        which ends the run with the server's error.
+        """
+        resumed = bool(self.session_ids)
+        self._started = anyio.Event()
+        self._refusal = None
+        self._starting = True
+        await write(self.start_event(resumed=resumed))
+        with anyio.move_on_after(self._start_timeout):
+            await self._started.wait()
+        self._starting = False
+        if self._refusal is not None:
+            error = self._refusal.error
+            await self._close(
+                REFUSED_CLOSE_CODE, f"session.start refused: {error.code}: {error.message}"[:120]
+            )
+        elif not self._started.is_set():
+            await self._close(REFUSED_CLOSE_CODE, "no session.started in time")
+
+    def absorb(self, event: ServerEvent) -> bool:
+        """See the events that end a start (read before dispatch); never swallow one."""
+        if isinstance(event, LiveSessionStartedEvent):
+            self.server_session = event.session
+            self.session_id = event.session.id
+            self.session_ids.append(event.session.id)
+            self._started.set()
+        elif self._starting and isinstance(event, LiveErrorEvent):
+            logger.warning("the server refused session.start: %s", event.error.message)
+            self._refusal = event
+            self._started.set()
+        return False
+
+    @property
+    def started(self) -> bool:
+        """True once the current connection's server session has started."""
+        return self._started.is_set() and self._refusal is None
+
+    async def wait_started(self) -> None:
+        """Return once the current connection's session has started (or its start failed)."""
+        await self._started.wait()
+
+    def on_updated(self, event: LiveSessionUpdatedEvent) -> None:
+        """Keep the session object of ``session.updated``."""
+        self.server_session = event.session
+
+    # -- what the server says -------------------------------------------------
+
+    def server(self) -> dict[str, Any]:
+        """The server's session in Live's shape (empty before it started)."""
+        if self.server_session is None:
+            return {}
+        return self.server_session.model_dump(exclude_unset=True)
+
+    def audio_format(self, name: str = "") -> AudioFormat:
+        """The session's one audio format (both directions): the server's, asked for, PCM16."""
+        wire = (self.server().get("audio") or {}).get("format") or (
+            self.effective().get("audio") or {}
+        ).get("format")
+        return live_audio_format(wire)
+
+    def refuse_response(self, what: str) -> None:
+        """Raise for ``what``: the Live protocol has no response to ask for."""
+        raise RealtimeError(
+            f"{what} is not for a Live session: the Live model answers when it hears the "
+            "user (server-side turn detection), and its turns have no end event. Send "
+            "audio with send_audio(); give it text with session.live.session.commentary"
+            ".append (for the model to tell the user), instructions.append or "
+            "thinking.append; handle session.output_transcript.delta for what it says"
+        )
