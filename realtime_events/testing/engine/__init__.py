@@ -31,6 +31,7 @@ imports only those above it in this list:
 - ``_errors``: the real server's error taxonomy, and the JSON field readers;
 - ``_session``: session configuration, parsed, applied and rendered;
 - ``_items``: conversation items and content parts;
+- ``_mcp_items``: the MCP items a client creates, validated;
 - ``_conversation``: the ``conversation.item.*`` client events;
 - ``_idle``: server VAD's idle timeout, counted in input audio and wall time;
 - ``_input_audio``: the input audio buffer, server VAD, transcription;

@@ -1,8 +1,9 @@
 """The conversation: its items in order, and the ``conversation.item.*`` client events.
 
-Create (with the real server's validation of items and content parts),
-delete, retrieve, and truncate of assistant audio; response runs and the
-input audio buffer add their own items through :meth:`Conversation.append`.
+Create (with the real server's validation of items and content parts; MCP
+items are validated in ``_mcp_items``), delete, retrieve, and truncate of
+assistant audio; response runs and the input audio buffer add their own items
+through :meth:`Conversation.append`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ._errors import (
     wrong_type,
 )
 from ._items import Content, Item, hear
+from ._mcp_items import MCP_ITEM_TYPES, parse_mcp_item
 from ._session import Config
 
 _PART_ALIASES = {"text": "output_text", "audio": "output_audio"}
@@ -38,10 +40,9 @@ _CONTENT_TYPES = {
     "system": ("input_text",),
     "assistant": ("output_text", "output_audio"),
 }
-_ITEM_KEYS = key_set(
-    "id type object status role content call_id name arguments output"
-    " approval_request_id approve reason"
-)
+_ITEM_TYPES = ("message", "function_call", "function_call_output")
+#: The keys of messages and function items; each MCP kind has its own (``_mcp_items``).
+_ITEM_KEYS = key_set("id type object status role content call_id name arguments output")
 
 
 class ConversationHost(Protocol):
@@ -161,6 +162,11 @@ class Conversation:
 
     def parse_item(self, obj: Mapping[str, Any], p: str) -> Item:
         """A client-described item, validated like the real server does."""
+        kinds = _ITEM_TYPES + MCP_ITEM_TYPES if self._host.dialect == "ga" else _ITEM_TYPES
+        if obj.get("type") in MCP_ITEM_TYPES:
+            if obj["type"] not in kinds:
+                raise bad_value(f"{p}.type", obj["type"], kinds)  # beta has no MCP items
+            return parse_mcp_item(obj, p, self._host.new_id)
         only(obj, _ITEM_KEYS, p)
         kind = require_str(obj, "type", f"{p}.type")
         item_id = get_str(obj, "id", f"{p}.id") or self._host.new_id("item")
@@ -175,19 +181,6 @@ class Conversation:
             call_id = require_str(obj, "call_id", f"{p}.call_id")
             output = require_str(obj, "output", f"{p}.output")
             return Item(item_id, "function_call_output", call_id=call_id, output=output)
-        if kind == "mcp_approval_response" and self._host.dialect == "ga":
-            request_id = require_str(obj, "approval_request_id", f"{p}.approval_request_id")
-            approve = obj.get("approve")
-            if approve is None:
-                raise missing(f"{p}.approve")
-            if not isinstance(approve, bool):
-                raise wrong_type(f"{p}.approve", "a boolean", approve)
-            item = Item(item_id, "mcp_approval_response", approval_request_id=request_id)
-            item.approve, item.reason = approve, get_str(obj, "reason", f"{p}.reason")
-            return item
-        kinds: tuple[str, ...] = ("message", "function_call", "function_call_output")
-        if self._host.dialect == "ga":
-            kinds += ("mcp_approval_response",)
         raise bad_value(f"{p}.type", kind, kinds)
 
     def _parse_message(self, obj: Mapping[str, Any], p: str, item_id: str) -> Item:
