@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
+import selectors
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(name: str, *args: str, stdin: str | None = None) -> str:
+def run(name: str, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         cwd=EXAMPLES.parent,
     )
     assert result.returncode == 0, result.stderr
@@ -111,6 +120,84 @@ def test_sip_calls_demo() -> None:
     assert "assistant: Hello! I'm the local demo model." in out
     assert [line for line in lines if line.startswith("keypad:")] == ["keypad: 1", "keypad: #"]
     assert lines[-2:] == ["call ended; session closed: True", "local call state: hung_up"]
+
+
+def test_web_backend_demo() -> None:
+    nats_testing = pytest.importorskip(
+        "realtime_events_nats.testing", reason="the demo needs the realtime-events-nats plugin"
+    )
+    try:
+        nats_testing.nats_server_binary()
+    except FileNotFoundError as missing:
+        pytest.skip(f"the demo starts a nats-server: {missing}")
+    out = run("web_backend.py", "--demo", timeout=60)
+    lines = out.splitlines()
+    assert lines[0].startswith("started call ")
+    # The transcript the backend streamed over HTTP while the call ran, in order.
+    hello = lines.index("user: Hello!")
+    assert lines[hello + 1].startswith("assistant: Hello! I'm the local demo model.")
+    weather = lines.index("user: What's the weather in Paris?")
+    assert weather > hello
+    assert lines[weather + 1].startswith("assistant: ")
+    assert lines[-1] == "call ended"
+
+
+def _first_line(process: subprocess.Popen[str], bound: float) -> str:
+    """The first line the process prints, waiting at most ``bound`` seconds."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(bound):
+            raise AssertionError(f"nothing printed in {bound} s")
+    return process.stdout.readline()
+
+
+def _messages(ws: ClientConnection, deadline: float) -> Iterator[dict[str, Any]]:
+    """The playground's messages to the page, until ``deadline`` (then TimeoutError)."""
+    while True:
+        yield json.loads(ws.recv(max(0.1, deadline - time.monotonic())))
+
+
+def test_playground_serves_its_page_and_talks() -> None:
+    # Without --live, the example's bot talks to its built-in local server.
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "playground.py")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=EXAMPLES.parent,
+    )
+    try:
+        line = _first_line(process, 60)
+        assert line.startswith("playground at http://127.0.0.1:"), (line, process.poll())
+        url = line.split()[2]
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200
+            assert b"<title>realtime-events playground</title>" in page.read()
+        # The page's WebSocket reaches the example's bot (its plugins attached) and
+        # its answer comes back in the log, as a browser on the page would see it.
+        names: list[str] = []
+        ws_url = url.replace("http://", "ws://") + "ws"
+        with connect(ws_url, origin=Origin(url.rstrip("/")), open_timeout=10) as ws:
+            deadline = time.monotonic() + 30
+            for message in _messages(ws, deadline):
+                if message["type"] == "hello":  # the session is up: the page may talk
+                    ws.send(json.dumps({"type": "text", "text": "Hello!"}))
+                elif message["type"] == "entry" and message["kind"] == "server":
+                    names.append(message["name"])
+                    if message["name"] == "response.done":
+                        break
+        assert names.index("response.created") < names.index("response.done")
+    finally:
+        # Ctrl-C, as the example says to stop it.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+    assert process.returncode != -signal.SIGKILL, "Ctrl-C did not stop the playground"
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.py")))
