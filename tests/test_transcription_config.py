@@ -28,7 +28,11 @@ from websockets.sync.server import ServerConnection, serve
 from realtime_events import Session
 from realtime_events.audio import G711_ULAW
 from realtime_events.config import check_config, response_to_wire, to_wire, update_event
-from realtime_events.events import SessionUpdateEvent, TranscriptionSessionUpdateEvent
+from realtime_events.events import (
+    SessionUpdatedEvent,
+    SessionUpdateEvent,
+    TranscriptionSessionUpdateEvent,
+)
 from realtime_events.events.settings import (
     AudioTranscription,
     McpTool,
@@ -185,8 +189,19 @@ async def test_a_session_configures_a_ga_transcription_session_on_connect(
     peer: TranscriptionPeer,
 ) -> None:
     session = Session(url=peer.url, config=TRANSCRIPTION_CONFIG)
+    answers: list[SessionUpdatedEvent] = []
+    answered = anyio.Event()
+
+    # Registered before connecting: the answer may come before ``async with`` returns.
+    @session.on("session.updated")
+    def keep(event: SessionUpdatedEvent) -> None:
+        answers.append(event)
+        answered.set()
+
     async with session:
-        updated = await session.wait_for("session.updated", timeout=10)
+        with anyio.fail_after(10):
+            await answered.wait()
+    (updated,) = answers
     assert [event["type"] for event in peer.received][:1] == ["session.update"]
     sent = peer.received[0]
     assert sent["session"] == GA_WIRE
