@@ -127,6 +127,9 @@ class ResponseRequest:
     response_id: str | None = None
     result: ResponseDoneEvent | None = None
     error: BaseException | None = None
+    # True while its response.create is being written (the connection's own retry
+    # owns it then); see Responses._on_disconnected.
+    _sending: bool = False
     _created: anyio.Event = field(default_factory=anyio.Event)
     _done: anyio.Event = field(default_factory=anyio.Event)
 
@@ -175,6 +178,16 @@ class Responses:
         # event_id, and none outlives the connection: so both stay small.
         self._cancel_waiters: dict[str, list[anyio.Event]] = {}
         self._cancel_event_ids: dict[str, str] = {}  # cancel event_id -> response id
+        # From a connection's loss until the new server session's first event, the
+        # handlers may still see the lost connection's last events: they are stale.
+        self._stale = False
+        # The request the lost server session had not acknowledged (as far as the
+        # handlers had seen): a stale response.created says it was, and died.
+        self._unacknowledged: ResponseRequest | None = None
+        self._lost: BaseException | None = None  # why the last connection ended
+        self._session_id: str | None = None  # the server session's, to tell a new one
+        on("session.created", self._on_session)
+        on("session.updated", self._on_session)
         on("response.created", self._on_created)
         on("response.done", self._on_done)
         on("error", self._on_error)
@@ -226,6 +239,7 @@ class Responses:
         event = ResponseCreateEvent(event_id=request.event_id)
         if request.overrides:
             event = ResponseCreateEvent(event_id=request.event_id, response=request.overrides)
+        request._sending = True
         try:
             await self._send_event(event)
         except BaseException as exc:
@@ -233,6 +247,8 @@ class Responses:
                 self._requested = None
             request._fail(exc)
             raise
+        finally:
+            request._sending = False
 
     async def cancel(
         self, response_id: str | None = None, *, wait: bool | None = None
@@ -267,9 +283,31 @@ class Responses:
 
     # -- keeping track -----------------------------------------------------
 
+    async def _on_session(self, event: Any) -> None:
+        # A connection's first event is session.created; a server that skips it
+        # answers the configuration with a session.updated of the new session's id.
+        session_id = getattr(event.session, "id", None)
+        if self._stale and (
+            event.type == "session.created" or session_id is None or session_id != self._session_id
+        ):
+            # The new server session speaks: every event of the lost one was seen.
+            self._stale = False
+            self._unacknowledged = None
+            await self._next()
+        self._session_id = session_id
+
     def _on_created(self, event: ResponseCreatedEvent) -> None:
         response = event.response
         if (response.conversation_id or "") == "none":
+            return
+        if self._stale:
+            # The lost server session did acknowledge the request it was sent, and
+            # its response died with it: fail it as a running one, never ask again.
+            request, self._unacknowledged = self._unacknowledged, None
+            if request is not None and request in self._queue:
+                self._queue.remove(request)
+                request.response_id = response.id
+                request._fail(self._lost or SessionClosedError("the connection was lost"))
             return
         self.current = response
         request, self._requested = self._requested, None
@@ -285,6 +323,8 @@ class Responses:
             while len(self._finished) > KEEP_FINISHED:
                 self._finished.popitem(last=False)
             self._answer_cancels([response_id])
+        if self._stale:
+            return  # the lost connection's: nothing of it runs any more
         if self.current is not None and self.current.id == response_id:
             self.current = None
             request, self._running = self._running, None
@@ -294,10 +334,14 @@ class Responses:
         await self._next()
 
     async def _next(self) -> None:
-        if not self.active and self._queue:
+        # Not before the lost connection's last events were seen: one may say that
+        # the first queued request was acknowledged, and lost.
+        if not self.active and self._queue and not self._stale:
             await self._send(self._queue.pop(0))
 
     async def _on_error(self, event: ErrorEvent) -> None:
+        if self._stale:
+            return  # about requests of the lost connection: they were settled then
         error = event.error
         code = error.code
         source = error.event_id
@@ -327,16 +371,26 @@ class Responses:
             request._fail(ServerError(error))
             await self._next()
 
-    def _on_disconnected(self, session: Any, *, error: BaseException, **_: Any) -> None:
+    def _on_disconnected(
+        self, session: Any, *, error: BaseException, will_reconnect: bool = False, **_: Any
+    ) -> None:
         # The running response died with the server session. A request the server
-        # never acknowledged may have been lost on the way: ask again after the
-        # reconnect, ahead of the queue.
+        # never acknowledged may have been lost on the way: ask again on the new
+        # server session, ahead of the queue, once the lost one's last events are
+        # seen. One still being written is the connection's to send on the next
+        # connection (it does, exactly once): it stays the request awaiting an answer.
         running, self._running = self._running, None
         if running is not None and not running._done.is_set():
             running._fail(error)
-        requested, self._requested = self._requested, None
-        if requested is not None and not requested._done.is_set():
-            self._queue.insert(0, requested)
+        requested = self._requested
+        self._unacknowledged = None
+        if requested is not None and not requested._sending:
+            self._requested = None
+            if not requested._done.is_set():
+                self._queue.insert(0, requested)
+                self._unacknowledged = requested
+        self._lost = error
+        self._stale = will_reconnect
         self._connection_ended()
 
     async def resume(self) -> None:
@@ -348,8 +402,9 @@ class Responses:
         for request in (self._requested, self._running, *self._queue):
             if request is not None and not request._done.is_set():
                 request._fail(closed)
-        self._requested = self._running = None
+        self._requested = self._running = self._unacknowledged = None
         self._queue.clear()
+        self._stale = False
         self._connection_ended()
 
     def _connection_ended(self) -> None:

@@ -507,7 +507,15 @@ class Supervisor:
     # -- sending -----------------------------------------------------------
 
     async def send(self, model: ClientEvent) -> None:
-        """Write an event, holding it while a reconnect restores the conversation."""
+        """Write an event, holding it while a reconnect restores the conversation.
+
+        An event is written on one connection exactly once: a write that failed
+        (or finished only after its connection was given up, see :meth:`write`)
+        goes out again on the next connection, and only then. One that was
+        written and lost with its server session is its owner's to send again
+        (the response sequencer, the conversation's replay), which learns of the
+        loss from ``disconnected``: the two never both send it.
+        """
         while True:
             if self.state == "reconnecting":
                 # Hold the send until the conversation is restored, so it lands after
@@ -526,12 +534,20 @@ class Supervisor:
             return
 
     async def write(self, model: ClientEvent) -> None:
-        """Write one event on the current connection (no waiting for a reconnect)."""
+        """Write one event on the current connection (no waiting for a reconnect).
+
+        Raises :class:`ConnectionClosedError` when the event was not written, and
+        also when the write finished only after the connection was given up
+        (``disconnected`` sent): its owners already counted it as never sent.
+        """
         ws = self._ws
         if ws is None:
             raise SessionClosedError(f"cannot send {model.type!r}: not connected")
         data = model.to_json()
+        lost = self._connection_lost
         await ws.send(data)
+        if lost.is_set():
+            raise ws.close_error or ConnectionClosedError(1006, "connection lost while sending")
         recorder = self._hooks.recorder
         if recorder is not None:
             recorder.write("send", data)

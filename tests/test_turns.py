@@ -32,6 +32,7 @@ from realtime_events import (
     Session,
     SessionClosedError,
     SyncSession,
+    signals,
 )
 from realtime_events.supervisor import RESTART_REASON
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
@@ -332,17 +333,64 @@ async def test_a_turn_lost_to_a_dropped_connection_fails_at_once(anyio_backend: 
 async def test_a_request_lost_before_it_was_acknowledged_keeps_the_turn(
     anyio_backend: str,
 ) -> None:
-    with losing("drop-unacked") as (peer, url):
+    # The drop races the request's write (the peer drops on reading it): run it
+    # enough times for the write to end on either side of the drop.
+    for _ in range(10):
+        with losing("drop-unacked") as (peer, url):
+            session = Session(url=url, output_modalities=["text"], reconnect=QUICK)
+            with anyio.fail_after(60):
+                async with session:
+                    reply = await session.ask("Tell me a story.", timeout=30)
+        # Sent again on the new server session, which answered it: the turn got the answer.
+        assert reply.text == LosingPeer.ANSWER
+        (lost,) = create_ids(peer.received[0])
+        # That request and only it, once: never by both the connection's retry
+        # and the sequencer.
+        assert create_ids(peer.received[1]) == [lost]
+
+
+async def test_a_response_the_handlers_see_after_the_loss_is_not_taken_as_live(
+    anyio_backend: str,
+) -> None:
+    # The handlers are behind when the connection drops: the lost server
+    # session's response.created reaches them after the reconnect. It says the
+    # request was acknowledged, and died: the request fails, the turn fails, and
+    # nothing is asked again on the new server session.
+    with losing("drop") as (peer, url):
         session = Session(url=url, output_modalities=["text"], reconnect=QUICK)
+        reconnected = anyio.Event()
+        behind = True
+
+        async def lag(event: Any) -> None:
+            nonlocal behind
+            if behind:  # the first user item: hold the handlers until the reconnect
+                behind = False
+                await reconnected.wait()
+
+        def on_reconnected(sender: Any, **_: Any) -> None:
+            reconnected.set()
+
+        signals.reconnected.connect(on_reconnected, sender=session)
+        session.on("conversation.item.done", lag)
         with anyio.fail_after(60):
             async with session:
-                reply = await session.ask("Tell me a story.", timeout=30)
-    # Sent again on the new server session, which answered it: the turn got the answer.
+                turn = session.expect_reply()
+                await session.conversation.item.create(
+                    {"type": "message", "role": "user",
+                     "content": [{"type": "input_text", "text": "Tell me a story."}]}
+                )  # fmt: skip
+                request = await session.response.create()
+                with pytest.raises(ConnectionClosedError) as lost:
+                    await request.done()
+                with pytest.raises(ConnectionClosedError):
+                    await turn.wait(timeout=3600)
+                assert request.response_id == "resp_lost"
+                reply = await session.ask("Again, please.", timeout=30)
+                assert not session.response.active
+    assert lost.value.code == 1006
     assert reply.text == LosingPeer.ANSWER
-    (lost,) = create_ids(peer.received[0])
-    # Only that request was asked again. (When the write raced the drop, the
-    # connection's own retry may send it a second time: same event, reported.)
-    assert set(create_ids(peer.received[1])) == {lost}
+    # Only the new turn's request went to the new server session.
+    assert creates(peer.received[1]) == 1
 
 
 async def test_a_turn_lost_to_a_restart_fails_at_once(anyio_backend: str) -> None:

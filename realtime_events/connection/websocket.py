@@ -304,12 +304,14 @@ class WebSocket:
     # -- sending -----------------------------------------------------------
 
     async def send(self, data: bytes | str, *, text: bool = True) -> None:
-        """Send one message; raise :class:`ConnectionClosedError` if the connection is closed.
+        """Send one message; raise :class:`ConnectionClosedError` if it could not be written.
 
-        If the peer closed the connection, the error carries its close code and
-        reason once its close frame was read. A send cancelled while it was
-        blocked writing may have left part of a frame on the wire, and nothing
-        can follow that: the connection is aborted.
+        It returns once the frame was handed to the operating system, and raises
+        only when it was not, entirely: a caller that retries after the error
+        never sends a message twice. If the peer closed the connection, the
+        error carries its close code and reason once its close frame was read. A
+        send cancelled while it was blocked writing may have left part of a
+        frame on the wire, and nothing can follow that: the connection is aborted.
         """
         payload = data.encode() if isinstance(data, str) else data
         async with self._send_lock:
@@ -323,7 +325,11 @@ class WebSocket:
                 self.protocol.send_text(payload)
             else:
                 self.protocol.send_binary(payload)
-            await self._flush_locked()
+            # This frame and what was queued before it: failing, it was not sent.
+            await self._write_locked(self.protocol.data_to_send())
+            # What the reader queued while we wrote (the end of stream after the
+            # peer's, a pong): the frame is out, so failing here is the reader's to report.
+            await self._flush_pending_locked()
 
     def _writable(self) -> bool:
         return (
@@ -375,19 +381,23 @@ class WebSocket:
         # whoever holds the lock writes everything queued so far, in order, until
         # nothing is left (a reader may queue a pong meanwhile).
         protocol = self.protocol
+        while chunks := protocol.data_to_send():
+            await self._write_locked(chunks)
+
+    async def _write_locked(self, chunks: list[bytes]) -> None:
+        """Write ``chunks`` with the lock held; raise :class:`ConnectionClosedError` on failure."""
         stream = self.stream
         try:
-            while chunks := protocol.data_to_send():
-                for chunk in chunks:
-                    if not chunk:
-                        await self._send_eof()
-                        continue
-                    for start in range(0, len(chunk), SEND_PIECE):
-                        self._send_since = anyio.current_time()
-                        if len(chunk) <= SEND_PIECE:
-                            await stream.send(chunk)
-                        else:
-                            await stream.send(chunk[start : start + SEND_PIECE])
+            for chunk in chunks:
+                if not chunk:
+                    await self._send_eof()
+                    continue
+                for start in range(0, len(chunk), SEND_PIECE):
+                    self._send_since = anyio.current_time()
+                    if len(chunk) <= SEND_PIECE:
+                        await stream.send(chunk)
+                    else:
+                        await stream.send(chunk[start : start + SEND_PIECE])
         except (
             anyio.BrokenResourceError,
             anyio.ClosedResourceError,
