@@ -11,12 +11,18 @@ Test a bot without an API key or a network::
             await session.send_text("hello")
             done = await session.wait_for("response.done", timeout=5)
 
+The same server speaks OpenAI's Live protocol at ``server.live_url`` (the
+path the official SDK's ``client.live.connect()`` opens from
+``websocket_base_url=server.base_url``), on a :class:`LiveEngine` per
+connection.
+
 With pytest, the ``realtime_server`` and ``realtime_session`` fixtures do the
 setup (see :mod:`realtime_events.testing.pytest_plugin`).
 """
 
 from .calls import LocalCall, LocalCalls
 from .engine import IdFactory, RealtimeEngine, ResponseRun
+from .live import LiveEngine
 from .models import (
     Call,
     DemoModel,
@@ -28,13 +34,15 @@ from .models import (
     ScriptedModel,
     ToolOutput,
 )
-from .server import Faults, LocalRealtimeServer, ServerConnection
+from .server import Faults, LiveServerConnection, LocalRealtimeServer, ServerConnection
 
 __all__ = [
     "Call",
     "DemoModel",
     "Faults",
     "IdFactory",
+    "LiveEngine",
+    "LiveServerConnection",
     "LocalCall",
     "LocalCalls",
     "LocalRealtimeServer",

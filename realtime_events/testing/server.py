@@ -1,15 +1,18 @@
-"""LocalRealtimeServer: a Realtime server on 127.0.0.1, for tests, demos and offline work.
+"""LocalRealtimeServer: a Realtime and Live server on 127.0.0.1, for tests, demos and offline work.
 
-This module is the I/O layer: it accepts WebSocket connections, feeds each
-client frame to a :class:`~realtime_events.testing.engine.RealtimeEngine` (the
-protocol, written Sans-I/O), writes what the engine answers, streams responses
-with optional real-time pacing, and injects faults on demand. Besides frames it
-hands the engine the connection URL's query (``?model=``,
-``?intent=transcription``) and, every :data:`TICK_SECONDS`, the wall time that
-passed (server VAD's idle timeout counts it). On the same port
-it serves the SIP call control endpoints over plain HTTP (``POST``; see
-:mod:`realtime_events.testing.calls`), and a session attaches to an accepted
-call with ``?call_id=``.
+This module is the I/O layer's front door: it accepts WebSocket connections
+and routes each by its path to its protocol's engine, written Sans-I/O. The
+Live path (:data:`~realtime_events.testing.live.LIVE_PATH`, where the
+official SDK's ``client.live.connect()`` goes) gets a
+:class:`~realtime_events.testing.live.LiveEngine`; any other path a
+:class:`~realtime_events.testing.engine.RealtimeEngine`, handed the URL's
+query (``?model=``, ``?intent=transcription``). Each connection (see
+:mod:`realtime_events.testing.connection`) feeds its engine the client's
+frames, writes what it answers, streams its runs with optional real-time
+pacing, tells it the wall time passing, and injects faults on demand. On the
+same port it serves the SIP call control endpoints over plain HTTP (``POST``;
+see :mod:`realtime_events.testing.calls`), and a Realtime session attaches to
+an accepted call with ``?call_id=``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ import json
 import logging
 import math
 import os
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -30,247 +31,33 @@ import anyio.abc
 from websockets.http11 import Request
 
 from ..connection import WebSocket, accept
-from ..errors import ConnectionClosedError
 from ..events.names import Dialect
 from ..recording import RecordedFrame, read_recording
 from .calls import LocalCall, LocalCalls, http_response, read_http_request
-from .engine import RealtimeEngine, ResponseRun, audio_ms
+from .connection import REFUSED_CLOSE_CODE, TICK_SECONDS, EngineConnection, Faults
+from .engine import RealtimeEngine
+from .live import LIVE_PATH, LiveEngine
+from .live_connection import LiveServerConnection
 from .models import DemoModel, McpTool, Model
+from .realtime_connection import ServerConnection
 
-__all__ = ["TICK_SECONDS", "Faults", "LocalRealtimeServer", "ServerConnection"]
+__all__ = [
+    "REFUSED_CLOSE_CODE",
+    "TICK_SECONDS",
+    "Faults",
+    "LiveServerConnection",
+    "LocalRealtimeServer",
+    "ServerConnection",
+]
 
 logger = logging.getLogger("realtime_events.testing.server")
 
-#: How often a connection tells its engine how much wall time passed, in seconds.
-TICK_SECONDS = 0.1
-#: The close code of a connection the server refuses after the handshake (the real one's).
-REFUSED_CLOSE_CODE = 4000
-
-
-@dataclass
-class Faults:
-    """Faults to inject into every connection (each can also be triggered on demand).
-
-    ``drop_after``: drop TCP without a close frame after this many server events.
-    ``stall_after`` / ``stall_for``: stop sending for ``stall_for`` seconds after
-    that many events. ``session_cap``: like the real server's cap on a session's
-    length, close with ``cap_close_code`` after that many seconds.
-    """
-
-    drop_after: int | None = None
-    stall_after: int | None = None
-    stall_for: float = 0.0
-    session_cap: float | None = None
-    cap_close_code: int = 1001
-    malformed_after: int | None = None
-
-
-@dataclass
-class ServerConnection:
-    """One client connected to the server."""
-
-    websocket: WebSocket
-    engine: RealtimeEngine
-    request: Request
-    faults: Faults
-    pace: float
-    received: list[dict[str, Any]] = field(default_factory=list)
-    sent_events: deque[Mapping[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
-    sent: int = 0
-    _wake: anyio.Event = field(default_factory=anyio.Event)
-    _cancel: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    # Held from asking the engine for events to sending them, so that what the reader,
-    # the ticker and the streamer get from it goes out in the order the engine made it.
-    _order: anyio.Lock = field(default_factory=anyio.Lock)
-
-    @property
-    def dialect(self) -> str:
-        """The dialect the client asked for: ``"beta"`` with the beta header, else ``"ga"``."""
-        return self.engine.dialect
-
-    async def send_events(self, events: Sequence[Mapping[str, Any]]) -> None:
-        """Write server events, applying the connection's faults."""
-        for event in events:
-            await self._fault_point()
-            await self.websocket.send(json.dumps(event, separators=(",", ":")))
-            self.sent_events.append(event)
-            self.sent += 1
-
-    async def send_dtmf(self, digits: str) -> None:
-        """Press keys on the caller's phone: ``input_audio_buffer.dtmf_event_received`` for each.
-
-        ``digits`` are keypad keys (``0``-``9``, ``*``, ``#``, ``A``-``D``), sent
-        in order; an unknown key raises ``ValueError`` before anything is sent.
-        """
-        events = [event for digit in digits for event in self.engine.dtmf_event(digit)]
-        async with self._order:
-            await self.send_events(events)
-
-    async def send_raw(self, data: str | bytes, *, binary: bool = False) -> None:
-        """Write a frame as it is, valid or not."""
-        await self.websocket.send(data, text=not binary)
-
-    async def drop(self) -> None:
-        """Drop the TCP connection without a close frame."""
-        await self.websocket.abort(1006)
-        self._cancel.cancel()
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with a close frame."""
-        await self.websocket.close(code, reason)
-        self._cancel.cancel()
-
-    async def _fault_point(self) -> None:
-        faults = self.faults
-        if faults.drop_after is not None and self.sent >= faults.drop_after:
-            await self.drop()
-            raise ConnectionClosedError(1006, "dropped by fault injection")
-        if faults.stall_after is not None and self.sent == faults.stall_after:
-            faults.stall_after = None
-            await anyio.sleep(faults.stall_for)
-        if faults.malformed_after is not None and self.sent == faults.malformed_after:
-            faults.malformed_after = None
-            await self.websocket.send('{"type": "response.output_text.delta", "oops": ')
-
-    async def serve(self) -> None:
-        """Run the connection until the client or a fault closes it.
-
-        A connection the engine refuses (its first event is an ``error``, not
-        ``session.created``) gets that error, then a close with code 4000, as
-        the real server does.
-        """
-        try:
-            with self._cancel:
-                opening = self.engine.start()
-                async with self._order:
-                    await self.send_events(opening)
-                refusal = _refusal(opening)
-                if refusal is not None:
-                    await self.close(REFUSED_CLOSE_CODE, refusal)
-                    return
-                async with anyio.create_task_group() as task_group:
-                    task_group.start_soon(self._stream_responses)
-                    task_group.start_soon(self._tick)
-                    if self.faults.session_cap is not None:
-                        task_group.start_soon(self._cap, self.faults.session_cap)
-                    while True:
-                        data, _text = await self.websocket.recv()
-                        self._remember(data)
-                        async with self._order:
-                            await self.send_events(self.engine.receive(data))
-                        self._wake.set()
-        except* ConnectionClosedError:
-            pass  # the client left, or a fault dropped it: either way this connection is over
-        finally:
-            # Also when the server shuts down: the client must see the socket close.
-            await self.websocket.abort()
-
-    async def serve_recording(
-        self, recording: str | os.PathLike[str] | Sequence[RecordedFrame]
-    ) -> None:
-        """Send a recording's server frames with their timing (scaled by ``pace``), then close.
-
-        ``recording`` is a file or the frames read from one. Client frames are
-        read and kept in ``received`` but not answered: the recording already
-        holds the answers.
-        """
-        if isinstance(recording, str | os.PathLike):
-            recording = list(read_recording(recording))
-        frames = [frame for frame in recording if frame.direction == "recv"]
-        try:
-            with self._cancel:
-                async with anyio.create_task_group() as task_group:
-                    task_group.start_soon(self._read_and_ignore)
-                    previous = frames[0].t if frames else 0.0
-                    for frame in frames:
-                        await anyio.sleep(max(frame.t - previous, 0.0) * self.pace)
-                        previous = frame.t
-                        if frame.binary:
-                            await self.send_raw(bytes.fromhex(frame.data), binary=True)
-                        else:
-                            await self.send_raw(frame.data)
-                    await self.close(1000, "end of recording")
-        except* ConnectionClosedError:
-            pass  # the client left, or a fault dropped it: either way this connection is over
-        finally:
-            await self.websocket.abort()
-
-    async def _read_and_ignore(self) -> None:
-        while True:
-            data, _text = await self.websocket.recv()
-            self._remember(data)
-
-    def _remember(self, data: bytes) -> None:
-        try:
-            event = json.loads(data)
-        except ValueError:
-            return
-        if isinstance(event, dict):
-            self.received.append(event)
-
-    async def _stream_responses(self) -> None:
-        while True:
-            run = self.engine.next_response()
-            if run is None:
-                await self._wake.wait()
-                self._wake = anyio.Event()
-                continue
-            await self._stream(run)
-
-    async def _stream(self, run: ResponseRun) -> None:
-        events = iter(run)
-        while True:
-            async with self._order:
-                # The run makes each event when asked: asked and sent under one hold.
-                event = next(events, None)
-                if event is None:
-                    return
-                await self.send_events([event])
-            delay = audio_ms(event) / 1000 * self.pace
-            # Yield even when not pacing, so client frames (a cancel) are read between events.
-            await anyio.sleep(delay)
-
-    async def _tick(self) -> None:
-        """Tell the engine the wall time passing; send what it causes, wake the streamer.
-
-        The time is measured, not assumed, so a late wake-up under load still
-        counts all of it. Server VAD's idle timeout is what listens: it may
-        trigger, and queue a response.
-        """
-        last = anyio.current_time()
-        while True:
-            await anyio.sleep(TICK_SECONDS)
-            now = anyio.current_time()
-            async with self._order:
-                events = self.engine.advance((now - last) * 1000)
-                last = now
-                await self.send_events(events)
-            if events:
-                self._wake.set()
-
-    async def _cap(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-        error = {
-            "type": "error",
-            "event_id": "event_cap",
-            "error": {
-                "type": "invalid_request_error",
-                "code": "session_expired",
-                "message": f"Your session hit the maximum duration of {seconds:g} seconds.",
-                "param": None,
-                "event_id": None,
-            },
-        }
-        async with self._order:
-            await self.send_events([error])
-        await self.close(self.faults.cap_close_code, "session expired")
-
 
 class LocalRealtimeServer:
-    """A protocol-faithful Realtime server on 127.0.0.1, speaking GA and beta.
+    """A protocol-faithful server on 127.0.0.1: Realtime (GA and beta) and Live.
 
     ``async with LocalRealtimeServer() as server: Session(url=server.url)``. The
-    dialect is chosen per connection by the ``OpenAI-Beta`` header. ``pace`` is
+    Realtime dialect is chosen per connection by the ``OpenAI-Beta`` header. ``pace`` is
     seconds of wall time per second of audio streamed (0: as fast as possible,
     1: real time). ``api_key``, when set, is required as a Bearer token (or
     Azure ``api-key``), so tests can see a 401. ``replay`` serves a recording
@@ -294,6 +81,17 @@ class LocalRealtimeServer:
     :attr:`http_url` (give it to ``Calls(base_url=...)``), and
     ``Session(url=server.url, call_id=...)`` attaches to an accepted call, whose
     session starts with the accepted configuration.
+
+    The Live protocol is served at :attr:`live_url`, the path the official
+    SDK's ``client.live.connect()`` opens from ``websocket_base_url=``
+    :attr:`base_url`: each connection is a new Live session on a
+    :class:`~realtime_events.testing.live.LiveEngine` with its own instance of
+    the model, started by the client's ``session.start`` (so
+    ``session_defaults``, ``mcp_servers`` and the URL's query are Realtime's
+    only). Pacing, the wall time ticks, ``faults`` and ``replay`` apply to
+    both protocols; Live connections are kept in :attr:`live_connections`.
+    Other paths under ``/v1/live/`` (the sideband, forks) are refused with
+    404: the local server does not serve them.
     """
 
     def __init__(
@@ -324,7 +122,10 @@ class LocalRealtimeServer:
             else None
         )
         self._replay_frames: list[RecordedFrame] = []
+        #: The Realtime connections, oldest first.
         self.connections: list[ServerConnection] = []
+        #: The Live connections, oldest first.
+        self.live_connections: list[LiveServerConnection] = []
         self.calls = LocalCalls()
         # anyio primitives belong to an event loop: they are made in __aenter__, so a
         # server can be built anywhere (a threaded bot's test builds it before any loop runs).
@@ -338,21 +139,33 @@ class LocalRealtimeServer:
         return f"ws://{self.host}:{self.port}/v1/realtime"
 
     @property
+    def live_url(self) -> str:
+        """The ``ws://`` URL of the Live protocol (``Session(protocol="live", url=...)``)."""
+        return f"ws://{self.host}:{self.port}{LIVE_PATH}"
+
+    @property
     def http_url(self) -> str:
         """The ``http://`` base URL of the REST endpoints (``Calls(base_url=...)``, the SDK's)."""
         return f"http://{self.host}:{self.port}/v1"
 
     @property
     def base_url(self) -> str:
-        """The URL to give the official SDK as ``websocket_base_url`` (it adds ``/realtime``)."""
+        """The official SDK's ``websocket_base_url`` (it adds ``/realtime``, ``/live/sessions``)."""
         return f"ws://{self.host}:{self.port}/v1"
 
     @property
     def connection(self) -> ServerConnection:
-        """The most recent connection."""
+        """The most recent Realtime connection."""
         if not self.connections:
             raise LookupError("no client has connected")
         return self.connections[-1]
+
+    @property
+    def live_connection(self) -> LiveServerConnection:
+        """The most recent Live connection."""
+        if not self.live_connections:
+            raise LookupError("no Live client has connected")
+        return self.live_connections[-1]
 
     async def __aenter__(self) -> LocalRealtimeServer:
         if self.replay is not None:
@@ -403,6 +216,9 @@ class LocalRealtimeServer:
 
     def _check(self, request: Request) -> tuple[int, str] | None:
         refusal = self._check_key(request)
+        path = urlsplit(request.path).path
+        if refusal is None and path.startswith("/v1/live/") and path != LIVE_PATH:
+            refusal = _not_found(path)
         call_id = _call_id(request)
         if refusal is None and call_id is not None and request.method == "GET":
             refusal = self.calls.refusal(call_id, _dialect(request))
@@ -438,6 +254,29 @@ class LocalRealtimeServer:
             await stream.aclose()
             return
         websocket, request = accepted
+        connection: EngineConnection[Any]
+        if urlsplit(request.path).path == LIVE_PATH:
+            connection = self._live(websocket, request)
+        else:
+            connection = await self._realtime(websocket, request)
+        if self._new_connection is not None:
+            self._new_connection.set()
+            self._new_connection = anyio.Event()
+        if self.replay is not None:
+            await connection.serve_recording(self._replay_frames)
+        else:
+            await connection.serve()
+
+    def _live(self, websocket: WebSocket, request: Request) -> LiveServerConnection:
+        """A Live connection: a new session, whose model and configuration come in its start."""
+        engine = LiveEngine(model=self._model_factory())
+        faults = Faults(**vars(self.faults))
+        connection = LiveServerConnection(websocket, engine, request, faults, self.pace)
+        self.live_connections.append(connection)
+        return connection
+
+    async def _realtime(self, websocket: WebSocket, request: Request) -> ServerConnection:
+        """A Realtime connection, configured by its URL (and the call it attaches to)."""
         call_id = _call_id(request)
         call = self.calls.calls.get(call_id) if call_id is not None else None
         defaults = dict(self.session_defaults)
@@ -456,13 +295,7 @@ class LocalRealtimeServer:
         if call is not None:
             await _attach(connection, call)
         self.connections.append(connection)
-        if self._new_connection is not None:
-            self._new_connection.set()
-            self._new_connection = anyio.Event()
-        if self.replay is not None:
-            await connection.serve_recording(self._replay_frames)
-        else:
-            await connection.serve()
+        return connection
 
     async def _serve_http(self, stream: anyio.abc.ByteStream, first: bytes) -> None:
         """Answer one plain HTTP request (a call control endpoint), then close."""
@@ -488,21 +321,33 @@ class LocalRealtimeServer:
             await stream.aclose()
 
     async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
-        """Wait until ``count`` clients have connected in all; return the latest."""
-        with anyio.move_on_after(timeout):
-            while len(self.connections) < count:
-                assert self._new_connection is not None, "the server is not running"
-                await self._new_connection.wait()
-        if len(self.connections) < count:
-            raise TimeoutError(
-                f"no client connection #{count} within {timeout:g} s "
-                f"({len(self.connections)} so far)"
-            )
+        """Wait until ``count`` Realtime clients have connected in all; return the latest."""
+        await self._wait(self.connections, count, timeout, "client")
         return self.connections[-1]
 
+    async def wait_for_live_connection(
+        self, count: int = 1, timeout: float = 5.0
+    ) -> LiveServerConnection:
+        """Wait until ``count`` Live clients have connected in all; return the latest."""
+        await self._wait(self.live_connections, count, timeout, "Live client")
+        return self.live_connections[-1]
+
+    async def _wait(
+        self, connections: Sequence[object], count: int, timeout: float, what: str
+    ) -> None:
+        with anyio.move_on_after(timeout):
+            while len(connections) < count:
+                assert self._new_connection is not None, "the server is not running"
+                await self._new_connection.wait()
+        if len(connections) < count:
+            raise TimeoutError(
+                f"no {what} connection #{count} within {timeout:g} s ({len(connections)} so far)"
+            )
+
     async def broadcast_raw(self, data: str | bytes, *, binary: bool = False) -> None:
-        """Write a raw frame to every open connection."""
-        for connection in list(self.connections):
+        """Write a raw frame to every open connection, Realtime and Live."""
+        everyone: list[EngineConnection[Any]] = [*self.connections, *self.live_connections]
+        for connection in everyone:
             if not connection.websocket.closed:
                 await connection.send_raw(data, binary=binary)
 
@@ -513,14 +358,15 @@ def _dialect(request: Request) -> Dialect:
     return "beta" if beta else "ga"
 
 
-def _refusal(opening: Sequence[Mapping[str, Any]]) -> str | None:
-    """The close reason when the engine refused the connection, as the real server words it."""
-    if not opening or opening[0].get("type") != "error":
-        return None
-    error = opening[0].get("error") or {}
-    code = error.get("code")
-    kind = str(error.get("type") or "invalid_request_error")
-    return f"{kind}.{code}" if code else kind
+def _not_found(path: str) -> tuple[int, str]:
+    """The 404 of a Live path the local server does not serve, in the API's error envelope."""
+    error = {
+        "message": f"The local server does not serve {path} (only {LIVE_PATH} of the Live API).",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "not_found",
+    }
+    return 404, json.dumps({"error": error})
 
 
 def _call_id(request: Request) -> str | None:
