@@ -754,6 +754,8 @@ class Session(SessionOverloads):
         )
 
     def _signal(self, signal: Signal, **kwargs: Any) -> None:
+        if signal is signals.disconnected and self._live is not None:
+            self._live.connection_lost()  # a close waiting for session.closed waits no more
         signals.send(signal, self, **kwargs)
 
     async def _idle(self) -> None:

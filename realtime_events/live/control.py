@@ -130,3 +130,7 @@ class LiveControl(LiveResources):
 
     def _on_closed(self, event: LiveSessionClosedEvent) -> None:
         self._closed.set()
+
+    def connection_lost(self) -> None:
+        """The connection closed: no ``session.closed`` will come on it."""
+        self._closed.set()

@@ -27,7 +27,7 @@ from typing import Any
 import anyio
 
 from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat
-from ..errors import InvalidConfigError, RealtimeError
+from ..errors import ConnectionClosedError, InvalidConfigError, RealtimeError
 from ..events._base import ClientEvent, ServerEvent
 from .checks import check_live_config
 from .client import LiveSessionStartEvent, LiveSessionUpdateEvent
@@ -213,7 +213,8 @@ class LiveExchange:
 
         A refused start (an ``error`` before ``session.started``), or none within
         the start timeout, closes the connection with :data:`REFUSED_CLOSE_CODE`,
-        which ends the run with the server's error.
+        which ends the run with the server's error, and raises
+        :class:`ConnectionClosedError` so that the connection is never taken as open.
         """
         resumed = bool(self.session_ids)
         self._started = anyio.Event()
@@ -225,11 +226,13 @@ class LiveExchange:
         self._starting = False
         if self._refusal is not None:
             error = self._refusal.error
-            await self._close(
-                REFUSED_CLOSE_CODE, f"session.start refused: {error.code}: {error.message}"[:120]
-            )
+            reason = f"session.start refused: {error.code}: {error.message}"[:120]
         elif not self._started.is_set():
-            await self._close(REFUSED_CLOSE_CODE, "no session.started in time")
+            reason = "no session.started in time"
+        else:
+            return
+        await self._close(REFUSED_CLOSE_CODE, reason)
+        raise ConnectionClosedError(REFUSED_CLOSE_CODE, reason)
 
     def absorb(self, event: ServerEvent) -> bool:
         """See the events that end a start (read before dispatch); never swallow one."""
