@@ -508,6 +508,20 @@ class SyncSession(SyncSessionOverloads):
         return self._portal.call(self.session.update, **fields)
 
     @property
+    def protocol(self) -> str:
+        """The protocol the session speaks: ``"realtime"`` or ``"live"``."""
+        return self.session.protocol
+
+    @property
+    def live(self) -> Any:
+        """``session.live`` with blocking helpers: ``s.live.session.input_audio.append(pcm)``.
+
+        A Live session's SDK-shaped helpers, history and metrics (see
+        :class:`~realtime_events.live.control.LiveControl`); raises on a Realtime session.
+        """
+        return BlockingProxy(self._portal.call(getattr, self.session, "live"), self._portal)
+
+    @property
     def response(self) -> Any:
         """``session.response`` with blocking ``create``/``cancel`` (see :class:`BlockingProxy`)."""
         return BlockingProxy(self.session.response, self._portal)

@@ -554,3 +554,26 @@ async def test_the_shared_routing_tables_stay_bounded() -> None:
     assert len(dispatch._ROUTES) <= dispatch._MAX_ROUTES
     assert len(dispatch._MATCHES) <= dispatch._MAX_ROUTES
     assert len(d._cache) <= dispatch._MAX_ROUTES
+
+
+@pytest.mark.anyio
+async def test_a_live_event_that_fails_its_model_reaches_no_handler_of_its_name() -> None:
+    from realtime_events.live import LiveOutputTranscriptDeltaEvent, parse_live_server_event
+
+    seen: list[str] = []
+    dispatcher = Dispatcher(spawn=lambda call: None, on_error=lambda *failure: None, protocol="live")
+    dispatcher.add("session.output_transcript.delta", lambda e: seen.append(type(e).__name__))
+    dispatcher.add("*", lambda e: seen.append("*" + type(e).__name__))
+    broken = parse_live_server_event('{"type": "session.output_transcript.delta", "delta": 3}')
+    good = parse_live_server_event(
+        '{"type": "session.output_transcript.delta", "event_id": "e", "delta": "Hi",'
+        ' "start_ms": 0, "end_ms": 5}'
+    )
+    assert isinstance(good, LiveOutputTranscriptDeltaEvent)
+    await dispatcher.dispatch(broken)
+    await dispatcher.dispatch(good)
+    assert seen == [
+        "*UnknownServerEvent",
+        "LiveOutputTranscriptDeltaEvent",
+        "*LiveOutputTranscriptDeltaEvent",
+    ]

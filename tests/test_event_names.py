@@ -223,3 +223,38 @@ async def test_a_declared_plugin_event_reaches_its_handlers(server: LocalRealtim
         event = await detected.receive(timeout=10)
     assert event.type == "profanity.detected"
     assert any("****" in delta for delta in masked)
+
+
+# ------------------------------------------------------------- per protocol
+
+
+def test_a_live_session_knows_live_names_and_says_when_a_name_is_realtimes() -> None:
+    from realtime_events.event_names import LIVE_PROTOCOL_EVENTS, protocol_events
+
+    names = EventNames("live")
+    assert protocol_events("live") == LIVE_PROTOCOL_EVENTS
+    assert "session.started" in LIVE_PROTOCOL_EVENTS
+    assert "session.started" not in PROTOCOL_EVENTS
+    for name in ("session.started", "error", "session.updated", "decision.*", "transport.*"):
+        names.check(name)
+    with pytest.raises(UnknownEventError, match="an event of the Realtime protocol"):
+        names.check("response.output_audio.delta")
+    with pytest.raises(UnknownEventError, match="no Live server event"):
+        names.check("nothing.like.it")
+    with pytest.raises(UnknownEventError, match="matches no known event name"):
+        names.check("conversation.*")
+    with pytest.raises(UnknownEventError, match="client event"):
+        names.check("session.input_audio.mute")
+    with pytest.raises(ValueError, match="server event of the Live protocol"):
+        names.check_emit("session.closed")
+    names.declare("bot.said")
+    names.check_emit("bot.said")
+    with pytest.raises(ValueError, match="protocol must be"):
+        EventNames("rtc")  # type: ignore[arg-type]
+
+
+def test_a_realtime_session_says_when_a_name_is_lives() -> None:
+    names = EventNames()
+    with pytest.raises(UnknownEventError, match="an event of the Live protocol"):
+        names.check("session.delegation.created")
+    names.check("response.done")

@@ -372,3 +372,18 @@ async def test_sdk_built_frames_reach_typed_handlers_and_replay_from_a_recording
     replayed.on("*", lambda event: types.append(type(event).__name__))
     assert await replayed.replay(path) == len(frames)
     assert types == [type(e).__name__ for e in seen]
+
+
+def test_a_sync_session_speaks_live_from_another_thread() -> None:
+    from realtime_events import SyncSession
+
+    with LivePeer(weather_model).running() as peer:
+        with SyncSession(protocol="live", url=peer.url, reconnect=False) as s:
+            assert s.protocol == "live"
+            with s.stream("session.output_transcript.delta") as said:
+                s.live.session.commentary.append("See you soon.")
+                heard = ""
+                while heard != "See you soon.":
+                    heard += said.receive(timeout=TIMEOUT).delta
+            assert s.live.session_id is not None
+        assert peer.current.types()[-1] == "session.close"
