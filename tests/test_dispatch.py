@@ -561,7 +561,9 @@ async def test_a_live_event_that_fails_its_model_reaches_no_handler_of_its_name(
     from realtime_events.live import LiveOutputTranscriptDeltaEvent, parse_live_server_event
 
     seen: list[str] = []
-    dispatcher = Dispatcher(spawn=lambda call: None, on_error=lambda *failure: None, protocol="live")
+    dispatcher = Dispatcher(
+        spawn=lambda call: None, on_error=lambda *failure: None, protocol="live"
+    )
     dispatcher.add("session.output_transcript.delta", lambda e: seen.append(type(e).__name__))
     dispatcher.add("*", lambda e: seen.append("*" + type(e).__name__))
     broken = parse_live_server_event('{"type": "session.output_transcript.delta", "delta": 3}')
