@@ -30,7 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from realtime_events import Session
 from realtime_events.audio import PCM16, chunks, read_wav, silence
-from realtime_events.testing import Faults, LiveEngine, LocalRealtimeServer, ScriptedModel
+from realtime_events.testing import Faults, LiveEngine, LocalRealtimeServer, Model, ScriptedModel
 from realtime_events.testing.connection import TICK_SECONDS
 from realtime_events.testing.live import ACKNOWLEDGEMENT, LIVE_PATH
 
@@ -224,6 +224,25 @@ async def test_a_live_and_a_realtime_session_share_the_server_at_once(anyio_back
         assert server.live_connection.received[0]["type"] == "session.start"
         assert server.connection.path.startswith("/v1/realtime")
         assert len(server.live_connections) == len(server.connections) == 1
+
+
+@pytest.fixture
+def realtime_model() -> Model:
+    """The model behind the pytest plugin's ``realtime_server`` in this module."""
+    return weather_model()
+
+
+@pytest.mark.anyio
+async def test_the_live_session_fixture_talks_to_the_model_fixture(live_session: Session) -> None:
+    async with live_session.stream("session.input_transcript.delta") as heard:
+        await live_session.send_audio(recording())
+        created = await live_session.wait_for("session.delegation.created", timeout=TIMEOUT)
+        user = ""
+        with anyio.fail_after(TIMEOUT):
+            while user != HEARD:
+                user += (await heard.receive()).delta
+    assert created.delegation.target == "client"
+    assert live_session.live.pending_delegations == [created.delegation.id]
 
 
 # ------------------------------------------- a plain websockets client, on a thread
