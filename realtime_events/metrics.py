@@ -39,12 +39,13 @@ from __future__ import annotations
 import importlib
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from . import signals
-from .audio import base64_decoded_size
 from .events import (
+    ConversationItem,
     InputAudioBufferSpeechStoppedEvent,
     ResponseCreatedEvent,
     ResponseDoneEvent,
@@ -123,8 +124,6 @@ class _InFlight:
     created_at: float
     first_audio_at: float | None = None
     first_text_at: float | None = None
-    # Bytes of audio received, every item of the response together.
-    audio_bytes: int = 0
 
 
 class Metrics:
@@ -272,12 +271,10 @@ class Metrics:
                 del in_flight[next(iter(in_flight))]
 
     def _on_audio(self, event: ResponseOutputAudioDeltaEvent) -> None:
+        # Only the first delta's time: the conversation mirror counts the audio.
         flight = self._in_flight.get(event.response_id)
-        if flight is None:
-            return
-        if flight.first_audio_at is None:
+        if flight is not None and flight.first_audio_at is None:
             flight.first_audio_at = time.perf_counter()
-        flight.audio_bytes += base64_decoded_size(event.delta)
 
     def _on_text(self, event: ResponseOutputTextDeltaEvent) -> None:
         flight = self._in_flight.get(event.response_id)
@@ -316,15 +313,21 @@ class Metrics:
                 item.type == "message" and item.role in (None, "assistant")
                 for item in response.output or ()
             ),
-            audio_ms=self._audio_ms(flight.audio_bytes),
+            audio_ms=self._audio_ms(response.output or ()) if flight.first_audio_at else 0.0,
         )
         self._record(record)
 
-    def _audio_ms(self, size: int) -> float:
-        """How long ``size`` bytes of output audio last in the session's output format."""
-        if not size or self._session is None:
+    def _audio_ms(self, items: Iterable[ConversationItem]) -> float:
+        """How long the audio received for ``items`` lasts in the session's output format.
+
+        The session's conversation mirror counts each item's audio as it comes
+        (its handlers run before these), so it is not counted twice.
+        """
+        conversation = getattr(self._session, "conversation", None)
+        if conversation is None:
             return 0.0
-        return float(self._session.output_format.duration_ms(size))
+        size = sum(conversation.audio_received_bytes(item.id) for item in items if item.id)
+        return float(self._session.output_format.duration_ms(size)) if size else 0.0
 
     def _record(self, record: ResponseMetrics) -> None:
         self.responses.append(record)
