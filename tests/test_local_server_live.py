@@ -30,6 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from realtime_events import Session
 from realtime_events.audio import PCM16, chunks, read_wav, silence
+from realtime_events.recording import Recorder, read_recording
 from realtime_events.testing import Faults, LiveEngine, LocalRealtimeServer, Model, ScriptedModel
 from realtime_events.testing.connection import TICK_SECONDS
 from realtime_events.testing.live import ACKNOWLEDGEMENT, LIVE_PATH
@@ -368,6 +369,40 @@ async def test_other_live_paths_are_refused_and_the_api_key_is_checked(anyio_bac
         await off_loop(ws.close)
     assert len(server.live_connections) == 1
     assert server.connections == []
+
+
+@pytest.mark.anyio
+async def test_a_live_recording_is_replayed_to_a_live_client(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    engine = LiveEngine(model=ScriptedModel().otherwise("Hi."))
+    commands = [
+        {"type": "session.start", "session": {"model": "gpt-live-1"}},
+        {"type": "session.commentary.append", "content": "Hello there.", "delegation_id": None},
+    ]
+    recorder = Recorder(tmp_path / "live.jsonl")
+    for command in commands:
+        recorder.write("send", json.dumps(command))
+        for event in engine.receive(json.dumps(command)):
+            recorder.write("recv", json.dumps(event))
+    run = engine.next_response()
+    assert run is not None
+    for event in run:
+        recorder.write("recv", json.dumps(event))
+    recorder.close()
+    recorded = [json.loads(f.data) for f in read_recording(recorder.path) if f.direction == "recv"]
+
+    async with LocalRealtimeServer(replay=recorder.path) as server:
+        # A replay answers no one: its frames go out as recorded, session.start or not.
+        ws = await off_loop(lambda: open_live(server, start=False))
+        frames, code = await off_loop(until_closed, ws)
+    assert [json.loads(frame) for frame in frames] == recorded
+    assert [check(frame).type for frame in frames][:2] == [
+        "session.started",
+        "session.commentary.appended",
+    ]
+    assert code == 1000
+    assert len(server.live_connections) == 1
 
 
 # ------------------------------------------------------------------------ faults
