@@ -18,18 +18,16 @@ import inspect
 import logging
 import math
 import mimetypes
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 import anyio.abc
-from websockets.datastructures import Headers
 from websockets.http11 import Request
-from websockets.streams import StreamReader
 
+from .._http_server import Listener, Replayed, read_request, response
 from ..connection import accept
 from .bridge import Bot, PageBridge
 from .protocol import MAX_RECORDING_BYTES
@@ -74,8 +72,7 @@ class Playground:
         self.host = host
         self.port = port
         self._extra_origins = frozenset(origins)
-        self._task_group: anyio.abc.TaskGroup | None = None
-        self._scope: anyio.CancelScope | None = None
+        self._listener = Listener(self._handle, logger)
         #: Pages connected so far (for tests and the command line's log).
         self.pages = 0
 
@@ -95,13 +92,7 @@ class Playground:
         return frozenset(f"http://{host}" for host in self._hosts()) | self._extra_origins
 
     async def __aenter__(self) -> Playground:
-        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
-        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        self._scope = anyio.CancelScope()
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        task_group.start_soon(self._listen, listener, self._scope)
+        self.port = await self._listener.start(self.host, self.port)
         return self
 
     async def __aexit__(
@@ -110,48 +101,28 @@ class Playground:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        if self._scope is not None:
-            self._scope.cancel()
-        return await task_group.__aexit__(exc_type, exc, tb)
+        return await self._listener.stop(exc_type, exc, tb)
 
     async def serve_forever(self) -> None:
         """Serve until cancelled."""
         async with self:
             await anyio.sleep(math.inf)
 
-    async def _listen(
-        self, listener: anyio.abc.Listener[anyio.abc.SocketStream], scope: anyio.CancelScope
-    ) -> None:
-        with scope:
-            async with listener, anyio.create_task_group() as connections:
-                await listener.serve(self._handle_safely, task_group=connections)
-
-    async def _handle_safely(self, stream: anyio.abc.SocketStream) -> None:
-        try:
-            await self._handle(stream)
-        except Exception:
-            logger.exception("the playground failed to serve a connection")
-        finally:
-            await stream.aclose()
-
     async def _handle(self, stream: anyio.abc.SocketStream) -> None:
-        head = await _read_head(stream)
-        if head is None:
-            return
         try:
-            request = _parse(head)
+            with anyio.fail_after(_HEAD_TIMEOUT):
+                request, head = await read_request(stream, max_size=_MAX_HEAD)
+        except (EOFError, TimeoutError):
+            return  # the peer left, or was too slow to say anything
         except ValueError as error:
-            await stream.send(_response(400, f"bad request: {error}\n"))
+            await stream.send(_text(400, f"bad request: {error}\n"))
             return
         host = request.headers.get("Host", "")
         if host not in self._hosts():
-            await stream.send(_response(403, f"this server answers as {self.url} only\n"))
+            await stream.send(_text(403, f"this server answers as {self.url} only\n"))
             return
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            await self._serve_page_socket(_Replayed(stream, head))
+            await self._serve_page_socket(Replayed(stream, head))
             return
         await stream.send(_static(request.path.split("?", 1)[0], host))
 
@@ -191,43 +162,14 @@ def _loopback(host: str) -> bool:
     return host in {"127.0.0.1", "localhost", "::1"}
 
 
-async def _read_head(stream: anyio.abc.ByteReceiveStream) -> bytes | None:
-    """The bytes of a request up to the end of its head; None if the peer left or was slow."""
-    data = b""
-    with anyio.move_on_after(_HEAD_TIMEOUT):
-        while b"\r\n\r\n" not in data:
-            if len(data) > _MAX_HEAD:
-                return None
-            try:
-                data += await stream.receive()
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return None
-        return data
-    return None
-
-
-def _parse(head: bytes) -> Request:
-    reader = StreamReader()
-    reader.feed_data(head)
-    parser = Request.parse(reader.read_line)
-    try:
-        next(parser)
-    except StopIteration as done:
-        request: Request = done.value
-        return request
-    except EOFError:
-        raise ValueError("incomplete request") from None
-    raise ValueError("incomplete request")
-
-
 def _static(path: str, host: str) -> bytes:
     """The response for a file of the page (``/`` is ``index.html``)."""
     name = "index.html" if path == "/" else path.removeprefix("/static/")
     if name == path or not name or "/" in name or name.startswith("."):
-        return _response(404, "not found\n")
+        return _text(404, "not found\n")
     resource = resources.files(__package__).joinpath(_STATIC, name)
     if not resource.is_file():
-        return _response(404, "not found\n")
+        return _text(404, "not found\n")
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if kind.startswith("text/") or kind.endswith("javascript"):
         kind += "; charset=utf-8"
@@ -238,40 +180,8 @@ def _static(path: str, host: str) -> bytes:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
-    return _response(200, resource.read_bytes(), headers)
+    return response(200, resource.read_bytes(), headers)
 
 
-def _response(status: int, body: bytes | str, headers: Mapping[str, str] | None = None) -> bytes:
-    content = body.encode() if isinstance(body, str) else body
-    head = Headers(headers or {"Content-Type": "text/plain; charset=utf-8"})
-    head["Content-Length"] = str(len(content))
-    head["Connection"] = "close"
-    line = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-    return line.encode() + head.serialize() + content
-
-
-class _Replayed(anyio.abc.ByteStream):
-    """``stream`` with the bytes already read put back in front, for the handshake to read."""
-
-    def __init__(self, stream: anyio.abc.ByteStream, data: bytes) -> None:
-        self._stream = stream
-        self._data = data
-
-    async def receive(self, max_bytes: int = 65536) -> bytes:
-        if self._data:
-            data, self._data = self._data[:max_bytes], self._data[max_bytes:]
-            return data
-        return await self._stream.receive(max_bytes)
-
-    async def send(self, item: bytes) -> None:
-        await self._stream.send(item)
-
-    async def send_eof(self) -> None:
-        await self._stream.send_eof()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    @property
-    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
-        return self._stream.extra_attributes
+def _text(status: int, message: str) -> bytes:
+    return response(status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"})

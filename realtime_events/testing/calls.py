@@ -28,20 +28,17 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import anyio
 import anyio.abc
 import anyio.to_thread
-from websockets.datastructures import Headers
-from websockets.http11 import parse_headers, parse_line
-from websockets.streams import StreamReader
 
 from .._http import post
+from .._http_server import HttpRequest
 from ..webhooks import sign
 from .engine._errors import ClientError
 from .engine._session import apply_session, default_config
@@ -51,8 +48,6 @@ __all__ = [
     "HttpRequest",
     "LocalCall",
     "LocalCalls",
-    "http_response",
-    "read_http_request",
 ]
 
 logger = logging.getLogger("realtime_events.testing.calls")
@@ -96,16 +91,6 @@ class LocalCall:
     def event(self) -> dict[str, Any]:
         """The ``data`` of this call's ``realtime.call.incoming`` webhook."""
         return {"call_id": self.id, "sip_headers": list(self.sip_headers)}
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A plain HTTP request read from the server's port."""
-
-    method: str
-    path: str
-    headers: Headers
-    body: bytes
 
 
 #: An HTTP answer: the status and the JSON body (None: empty).
@@ -326,53 +311,3 @@ class _DeliveryError(Exception):
         super().__init__(message)
         self.status = status
         self.body = body
-
-
-# ---------------------------------------------------------------- plain HTTP
-
-
-def _request_parser(reader: StreamReader) -> Generator[None, None, HttpRequest]:
-    line = yield from parse_line(reader.read_line)
-    try:
-        method, path, _protocol = bytes(line).decode("ascii").split(" ", 2)
-    except (UnicodeDecodeError, ValueError):
-        raise ValueError(f"invalid HTTP request line: {bytes(line)[:100]!r}") from None
-    headers = yield from parse_headers(reader.read_line)
-    if "Transfer-Encoding" in headers:
-        raise ValueError("chunked request bodies are not supported")
-    length = int(headers.get("Content-Length", "0"))
-    if not 0 <= length <= MAX_BODY:
-        raise ValueError(f"request body of {length} bytes")
-    body = yield from reader.read_exact(length)
-    return HttpRequest(method, path, headers, bytes(body))
-
-
-async def read_http_request(stream: anyio.abc.ByteReceiveStream, data: bytes) -> HttpRequest:
-    """Read one HTTP request, ``data`` being its first bytes (already read from ``stream``).
-
-    Raises ``ValueError`` for a malformed request and ``EOFError`` when the
-    peer leaves before it is whole.
-    """
-    reader = StreamReader()
-    parser = _request_parser(reader)
-    reader.feed_data(data)
-    while True:
-        try:
-            next(parser)
-        except StopIteration as done:
-            request: HttpRequest = done.value
-            return request
-        try:
-            reader.feed_data(await stream.receive())
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            reader.feed_eof()
-
-
-def http_response(status: int, body: dict[str, Any] | None) -> bytes:
-    """The bytes of an HTTP/1.1 answer with a JSON body (or none), closing the connection."""
-    content = b"" if body is None else json.dumps(body).encode()
-    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Connection: close"]
-    if body is not None:
-        head.append("Content-Type: application/json")
-    head.append(f"Content-Length: {len(content)}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + content

@@ -17,6 +17,7 @@ an accepted call with ``?call_id=``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -30,10 +31,11 @@ import anyio
 import anyio.abc
 from websockets.http11 import Request
 
+from .._http_server import Listener, Replayed, read_request, response
 from ..connection import WebSocket, accept
 from ..events.names import Dialect
 from ..recording import RecordedFrame, read_recording
-from .calls import LocalCall, LocalCalls, http_response, read_http_request
+from .calls import MAX_BODY, LocalCall, LocalCalls
 from .connection import REFUSED_CLOSE_CODE, TICK_SECONDS, EngineConnection, Faults
 from .engine import RealtimeEngine
 from .live import LIVE_PATH, LiveEngine
@@ -127,11 +129,10 @@ class LocalRealtimeServer:
         #: The Live connections, oldest first.
         self.live_connections: list[LiveServerConnection] = []
         self.calls = LocalCalls()
+        self._listener = Listener(self._handle, logger)
         # anyio primitives belong to an event loop: they are made in __aenter__, so a
         # server can be built anywhere (a threaded bot's test builds it before any loop runs).
-        self._task_group: anyio.abc.TaskGroup | None = None
         self._new_connection: anyio.Event | None = None
-        self._listen_scope: anyio.CancelScope | None = None
 
     @property
     def url(self) -> str:
@@ -170,31 +171,11 @@ class LocalRealtimeServer:
     async def __aenter__(self) -> LocalRealtimeServer:
         if self.replay is not None:
             self._replay_frames = list(read_recording(self.replay))
-        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
         self._new_connection = anyio.Event()
-        self._listen_scope = anyio.CancelScope()
-        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
         # The listener runs in a child task: a cancelled or failed server never
         # cancels the code inside ``async with server``.
-        task_group.start_soon(self._listen, listener, self._listen_scope)
+        self.port = await self._listener.start(self.host, self.port)
         return self
-
-    async def _listen(
-        self, listener: anyio.abc.Listener[anyio.abc.SocketStream], scope: anyio.CancelScope
-    ) -> None:
-        with scope:
-            async with listener, anyio.create_task_group() as connections:
-                await listener.serve(self._handle_safely, task_group=connections)
-
-    async def _handle_safely(self, stream: anyio.abc.SocketStream) -> None:
-        try:
-            await self._handle(stream)
-        except Exception:
-            logger.exception("connection handler failed")
-            await stream.aclose()
 
     async def __aexit__(
         self,
@@ -202,12 +183,7 @@ class LocalRealtimeServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        if self._listen_scope is not None:
-            self._listen_scope.cancel()
-        return await task_group.__aexit__(exc_type, exc, tb)
+        return await self._listener.stop(exc_type, exc, tb)
 
     async def serve_forever(self) -> None:
         """Serve until cancelled (for ``python -m realtime_events serve``)."""
@@ -244,14 +220,12 @@ class LocalRealtimeServer:
     async def _handle(self, stream: anyio.abc.ByteStream) -> None:
         first = await _first_bytes(stream)
         if first is None:
-            await stream.aclose()
             return
         if first.startswith(b"POST "):
             await self._serve_http(stream, first)
             return
-        accepted = await accept(_Replayed(stream, first), check=self._check)
+        accepted = await accept(Replayed(stream, first), check=self._check)
         if accepted is None:
-            await stream.aclose()
             return
         websocket, request = accepted
         connection: EngineConnection[Any]
@@ -303,7 +277,7 @@ class LocalRealtimeServer:
         body: dict[str, Any] | None
         try:
             with anyio.fail_after(10):
-                request = await read_http_request(stream, first)
+                request, _read = await read_request(stream, first, max_body=MAX_BODY)
         except (ValueError, EOFError, TimeoutError) as exc:
             error = {"message": f"Bad request: {exc}", "type": "invalid_request_error"}
             status, body = 400, {"error": {**error, "param": None, "code": None}}
@@ -313,12 +287,9 @@ class LocalRealtimeServer:
                 status, body = refusal[0], json.loads(refusal[1])
             else:
                 status, body = await self.calls.answer(request)
-        try:
-            await stream.send(http_response(status, body))
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the client left without waiting for the answer
-        finally:
-            await stream.aclose()
+        # The client may have left without waiting for the answer.
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await stream.send(_json_response(status, body))
 
     async def wait_for_connection(self, count: int = 1, timeout: float = 5.0) -> ServerConnection:
         """Wait until ``count`` Realtime clients have connected in all; return the latest."""
@@ -356,6 +327,13 @@ def _dialect(request: Request) -> Dialect:
     """``"beta"`` for a client sending ``OpenAI-Beta: realtime=v1``, else ``"ga"``."""
     beta = request.headers.get("OpenAI-Beta", "").replace(" ", "") == "realtime=v1"
     return "beta" if beta else "ga"
+
+
+def _json_response(status: int, body: dict[str, Any] | None) -> bytes:
+    """An HTTP answer with a JSON body (or none), as the REST endpoints answer."""
+    if body is None:
+        return response(status)
+    return response(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
 
 def _not_found(path: str) -> tuple[int, str]:
@@ -396,30 +374,3 @@ async def _first_bytes(stream: anyio.abc.ByteStream) -> bytes | None:
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             return None
     return data
-
-
-class _Replayed(anyio.abc.ByteStream):
-    """``stream`` with bytes already read from it put back in front, for the handshake to read."""
-
-    def __init__(self, stream: anyio.abc.ByteStream, data: bytes) -> None:
-        self._stream = stream
-        self._data = data
-
-    async def receive(self, max_bytes: int = 65536) -> bytes:
-        if self._data:
-            data, self._data = self._data[:max_bytes], self._data[max_bytes:]
-            return data
-        return await self._stream.receive(max_bytes)
-
-    async def send(self, item: bytes) -> None:
-        await self._stream.send(item)
-
-    async def send_eof(self) -> None:
-        await self._stream.send_eof()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
-
-    @property
-    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
-        return self._stream.extra_attributes
