@@ -24,14 +24,11 @@ from ..models import DemoModel, McpTool, Model, Part
 from ._constants import JSON, SESSION_SECONDS
 from ._conversation import Conversation
 from ._errors import (
-    SERVER_ERROR,
     ClientError,
-    bad_value,
+    answer_frame,
     get_object,
     get_str,
     missing,
-    read_frame,
-    wrong_type,
 )
 from ._ids import IdFactory
 from ._input_audio import InputAudio
@@ -174,7 +171,7 @@ class RealtimeEngine:
         layer then closes the connection.
         """
         if self._refusal is not None:
-            return [self.event("error", error=ClientError(self._refusal).payload(None))]
+            return [self._error(ClientError(self._refusal), None)]
         return [self.event("session.created", session=self.session)]
 
     def dtmf_event(self, digit: str) -> list[JSON]:
@@ -213,25 +210,13 @@ class RealtimeEngine:
         answered with ``error`` events like the real server's. A response it
         creates is not streamed here: pop it with :meth:`next_response`.
         """
-        client_event_id: str | None = None
-        try:
-            event = read_frame(frame)
-            raw_id = event.get("event_id")
-            client_event_id = raw_id if isinstance(raw_id, str) else None
-            kind = event.get("type")
-            if kind is None:
-                raise missing("type")
-            if not isinstance(kind, str):
-                raise wrong_type("type", "a string", kind)
-            handler = self._handlers.get(kind)
-            if handler is None:
-                raise bad_value("type", kind, tuple(self._handlers))
-            return handler(event)
-        except ClientError as exc:
-            return [self.event("error", error=exc.payload(client_event_id))]
-        except Exception:  # a bug must not end the session, as on the real server
-            logger.exception("the engine failed on a client event; answering with server_error")
-            return [self.event("error", error=SERVER_ERROR.payload(client_event_id))]
+        return answer_frame(frame, self._handlers, self._handle, self._error, logger)
+
+    def _handle(self, kind: str, event: Mapping[str, Any]) -> list[JSON]:
+        return self._handlers[kind](event)
+
+    def _error(self, error: ClientError, client_event_id: str | None) -> JSON:
+        return self.event("error", error=error.payload(client_event_id))
 
     def next_response(self) -> ResponseRun | None:
         """Pop the next response ready to stream (from ``response.create`` or server VAD)."""

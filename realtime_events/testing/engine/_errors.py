@@ -7,10 +7,14 @@ and the session goes on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+from ...audio import MAX_APPEND_BYTES
 from ._constants import JSON
 
 
@@ -163,6 +167,29 @@ def get_bool(obj: Mapping[str, Any], key: str, param: str) -> bool | None:
     return value
 
 
+def require_audio(obj: Mapping[str, Any]) -> bytes:
+    """The bytes of ``obj``'s base64 ``audio``; missing or not base64 is the client's error."""
+    audio = require_str(obj, "audio", "audio")
+    try:
+        return base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError):
+        raise ClientError(
+            "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
+        ) from None
+
+
+def appended_audio(obj: Mapping[str, Any]) -> bytes:
+    """An append's audio, as :func:`require_audio`, at most 15 MiB of base64 as the API allows."""
+    data = require_audio(obj)
+    if len(data) > MAX_APPEND_BYTES:
+        raise ClientError(
+            "Invalid 'audio': the audio of one event can be at most 15 MiB.",
+            "invalid_value",
+            "audio",
+        )
+    return data
+
+
 def get_object(value: Any, param: str) -> Mapping[str, Any]:
     """``value``, which must be a JSON object."""
     if not isinstance(value, Mapping):
@@ -190,3 +217,38 @@ def read_frame(frame: str | bytes) -> Mapping[str, Any]:
             "invalid_type",
         )
     return event
+
+
+def answer_frame(
+    frame: str | bytes,
+    kinds: Collection[str],
+    handle: Callable[[str, Mapping[str, Any]], list[JSON]],
+    error: Callable[[ClientError, str | None], JSON],
+    logger: logging.Logger,
+) -> list[JSON]:
+    """Hand one client frame to ``handle`` by its ``type`` (one of ``kinds``); return its events.
+
+    Never raises for bad input: a client's mistake (not a JSON object, no or
+    an unknown ``type``, a :class:`ClientError` from ``handle``) is answered
+    with one ``error`` event made by ``error``, naming the client's event id.
+    Any other exception is logged on ``logger`` and answered with
+    :data:`SERVER_ERROR`: a bug must not end the session, as on the real server.
+    """
+    client_event_id: str | None = None
+    try:
+        event = read_frame(frame)
+        raw_id = event.get("event_id")
+        client_event_id = raw_id if isinstance(raw_id, str) else None
+        kind = event.get("type")
+        if kind is None:
+            raise missing("type")
+        if not isinstance(kind, str):
+            raise wrong_type("type", "a string", kind)
+        if kind not in kinds:
+            raise bad_value("type", kind, tuple(kinds))
+        return handle(kind, event)
+    except ClientError as exc:
+        return [error(exc, client_event_id)]
+    except Exception:
+        logger.exception("the engine failed on a client event; answering with server_error")
+        return [error(SERVER_ERROR, client_event_id)]

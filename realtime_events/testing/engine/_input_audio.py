@@ -9,19 +9,16 @@ VAD's idle timeout commits the silence after a response and answers it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ...audio import MAX_APPEND_BYTES
 from ..models import Model
 from ..vad import SpeechStarted, VadSettings, VoiceActivityDetector
 from ._constants import JSON, MIN_COMMIT_MS
 from ._conversation import Conversation
-from ._errors import ClientError, require_str
+from ._errors import ClientError, appended_audio
 from ._idle import IdleTimer
 from ._items import Content, Item, hear, to_pcm16, tokens
 from ._session import EAGERNESS_SILENCE_MS, Config
@@ -104,19 +101,7 @@ class InputAudio:
 
     def append(self, event: Mapping[str, Any]) -> list[JSON]:
         """``input_audio_buffer.append``: buffer the audio; server VAD may start or end a turn."""
-        audio = require_str(event, "audio", "audio")
-        try:
-            data = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise ClientError(
-                "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
-            ) from None
-        if len(data) > MAX_APPEND_BYTES:
-            raise ClientError(
-                "Invalid 'audio': the audio of one event can be at most 15 MiB.",
-                "invalid_value",
-                "audio",
-            )
+        data = appended_audio(event)
         fmt = self._host.config.input_format
         data = self._odd_byte + data
         whole = len(data) - len(data) % fmt.bytes_per_sample

@@ -13,8 +13,6 @@ is further; transcript deltas and appends are placed on it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
 from collections import deque
@@ -23,15 +21,13 @@ from typing import Any, Literal, TypeAlias
 
 from ..engine._constants import JSON, SESSION_SECONDS
 from ..engine._errors import (
-    SERVER_ERROR,
     ClientError,
-    bad_value,
+    answer_frame,
     get_object,
     get_str,
     missing,
-    read_frame,
+    require_audio,
     require_str,
-    wrong_type,
 )
 from ..engine._ids import IdFactory
 from ..engine._items import tokens
@@ -139,30 +135,14 @@ class LiveEngine:
         answered with ``error`` events. Speech it causes is not streamed
         here: pop it with :meth:`next_response`.
         """
-        client_event_id: str | None = None
-        try:
-            event = read_frame(frame)
-            raw_id = event.get("event_id")
-            client_event_id = raw_id if isinstance(raw_id, str) else None
-            kind = event.get("type")
-            if kind is None:
-                raise missing("type")
-            if not isinstance(kind, str):
-                raise wrong_type("type", "a string", kind)
-            handler = self._handlers.get(kind)
-            if handler is None:
-                raise bad_value("type", kind, tuple(self._handlers))
-            if self.closed:
-                raise session_closed()
-            if self._config is None and kind != "session.start":
-                raise not_started()
-            events = handler(event)
-        except ClientError as exc:
-            return [self._error(exc, client_event_id)]
-        except Exception:  # a bug must not end the session, as on the real server
-            logger.exception("the Live engine failed on a client event; answering server_error")
-            return [self._error(SERVER_ERROR, client_event_id)]
-        return events + self._usage_due()
+        return answer_frame(frame, self._handlers, self._handle, self._error, logger)
+
+    def _handle(self, kind: str, event: Mapping[str, Any]) -> list[JSON]:
+        if self.closed:
+            raise session_closed()
+        if self._config is None and kind != "session.start":
+            raise not_started()
+        return self._handlers[kind](event) + self._usage_due()
 
     def next_response(self) -> LiveRun | None:
         """Pop the next run of speech ready to stream (named as the Realtime engine's method)."""
@@ -385,13 +365,7 @@ class LiveEngine:
 
     def _fixture(self, event: Mapping[str, Any]) -> list[JSON]:
         """``fixture.play``: validated whole, then model speech stops and input is muted."""
-        audio = require_str(event, "audio", "audio")
-        try:
-            pcm = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise ClientError(
-                "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
-            ) from None
+        pcm = require_audio(event)
         if not pcm or len(pcm) % 2:
             raise ClientError(
                 "Invalid 'audio': expected raw mono pcm16 audio at 24 kHz.",

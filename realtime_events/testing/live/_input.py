@@ -13,14 +13,12 @@ arriving while an audio fixture plays is dropped.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ...audio import MAX_APPEND_BYTES, AudioFormat
+from ...audio import AudioFormat
 from ..engine._constants import JSON
-from ..engine._errors import ClientError, require_str
+from ..engine._errors import appended_audio
 from ..engine._items import to_pcm16
 from ..models import Model
 from ..vad import SpeechStarted, VadSettings, VoiceActivityDetector
@@ -68,19 +66,7 @@ class InputAudio:
 
     def append(self, event: Mapping[str, Any]) -> list[JSON]:
         """``session.input_audio.append``: no acknowledgment; turns found may cause events."""
-        audio = require_str(event, "audio", "audio")
-        try:
-            data = base64.b64decode(audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise ClientError(
-                "Invalid 'audio': the audio must be base64-encoded.", "invalid_value", "audio"
-            ) from None
-        if len(data) > MAX_APPEND_BYTES:
-            raise ClientError(
-                "Invalid 'audio': the audio of one event can be at most 15 MiB.",
-                "invalid_value",
-                "audio",
-            )
+        data = appended_audio(event)
         fmt = self._fmt
         data = self._odd_byte + data
         whole = len(data) - len(data) % fmt.bytes_per_sample
