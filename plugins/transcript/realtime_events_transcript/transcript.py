@@ -28,6 +28,10 @@ Events emitted on the session (``turn`` is a snapshot of the :class:`Turn`):
 - ``transcript.turn_interrupted`` (turn, audio_end_ms): an assistant turn was cut
   off; ``turn.text`` is what was heard (it may come after ``turn_completed``,
   when playback is interrupted after the response finished).
+
+On a Live session (``protocol="live"``) the turns come from the input and
+output transcript deltas instead (see :mod:`realtime_events_transcript.live`):
+the same turns, events and exports, without tool entries or heard-text trimming.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from realtime_events.events import (
 )
 
 from .export import render_json, render_markdown, render_text, save
+from .live import LiveTurns
 from .turn import Role, Status, Turn, now
 
 if TYPE_CHECKING:
@@ -204,6 +209,9 @@ class Transcript:
         if self._session is not None:
             raise RuntimeError("a Transcript follows one session; create one per session")
         self._session = session
+        if session.protocol == "live":
+            LiveTurns(self._append, self._emit, lambda: self._on_closed(session)).attach(session)
+            return
         on = session.on
         on("session.created", self._on_session_created)
         on("session.created", self._on_session)
@@ -232,6 +240,12 @@ class Transcript:
 
     def _emit(self, name: str, turn: Turn, **fields: Any) -> None:
         self.session.emit(f"transcript.{name}", turn=copy.copy(turn), **fields)
+
+    def _append(self, turn: Turn) -> None:
+        """Place a new turn last (a Live turn: it has no item to be placed by)."""
+        self._turns[turn.item_id] = turn
+        self._order.append(turn.item_id)
+        self._emit("turn_started", turn)
 
     def _add(self, turn: Turn, previous_item_id: str | None) -> None:
         """Place a new turn after the item it follows in the conversation."""

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from realtime_events import SessionClosedError, signals
+from realtime_events import RealtimeError, SessionClosedError, signals
 from realtime_events.audio import PCM16, AudioFormat, Converter
 
 from .detectors import Detector, make_detector
@@ -53,7 +53,7 @@ from .segmenter import Segmenter, SpeechStarted, SpeechStopped
 if TYPE_CHECKING:
     from realtime_events import Session
 
-__all__ = ["MIN_COMMIT_MS", "VAD", "Mode"]
+__all__ = ["LIVE_REFUSAL", "MIN_COMMIT_MS", "VAD", "Mode"]
 
 logger = logging.getLogger("realtime_events_vad")
 
@@ -64,6 +64,14 @@ _MODES = ("server", "client", "gated")
 MIN_COMMIT_MS = 100.0
 #: Leading silence (beyond the pre-roll) that client mode clears from the server's buffer.
 _TRIM_SLACK_MS = 500.0
+#: Why the plugin refuses a Live session, and what to do instead.
+LIVE_REFUSAL = (
+    "the vad plugin does not apply to a Live session (protocol='live'): turn detection "
+    "and barge-in are the Live server's, with nothing to switch off or commit (the server "
+    "hears the user's turns and stops speaking when the user talks over it). Send the "
+    "microphone's audio with session.send_audio(pcm) (or session.live.session.input_audio"
+    ".append), follow session.input_transcript.delta, and drop VAD from this session"
+)
 #: The server's turn detection when the session sets none (the API's default).
 _SERVER_DEFAULT_TURN_DETECTION: dict[str, Any] = {"type": "server_vad", "interrupt_response": True}
 
@@ -144,8 +152,17 @@ class VAD:
 
     # -- the plugin protocol ---------------------------------------------------
 
+    #: The protocols it applies to: a Live server takes turns and handles barge-in itself.
+    protocols = ("realtime",)
+
     def attach(self, session: Session) -> None:
-        """Register the plugin's handlers on ``session``."""
+        """Register the plugin's handlers on ``session``; refuse a Live session."""
+        if session.protocol not in self.protocols:
+            # The host lists a plugin before attaching it: take this one off again,
+            # so that a refused plugin leaves nothing behind.
+            if session.plugins.get(self.name) is self:
+                del session.plugins[self.name]
+            raise RealtimeError(LIVE_REFUSAL)
         self._session = session
         self.playback.bind(session)
         session.on("input_audio_buffer.speech_started", self._on_server_speech_started)

@@ -1,0 +1,161 @@
+"""The plugins on a Live session, over loopback, on asyncio and trio.
+
+The transcript builds turns from the Live transcript deltas; the tools plugin
+runs the function tools a Responses backend calls and answers each call once,
+also when the connection drops mid-call (a plain ``websockets`` peer driving
+the Live engine: tests/_live_peer.py); the VAD plugin refuses a Live session,
+saying why and what to do, and leaves nothing attached.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from realtime_events import RealtimeError, Session
+from realtime_events.audio import read_wav, silence
+from realtime_events.errors import InvalidConfigError
+from realtime_events.reconnect import ReconnectPolicy
+from realtime_events.testing import LocalRealtimeServer
+from realtime_events.testing.models import ScriptedModel
+from realtime_events_transcript import Transcript
+from realtime_events_vad import VAD
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _live_peer import LivePeer
+
+AUDIO = Path(__file__).parent / "audio"
+WEATHER = AUDIO / "weather_paris.wav"
+HEARD = "What's the weather in Paris?"
+TIMEOUT = 20
+
+
+def recording() -> bytes:
+    pcm, rate = read_wav(WEATHER)
+    assert rate == 24000
+    return pcm + silence(1000)
+
+
+async def said_until(session: Session, ending: str, act: Any) -> str:
+    """Run ``act()``, then collect the output transcript until it ends with ``ending``."""
+    said = ""
+    async with session.stream("session.output_transcript.delta") as deltas:
+        await act()
+        with anyio.fail_after(TIMEOUT):
+            async for delta in deltas:
+                said += str(delta.delta)
+                if said.endswith(ending):
+                    return said
+    raise AssertionError(f"the transcript ended before {ending!r}: {said!r}")
+
+
+# ---------------------------------------------------------------- transcript
+
+
+def chatty_model() -> ScriptedModel:
+    return ScriptedModel().when("weather").say("It is sunny in Paris.").hears(WEATHER, HEARD)
+
+
+@pytest.mark.anyio
+async def test_the_transcript_of_a_live_session_is_its_turns_in_order() -> None:
+    async with LocalRealtimeServer(model=chatty_model()) as server:
+        session = Session(protocol="live", url=server.live_url)
+        transcript = session.use(Transcript())
+        events: list[Any] = []
+        session.on("transcript.*", events.append)
+        async with session:
+            await said_until(
+                session, "It is sunny in Paris.", lambda: session.send_audio(recording())
+            )
+            await said_until(
+                session,
+                "Your train leaves at nine.",
+                lambda: session.live.session.commentary.append("Your train leaves at nine."),
+            )
+            # Live deltas have no end: the assistant's turn is open until the session closes.
+            assert [t.role for t in transcript] == ["user", "assistant"]
+            assert not transcript[1].done
+
+    user, assistant = transcript.turns
+    assert (user.role, user.text.strip(), user.status) == ("user", HEARD, "completed")
+    assert assistant.role == "assistant"
+    # Two runs of speech, one turn: nothing of the user's came between them.
+    assert assistant.text.strip().startswith("It is sunny in Paris.")
+    assert assistant.text.strip().endswith("Your train leaves at nine.")
+    assert assistant.status == "completed"
+    assert user.modality == assistant.modality == "audio"
+    assert transcript.get(user.item_id) is user
+    assert transcript.text() == f"User: {user.text}\nAssistant: {assistant.text}"
+    # Each turn: started once, its deltas join to its text, completed once, in order.
+    for turn in transcript:
+        mine = [e for e in events if e.turn.item_id == turn.item_id]
+        assert mine[0].type == "transcript.turn_started"
+        assert mine[-1].type == "transcript.turn_completed"
+        assert mine[-1].turn.text == turn.text
+        updates = [e for e in mine if e.type == "transcript.updated"]
+        assert "".join(e.delta for e in updates) == turn.text
+    starts = [e.turn.item_id for e in events if e.type == "transcript.turn_started"]
+    assert starts == [user.item_id, assistant.item_id]
+    assert session.live.history.turns[0].text == user.text  # the core's history agrees
+
+
+@pytest.mark.anyio
+async def test_a_live_turn_cut_by_a_lost_connection_is_interrupted_and_the_next_one_follows(
+    tmp_path: Path,
+) -> None:
+    with LivePeer(chatty_model).running() as peer:
+        saved = tmp_path / "call.json"
+        session = Session(
+            protocol="live",
+            url=peer.url,
+            reconnect=ReconnectPolicy(initial_delay=0.01, jitter=0),
+        )
+        transcript = session.use(Transcript(save_to=saved))
+        interrupted: list[Any] = []
+        session.on("transcript.turn_interrupted", interrupted.append)
+        async with session:
+            await said_until(session, "It is sunny", lambda: session.send_audio(recording()))
+            async with session.stream("session.started") as starts:
+                await peer.drop()
+                with anyio.fail_after(TIMEOUT):
+                    await starts.receive()
+            await said_until(
+                session,
+                "Bye.",
+                lambda: session.live.session.commentary.append("Bye."),
+            )
+
+    roles = [(t.role, t.status) for t in transcript]
+    assert roles == [
+        ("user", "completed"),
+        ("assistant", "interrupted"),
+        ("assistant", "completed"),
+    ]
+    assert [e.turn.item_id for e in interrupted] == [transcript[1].item_id]
+    assert transcript[2].text.strip() == "Bye."
+    assert '"interrupted": true' in saved.read_text()
+
+
+# ----------------------------------------------------------------------- vad
+
+
+@pytest.mark.anyio
+async def test_vad_refuses_a_live_session_saying_why_and_leaves_nothing_attached() -> None:
+    async with LocalRealtimeServer() as server:
+        session = Session(protocol="live", url=server.live_url)
+        with pytest.raises(RealtimeError, match="does not apply to a Live session") as caught:
+            session.use(VAD())
+        assert "turn detection and barge-in are the Live server's" in str(caught.value)
+        assert "session.send_audio" in str(caught.value)
+        assert "vad" not in session.plugins
+        # The client-side modes would switch the server's turn detection off: refused too.
+        with pytest.raises(InvalidConfigError, match="turn_detection"):
+            session.use(VAD(mode="client"))
+        assert "vad" not in session.plugins
+        async with session:  # the session is unharmed
+            assert session.state == "open"
+        assert "turn_detection" not in session.config
