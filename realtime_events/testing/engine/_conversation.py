@@ -24,9 +24,11 @@ from ._errors import (
     get_str,
     key_set,
     missing,
+    objects,
     only,
     out_of_range,
     require_int,
+    require_list,
     require_str,
     wrong_type,
 )
@@ -188,18 +190,10 @@ class Conversation:
         role = require_str(obj, "role", f"{p}.role")
         if role not in _CONTENT_TYPES:
             raise bad_value(f"{p}.role", role, ("user", "assistant", "system"))
-        parts = obj.get("content")
-        if parts is None:
-            raise missing(f"{p}.content")
-        if not isinstance(parts, list):
-            raise wrong_type(f"{p}.content", "an array", parts)
+        parts = require_list(obj, "content", f"{p}.content")
         item = Item(item_id, "message", role)
-        for index, raw in enumerate(parts):
-            item.content.append(
-                self._parse_content(
-                    get_object(raw, f"{p}.content[{index}]"), role, f"{p}.content[{index}]", item
-                )
-            )
+        for where, part in objects(parts, f"{p}.content"):
+            item.content.append(self._parse_content(part, role, where, item))
         return item
 
     def _parse_content(self, part: Mapping[str, Any], role: str, p: str, item: Item) -> Content:

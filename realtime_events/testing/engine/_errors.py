@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from ...audio import MAX_APPEND_BYTES
@@ -165,6 +165,28 @@ def get_bool(obj: Mapping[str, Any], key: str, param: str) -> bool | None:
     if not isinstance(value, bool):
         raise wrong_type(param, "a boolean", value)
     return value
+
+
+def require_list(obj: Mapping[str, Any], key: str, param: str) -> list[Any]:
+    """``obj[key]``, which must be an array."""
+    value = obj.get(key)
+    if value is None:
+        raise missing(param)
+    if not isinstance(value, list):
+        raise wrong_type(param, "an array", value)
+    return value
+
+
+def objects(value: Any, param: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each entry of ``value`` (an array of objects) with its name in errors, ``param[i]``.
+
+    Entries are checked as they are reached, so the first mistake is the one reported.
+    """
+    if not isinstance(value, list):
+        raise wrong_type(param, "an array", value)
+    for index, entry in enumerate(value):
+        where = f"{param}[{index}]"
+        yield where, get_object(entry, where)
 
 
 def require_audio(obj: Mapping[str, Any]) -> bytes:

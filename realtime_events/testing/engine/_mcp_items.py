@@ -26,8 +26,10 @@ from ._errors import (
     get_str,
     key_set,
     missing,
+    objects,
     only,
     require_int,
+    require_list,
     require_str,
     wrong_type,
 )
@@ -93,15 +95,9 @@ def _approval_response(obj: Mapping[str, Any], p: str, new_id: Callable[[str], s
 
 def _tools(obj: Mapping[str, Any], p: str) -> list[JSON]:
     """A listing's tools: each with its name and input schema, as the server listed them."""
-    tools = obj.get("tools")
-    if tools is None:
-        raise missing(f"{p}.tools")
-    if not isinstance(tools, list):
-        raise wrong_type(f"{p}.tools", "an array", tools)
+    tools = require_list(obj, "tools", f"{p}.tools")
     listed: list[JSON] = []
-    for index, raw in enumerate(tools):
-        where = f"{p}.tools[{index}]"
-        tool = get_object(raw, where)
+    for where, tool in objects(tools, f"{p}.tools"):
         only(tool, _TOOL_KEYS, where)
         require_str(tool, "name", f"{where}.name")
         if "input_schema" not in tool or tool["input_schema"] is None:

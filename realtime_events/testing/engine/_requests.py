@@ -25,9 +25,9 @@ from ._errors import (
     get_object,
     get_str,
     key_set,
+    objects,
     only,
     require_str,
-    wrong_type,
 )
 from ._items import Item, tokens
 from ._session import (
@@ -162,12 +162,8 @@ def _request_overrides(
 
 def _parse_input(value: Any, conversation: Conversation) -> list[Item]:
     """Out-of-band input: references to conversation items, and new items."""
-    if not isinstance(value, list):
-        raise wrong_type("response.input", "an array", value)
     items: list[Item] = []
-    for index, raw in enumerate(value):
-        p = f"response.input[{index}]"
-        entry = get_object(raw, p)
+    for p, entry in objects(value, "response.input"):
         if entry.get("type") == "item_reference":
             ref = require_str(entry, "id", f"{p}.id")
             found = conversation.find(ref or "")

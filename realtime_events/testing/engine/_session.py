@@ -24,6 +24,7 @@ from ._errors import (
     get_str,
     key_set,
     missing,
+    objects,
     only,
     out_of_range,
     require_str,
@@ -208,23 +209,18 @@ def _parse_noise_reduction(value: Any, param: str) -> JSON | None:
 
 def parse_tools(value: Any, param: str) -> list[JSON]:
     """Tools: functions (checked) and MCP servers (kept as sent)."""
-    if not isinstance(value, list):
-        raise wrong_type(param, "an array", value)
     tools: list[JSON] = []
-    for index, entry in enumerate(value):
-        tool = get_object(entry, f"{param}[{index}]")
+    for where, tool in objects(value, param):
         kind = tool.get("type", "function")
         if kind == "function":
-            only(
-                tool, frozenset({"type", "name", "description", "parameters"}), f"{param}[{index}]"
-            )
-            require_str(tool, "name", f"{param}[{index}].name")
-            get_str(tool, "description", f"{param}[{index}].description")
+            only(tool, frozenset({"type", "name", "description", "parameters"}), where)
+            require_str(tool, "name", f"{where}.name")
+            get_str(tool, "description", f"{where}.description")
             tools.append({"type": "function", **tool})
         elif kind == "mcp":
             tools.append(dict(tool))
         else:
-            raise bad_value(f"{param}[{index}].type", kind, ("function", "mcp"))
+            raise bad_value(f"{where}.type", kind, ("function", "mcp"))
     return tools
 
 

@@ -24,7 +24,9 @@ from ..engine._errors import (
     get_str,
     key_set,
     missing,
+    objects,
     only,
+    require_list,
     require_str,
     wrong_type,
 )
@@ -263,7 +265,7 @@ def _read_delegation(value: Any, param: str) -> JSON:
         only(decisions, key_set("model questions"), f"{param}.decisions")
         result["decisions"] = {
             "model": require_str(decisions, "model", f"{param}.decisions.model"),
-            "questions": _read_questions(decisions.get("questions"), f"{param}.decisions"),
+            "questions": _read_questions(decisions, f"{param}.decisions"),
         }
     else:
         raise bad_value(f"{param}.type", kind, ("client", "responses", "decisions"))
@@ -298,7 +300,7 @@ def _update_delegation(current: JSON, value: Any) -> JSON:
         if model is not None:
             decisions["model"] = model
         if asked.get("questions") is not None:
-            decisions["questions"] = _read_questions(asked["questions"], f"{param}.decisions")
+            decisions["questions"] = _read_questions(asked, f"{param}.decisions")
         new["decisions"] = decisions
     return new
 
@@ -311,11 +313,7 @@ def _read_responses(value: Any, param: str, *, update: bool = False) -> JSON:
         require_str(responses, "model", f"{param}.model")
     tools = responses.get("tools")
     if tools is not None:
-        if not isinstance(tools, list):
-            raise wrong_type(f"{param}.tools", "an array", tools)
-        for index, tool in enumerate(tools):
-            where = f"{param}.tools[{index}]"
-            tool = get_object(tool, where)
+        for where, tool in objects(tools, f"{param}.tools"):
             kind = require_str(tool, "type", f"{where}.type")
             if kind == "function":
                 only(tool, key_set("type name description parameters strict"), where)
@@ -324,15 +322,11 @@ def _read_responses(value: Any, param: str, *, update: bool = False) -> JSON:
     return result
 
 
-def _read_questions(value: Any, param: str) -> list[JSON]:
-    if value is None:
-        raise missing(f"{param}.questions")
-    if not isinstance(value, list):
-        raise wrong_type(f"{param}.questions", "an array", value)
+def _read_questions(decisions: Mapping[str, Any], param: str) -> list[JSON]:
+    """``decisions``'s questions (``param`` names ``decisions`` in errors)."""
     questions: list[JSON] = []
-    for index, question in enumerate(value):
-        where = f"{param}.questions[{index}]"
-        question = get_object(question, where)
+    asked = require_list(decisions, "questions", f"{param}.questions")
+    for where, question in objects(asked, f"{param}.questions"):
         kind = require_str(question, "type", f"{where}.type")
         needs = {"predicate": "", "choice": "choices", "score": "levels"}
         if kind not in needs:
@@ -349,13 +343,9 @@ def _read_questions(value: Any, param: str) -> list[JSON]:
 
 
 def _read_triggers(value: Any, param: str) -> list[JSON]:
-    if not isinstance(value, list):
-        raise wrong_type(param, "an array", value)
     triggers: list[JSON] = []
     seen: set[str] = set()
-    for index, trigger in enumerate(value):
-        where = f"{param}[{index}]"
-        trigger = get_object(trigger, where)
+    for where, trigger in objects(value, param):
         only(trigger, key_set("type event_type decisions"), where)
         kind = require_str(trigger, "type", f"{where}.type")
         if kind != "decisions":
@@ -372,7 +362,7 @@ def _read_triggers(value: Any, param: str) -> list[JSON]:
         seen.add(event_type)
         decisions = get_object(trigger.get("decisions"), f"{where}.decisions")
         only(decisions, key_set("questions"), f"{where}.decisions")
-        questions = _read_questions(decisions.get("questions"), f"{where}.decisions")
+        questions = _read_questions(decisions, f"{where}.decisions")
         triggers.append(
             {"type": kind, "event_type": event_type, "decisions": {"questions": questions}}
         )
