@@ -69,33 +69,34 @@ class Say:
     text: str
 
 
+class _Arguments:
+    """A call's arguments, which the protocol carries as a JSON string."""
+
+    __slots__ = ()
+    arguments: Mapping[str, Any] | str
+
+    def arguments_json(self) -> str:
+        """The arguments as the JSON string the protocol carries."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(dict(self.arguments), ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True)
-class Call:
+class Call(_Arguments):
     """A function call the model makes, with its arguments (a mapping or a JSON string)."""
 
     name: str
     arguments: Mapping[str, Any] | str = field(default_factory=dict)
 
-    def arguments_json(self) -> str:
-        """The arguments as the JSON string the protocol carries."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(dict(self.arguments), ensure_ascii=False)
-
 
 @dataclass(frozen=True, slots=True)
-class McpCall:
+class McpCall(_Arguments):
     """A call of ``name`` on the MCP server ``server_label``, run by the server, not the client."""
 
     server_label: str
     name: str
     arguments: Mapping[str, Any] | str = field(default_factory=dict)
-
-    def arguments_json(self) -> str:
-        """The arguments as the JSON string the protocol carries."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(dict(self.arguments), ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -468,12 +468,7 @@ def _render_ga_session(config: Config, session_id: str, expires_at: int) -> JSON
         "prompt": config.prompt,
         "expires_at": expires_at,
         "audio": {
-            "input": {
-                "format": config.input_format.to_wire("ga"),
-                "transcription": config.transcription,
-                "noise_reduction": config.noise_reduction,
-                "turn_detection": config.turn_detection,
-            },
+            "input": _render_ga_input(config),
             "output": {
                 "format": config.output_format.to_wire("ga"),
                 "voice": config.voice,
@@ -496,15 +491,18 @@ def _render_transcription_session(config: Config, session_id: str, expires_at: i
         "object": "realtime.transcription_session",
         "id": session_id,
         "expires_at": expires_at,
-        "audio": {
-            "input": {
-                "format": config.input_format.to_wire("ga"),
-                "transcription": config.transcription,
-                "noise_reduction": config.noise_reduction,
-                "turn_detection": config.turn_detection,
-            }
-        },
+        "audio": {"input": _render_ga_input(config)},
         "include": config.include,
+    }
+
+
+def _render_ga_input(config: Config) -> JSON:
+    """The input audio of a GA session, realtime or transcription: the same fields in both."""
+    return {
+        "format": config.input_format.to_wire("ga"),
+        "transcription": config.transcription,
+        "noise_reduction": config.noise_reduction,
+        "turn_detection": config.turn_detection,
     }
 
 

@@ -333,12 +333,9 @@ class Delegations:
                 "event_id",
             )
         self._decision_event_ids.add(event_id)
-        decision = self._decision(questions)
         return [
-            self._host.event(
-                "decision.event",
-                delegation_id=None,
-                event={"type": "decision.completed", "decision": decision},
+            self._decided(
+                questions,
                 source_event_id=None,
                 source_event_type=None,
                 trigger_id=None,
@@ -351,12 +348,9 @@ class Delegations:
         trigger = self._host.config.trigger(event_type)
         if trigger is None:
             return []
-        decision = self._decision(trigger["decisions"]["questions"])
         return [
-            self._host.event(
-                "decision.event",
-                delegation_id=None,
-                event={"type": "decision.completed", "decision": decision},
+            self._decided(
+                trigger["decisions"]["questions"],
                 source_event_id=source_event_id,
                 source_event_type=event_type,
                 trigger_id=self._host.new_id("trig"),
@@ -386,6 +380,11 @@ class Delegations:
                 f"Decision item with id '{item_id}' not found.", "item_not_found", "item_id"
             )
         return [_echo(self._host.event("decision.item.deleted", item_id=item_id), event)]
+
+    def _decided(self, questions: Sequence[Mapping[str, Any]], **source: Any) -> JSON:
+        """The ``decision.event`` completing a decision on ``questions``; ``source`` says why."""
+        completed = {"type": "decision.completed", "decision": self._decision(questions)}
+        return self._host.event("decision.event", delegation_id=None, event=completed, **source)
 
     def _decision(self, questions: Sequence[Mapping[str, Any]]) -> JSON:
         """A Decision API response: the model's answers if it gives them, else plain ones."""
