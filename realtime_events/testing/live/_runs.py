@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ...audio import G711_ALAW, G711_ULAW, AudioFormat, alaw_encode, from_pcm16_24k, ulaw_encode
+from ...audio import AudioFormat, from_pcm16_24k
 from ..engine._constants import AUDIO_CHUNK_MS, JSON
 from ..models import Call, Say
 from ..speech import WordTiming, synthesize
@@ -135,15 +135,6 @@ def audio_ms(event: Mapping[str, Any]) -> float:
     return event.duration_ms if isinstance(event, _AudioDelta) else 0.0
 
 
-def encode(pcm: bytes, fmt: AudioFormat) -> bytes:
-    """pcm16 at ``fmt.sample_rate`` in ``fmt``'s encoding."""
-    if fmt is G711_ULAW:
-        return ulaw_encode(pcm)
-    if fmt is G711_ALAW:
-        return alaw_encode(pcm)
-    return pcm
-
-
 def segments(parts: Sequence[Say | Call | Any]) -> list[Segment]:
     """The segments of a model's reply: speech, and delegations in order.
 
@@ -228,7 +219,7 @@ class LiveRun:
         host = self._host
         fmt = host.config.audio_format
         speech = synthesize(text, sample_rate=fmt.sample_rate, voice=host.config.voice_name)
-        audio = encode(speech.pcm, fmt)
+        audio = speech.encoded(fmt)
         start = host.speech_start_ms()
         words = list(speech.words)
         said = ""
