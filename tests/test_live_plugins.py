@@ -22,6 +22,7 @@ from realtime_events.errors import InvalidConfigError
 from realtime_events.reconnect import ReconnectPolicy
 from realtime_events.testing import LocalRealtimeServer
 from realtime_events.testing.models import ScriptedModel
+from realtime_events_tools import Tools
 from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
 
@@ -159,3 +160,135 @@ async def test_vad_refuses_a_live_session_saying_why_and_leaves_nothing_attached
         async with session:  # the session is unharmed
             assert session.state == "open"
         assert "turn_detection" not in session.config
+
+
+# --------------------------------------------------------------------- tools
+
+
+def weather_model() -> ScriptedModel:
+    """Delegates weather questions, reads the tool's result back, relays the rest."""
+    model = (
+        ScriptedModel()
+        .when("weather")
+        .call("get_weather", city="Paris")
+        .when(tool_output="get_weather")
+        .say("It is {temp_c} degrees in {city}.")
+        .otherwise("Hello there!")
+    )
+    return model.hears(WEATHER, HEARD)
+
+
+def weather_tools(**options: Any) -> tuple[Tools, list[str]]:
+    """Tools with ``get_weather``, and the cities it was asked about."""
+    tools = Tools(**options)
+    asked: list[str] = []
+
+    @tools.function
+    def get_weather(city: str) -> dict[str, Any]:
+        """Current weather for a city."""
+        asked.append(city)
+        return {"city": city, "temp_c": 21}
+
+    return tools, asked
+
+
+@pytest.mark.anyio
+async def test_the_backends_function_call_runs_once_and_its_answer_is_spoken() -> None:
+    async with LocalRealtimeServer(model=weather_model()) as server:
+        session = Session(protocol="live", url=server.live_url)
+        tools, asked = weather_tools(backend_model="gpt-5.2")
+        session.use(tools)
+        finished: list[Any] = []
+        session.on("tools.*", finished.append)
+        delegation = session.session_config()["delegation"]
+        assert delegation["type"] == "responses"
+        assert delegation["responses"]["model"] == "gpt-5.2"
+        assert [t["name"] for t in delegation["responses"]["tools"]] == ["get_weather"]
+        async with session:
+            said = await said_until(
+                session, "It is 21 degrees in Paris.", lambda: session.send_audio(recording())
+            )
+        assert said.endswith("It is 21 degrees in Paris.")
+        assert asked == ["Paris"]
+        names = [e.type for e in finished]
+        assert names == ["tools.call_started", "tools.call_finished", "tools.batch_finished"]
+        call = finished[1].call
+        assert call.ok
+        assert call.output == '{"city":"Paris","temp_c":21}'
+        assert finished[2].response_id.startswith("resp")
+
+
+@pytest.mark.anyio
+async def test_a_call_whose_session_was_lost_is_answered_once_in_the_next_one() -> None:
+    release = anyio.Event()
+    with LivePeer(weather_model).running() as peer:
+        session = Session(
+            protocol="live",
+            url=peer.url,
+            reconnect=ReconnectPolicy(initial_delay=0.01, jitter=0),
+            config={"delegation": {"type": "responses", "responses": {"model": "gpt-5.2"}}},
+        )
+        tools = session.use(Tools())
+
+        @tools.function
+        async def get_weather(city: str) -> dict[str, Any]:
+            """Current weather for a city."""
+            await release.wait()
+            return {"city": city, "temp_c": 21}
+
+        finished: list[Any] = []
+        session.on("tools.call_finished", finished.append)
+        async with session:
+            async with session.stream("tools.call_started") as started:
+                await session.send_audio(recording())
+                with anyio.fail_after(TIMEOUT):
+                    await started.receive()
+            first = session.live.session_id
+            async with session.stream("session.started") as starts:
+                await peer.drop()  # mid-call: the backend that made it is gone
+                with anyio.fail_after(TIMEOUT):
+                    await starts.receive()
+            assert session.live.session_id != first
+
+            async def answer() -> None:
+                release.set()
+
+            said = await said_until(session, "21}", answer)
+            # Emitted before the answer was sent, so handled before its speech arrived.
+            assert len(finished) == 1
+
+        lost, fresh = peer.connections
+        assert fresh.received[0]["session"]["delegation"]["responses"]["tools"][0]["name"] == (
+            "get_weather"
+        )
+        # Answered once, in the new session, as context for the model to tell the user:
+        # never as an output for a call the new session never made.
+        for connection in (lost, fresh):
+            assert "response.item.create" not in connection.types()
+            assert "response.create" not in connection.types()
+        answers = [e for e in fresh.received if e["type"] == "session.commentary.append"]
+        assert len(answers) == 1
+        assert answers[0]["delegation_id"] is None
+        assert answers[0]["content"] == 'get_weather returned: {"city":"Paris","temp_c":21}'
+        assert "21" in said
+        assert len(finished) == 1
+
+
+@pytest.mark.anyio
+async def test_tools_refuse_a_live_delegation_that_cannot_call_functions() -> None:
+    client = Session(protocol="live", url="ws://127.0.0.1:9/v1/live/sessions",
+                     config={"delegation": {"type": "client"}})  # fmt: skip
+    with pytest.raises(RealtimeError, match="cannot serve a 'client' delegation") as caught:
+        client.use(Tools())
+    assert "handle session.delegation.created yourself" in str(caught.value)
+    assert "tools" not in client.plugins
+    assert "delegation" not in client.session_config() or client.session_config()["delegation"] == {
+        "type": "client"
+    }
+
+    bare = Session(protocol="live", url="ws://127.0.0.1:9/v1/live/sessions")
+    with pytest.raises(RealtimeError, match=r"Tools\(backend_model="):
+        bare.use(Tools())
+    assert "tools" not in bare.plugins
+    tools = bare.use(Tools(backend_model="gpt-5.2"))  # the same session takes a good one
+    assert bare.plugins["tools"] is tools

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from realtime_events import Session
 from realtime_events.errors import SessionClosedError
+
+from .calls import ToolCall
 
 __all__ = ["Delivery"]
 
@@ -53,7 +56,7 @@ class Delivery:
         with contextlib.suppress(SessionClosedError):  # the session ended: nobody to answer
             await self._session.conversation.item.create(item)
 
-    async def reply(self) -> None:
+    async def reply(self, calls: Sequence[ToolCall] = ()) -> None:
         """Ask the model to go on (one ``response.create``, queued by the session if busy)."""
         with contextlib.suppress(SessionClosedError):
             await self._session.response.create()

@@ -20,6 +20,11 @@ How a call flows:
    that request, the batch holds the session's turn open
    (``session.turns.hold()``), so ``session.ask()`` returns the answer that
    follows the tools, not the response that called them.
+
+On a Live session the calls are a Responses backend's, delegated to it by the
+Live model: the plugin puts its tools in the session's Responses delegation,
+reads each call from the backend's ``response.event`` stream, and answers as
+that protocol does (see :mod:`realtime_events_tools.live`).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 import anyio
 import anyio.to_thread
@@ -45,7 +51,6 @@ from realtime_events.events import (
     ResponseFunctionCallArgumentsDoneEvent,
     ResponseOutputItemDoneEvent,
 )
-from realtime_events.turns import Hold
 
 from .calls import ToolCall, error_output, result_output
 from .delivery import Delivery
@@ -56,6 +61,13 @@ from .errors import (
     ToolRejectedError,
     ToolTimeoutError,
     UnknownToolError,
+)
+from .live import (
+    LiveDelivery,
+    finished_response_of,
+    function_call_of,
+    live_delegation,
+    response_id_of,
 )
 from .tool import Tool, is_async_callable
 
@@ -78,13 +90,23 @@ KEEP_FINISHED_CALLS = 256
 _LIVE_STATES = frozenset({"connecting", "open", "reconnecting"})
 
 
+class _Deliver(Protocol):
+    """How calls are answered: once each, then one request to go on per batch."""
+
+    def answered(self, call_id: str) -> bool: ...
+
+    async def output(self, call_id: str, output: str) -> None: ...
+
+    async def reply(self, calls: Sequence[ToolCall]) -> None: ...
+
+
 @dataclass(eq=False)
 class _Batch:
     """The calls of one response, answered together with one ``response.create``."""
 
     response_id: str
-    #: Keeps the session's turn open until the follow-up was asked for.
-    hold: Hold
+    #: Keeps the session's turn open until the follow-up was asked for (Realtime).
+    hold: AbstractContextManager[Any]
     calls: list[ToolCall] = field(default_factory=list)
     response_done: bool = False
     finished: bool = False
@@ -98,6 +120,8 @@ class Tools:
     the user interrupts the response that made it; ``approve(call) -> bool``
     (sync or async) decides about calls to tools declared with
     ``needs_approval=True``; ``tool_choice`` goes to the session configuration.
+    On a Live session the tools go to a Responses backend: ``backend_model``
+    names its model, unless the session's own delegation does.
     """
 
     name = "tools"
@@ -112,8 +136,10 @@ class Tools:
         cancel_on_interruption: bool = False,
         approve: Approver | None = None,
         tool_choice: str | Mapping[str, Any] | None = "auto",
+        backend_model: str | None = None,
     ) -> None:
         self.timeout = timeout
+        self.backend_model = backend_model
         self.cancel_on_interruption = cancel_on_interruption
         self.approve = approve
         self.tool_choice = tool_choice
@@ -124,7 +150,9 @@ class Tools:
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._batches: dict[str, _Batch] = {}
         self._update_pending = False
-        self._delivery: Delivery | None = None
+        self._delivery: _Deliver | None = None
+        self._live: LiveDelivery | None = None
+        self._backend_responses: dict[str, str] = {}  # Live: delegation id -> its response
         # Handlers hand work to run() through this stream, so they never wait. It
         # holds one job per call and per batch being served, and only while the
         # session is live (run() takes them at once): the buffer needs no limit.
@@ -255,23 +283,52 @@ class Tools:
     # -- the plugin protocol --------------------------------------------------------
 
     def session_config(self) -> dict[str, Any]:
-        """The ``tools`` (and ``tool_choice``) this plugin adds to ``session.update``."""
+        """What this plugin adds to the configuration of the session it is attached to.
+
+        On Realtime: ``tools`` and ``tool_choice``. On Live: the session's
+        Responses ``delegation`` with the tools. Nothing before it is attached,
+        when the protocol is not known yet (:meth:`definitions` lists the tools).
+        """
+        session = self.session
+        if session is None:
+            return {}
+        if session.protocol == "live":
+            own = session.config.get("delegation")
+            definitions = self.definitions()
+            return {
+                "delegation": live_delegation(
+                    own, definitions, self.tool_choice, self.backend_model
+                )
+            }
         config: dict[str, Any] = {"tools": self.definitions()}
         if self.tool_choice is not None:
             config["tool_choice"] = self.tool_choice
         return config
 
     def attach(self, session: Session) -> None:
-        """Follow the session's function calls."""
+        """Follow the session's function calls; refuse a configuration it would refuse."""
         if self.session is not None:
             raise RuntimeError("this Tools instance is already attached to a session")
         self.session = session
+        try:
+            # What the plugin contributes depends on the protocol, known only now:
+            # check the configuration it makes as the session checks a change.
+            session.config = session.config
+        except Exception:
+            self.session = None
+            if session.plugins.get(self.name) is self:
+                del session.plugins[self.name]  # refused: nothing stays attached
+            raise
+        # A weak receiver: blinker must not keep the plugin (or the session) alive.
+        signals.disconnected.connect(self._on_disconnected, sender=session)
+        if session.protocol == "live":
+            self._delivery = self._live = LiveDelivery(session)
+            session.on("response.event", self._on_backend_event)
+            return
         self._delivery = Delivery(session)
         session.on("response.function_call_arguments.done", self._on_arguments_done)
         session.on("response.output_item.done", self._on_output_item_done)
         session.on("response.done", self._on_response_done)
-        # A weak receiver: blinker must not keep the plugin (or the session) alive.
-        signals.disconnected.connect(self._on_disconnected, sender=session)
 
     async def run(self, session: Session) -> None:
         """Run calls (and config updates) as tasks, until the session ends."""
@@ -316,6 +373,24 @@ class Tools:
         # follows the tools.call_finished events of its calls.
         self._jobs.send_nowait(functools.partial(self._settle, batch))
 
+    def _on_backend_event(self, event: Any) -> None:
+        """Live: a Responses backend's streaming event, in its ``response.event`` envelope."""
+        key = event.delegation_id or ""
+        started = response_id_of(event)
+        if started is not None and key not in self._backend_responses:
+            self._backend_responses[key] = started
+        response_id = self._backend_responses.get(key, key)
+        call = function_call_of(event)
+        if call is not None:
+            call_id, name, arguments, item_id = call
+            self._see(call_id, name, arguments, response_id, item_id)
+        elif finished_response_of(event):
+            self._backend_responses.pop(key, None)
+            batch = self._batches.get(response_id)
+            if batch is not None:
+                batch.response_done = True
+                self._jobs.send_nowait(functools.partial(self._settle, batch))
+
     def _see_item(self, item: ConversationItem, response_id: str) -> None:
         if item.type == "function_call" and item.call_id and item.name:
             self._see(item.call_id, item.name, item.arguments or "", response_id, item.id)
@@ -330,9 +405,12 @@ class Tools:
             return
         call = ToolCall(call_id, name, arguments, response_id=response_id, item_id=item_id)
         self._calls[call_id] = call
+        if self._live is not None:
+            self._live.seen(call_id)
         batch = self._batches.get(response_id)
         if batch is None:
-            hold = self._session.turns.hold()
+            live = self._session.protocol == "live"  # no turns to hold: Live has no responses
+            hold = contextlib.nullcontext() if live else self._session.turns.hold()
             batch = self._batches[response_id] = _Batch(response_id, hold)
         batch.calls.append(call)
         self._jobs.send_nowait(functools.partial(self._serve, call, batch))
@@ -439,7 +517,7 @@ class Tools:
             self._finished.popitem(last=False)
         with batch.hold:
             if not all(call.interrupted for call in batch.calls):
-                await self._deliver.reply()
+                await self._deliver.reply(batch.calls)
         self._emit("tools.batch_finished", calls=list(batch.calls), response_id=batch.response_id)
 
     # -- helpers ------------------------------------------------------------------------
@@ -451,7 +529,7 @@ class Tools:
         return self.session
 
     @property
-    def _deliver(self) -> Delivery:
+    def _deliver(self) -> _Deliver:
         if self._delivery is None:
             raise RuntimeError("Tools is not attached: use session.use(Tools())")
         return self._delivery

@@ -301,6 +301,8 @@ def test_registering_tools() -> None:
     assert [t.name for t in tools] == ["first", "second_tool", "third"]
     assert tools["second_tool"].timeout == 5
     assert tools["second_tool"].needs_approval
+    assert tools.session_config() == {}  # the protocol is known once it is attached
+    Session(url="ws://127.0.0.1:9/v1/realtime").use(tools)
     config = tools.session_config()
     assert config["tool_choice"] == "required"
     assert [t["name"] for t in config["tools"]] == ["first", "second_tool", "third"]
