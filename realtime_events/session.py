@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -34,7 +34,6 @@ from .audio import MAX_APPEND_BYTES, AudioFormat
 from .config_exchange import DEFAULT_MODEL, UNSET, ConfigExchange, own_config, transcription_target
 from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
-from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
 from .endpoint import Endpoint, Protocol
 from .errors import RealtimeError, SessionClosedError
@@ -48,22 +47,12 @@ from .events import (
 )
 from .events._base import PluginEvent
 from .events.names import Dialect
-from .frames import FrameParser, replay_frames
-from .live import LIVE_MODELS, LiveSessionCloseEvent, parse_live_client_event
+from .frames import FrameParser
+from .live import parse_live_client_event
 from .live.control import LiveControl
-from .live.exchange import LiveExchange, live_own_config
+from .live.exchange import LiveExchange, live_model, live_own_config
 from .live.parse import parse_live_server_event
-from .live.standins import (
-    LIVE_METRICS,
-    NO_BUFFER,
-    NO_ITEMS,
-    NO_RESPONSES,
-    NO_TURNS,
-    RealtimeOnly,
-    nothing,
-    one_format,
-    write_nothing,
-)
+from .live.standins import nothing, realtime_only_parts, write_nothing
 from .metrics import Metrics
 from .plugin_host import PluginHost
 from .plugins import Plugin
@@ -76,7 +65,8 @@ from .resources import (
     image_message,
 )
 from .responses import Responses
-from .supervisor import RunHooks, RunSettings, SessionState, Supervisor, leave, single
+from .runs import Runs
+from .supervisor import RunHooks, RunSettings, SessionState, Supervisor
 from .turns import Reply, Turn, Turns
 
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for older imports
@@ -188,32 +178,21 @@ class Session(SessionOverloads):
         self._exchange: ConfigExchange | LiveExchange
         self._live: LiveControl | None = None
         self._ws: WebSocket | None = None  # the current connection (a Live start may close it)
+        fields: dict[str, Any] = {
+            "instructions": instructions,
+            "voice": voice,
+            "output_modalities": list(output_modalities) if output_modalities else None,
+            "turn_detection": turn_detection,
+            "input_audio_transcription": input_audio_transcription,
+            "input_audio_format": input_audio_format,
+            "output_audio_format": output_audio_format,
+        }
         if protocol == "live":
-            model = LIVE_MODELS[0] if model in (None, DEFAULT_MODEL) else model
-            own = live_own_config(
-                instructions=instructions,
-                voice=voice,
-                audio_format=one_format(input_audio_format, output_audio_format),
-                # Kept so that the check names each and says what Live does instead.
-                realtime_only=own_config(
-                    output_modalities=list(output_modalities) if output_modalities else None,
-                    turn_detection=turn_detection,
-                    input_audio_transcription=input_audio_transcription,
-                ),
-                config=config,
-            )
+            model = live_model(model)
+            own = live_own_config(config=config, **fields)
             query = dict(query or {})
         else:
-            own = own_config(
-                instructions=instructions,
-                voice=voice,
-                output_modalities=list(output_modalities) if output_modalities else None,
-                input_audio_format=input_audio_format,
-                output_audio_format=output_audio_format,
-                turn_detection=turn_detection,
-                input_audio_transcription=input_audio_transcription,
-            )
-            own.update(config or {})
+            own = {**own_config(**fields), **(config or {})}
             self._exchange = ConfigExchange(own, dialect, lambda: self._plugins.contributions())
             model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
         #: Where and how to connect (the key stays out of its repr).
@@ -247,8 +226,10 @@ class Session(SessionOverloads):
 
         live = protocol == "live"
         self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
+        # The run in progress, if any, and how the last one ended.
+        self._runs = Runs(self._new_run, self.close)
         self._dispatcher = Dispatcher(
-            spawn=self._spawn, on_error=self._handler_failed, protocol=protocol
+            spawn=self._runs.spawn, on_error=self._handler_failed, protocol=protocol
         )
         if live:
             assert model is not None
@@ -256,9 +237,12 @@ class Session(SessionOverloads):
                 own,
                 model,
                 on=self.on,
+                wait_for=self.wait_for,
+                stream=self.stream,
                 send=self.send,
                 contributions=lambda: self._plugins.contributions(),
                 close_current=self._close_current,
+                end_run=self._runs.end,
                 start_timeout=open_timeout,
                 sender=self,
             )
@@ -268,14 +252,12 @@ class Session(SessionOverloads):
         )
         #: The attached plugins by name, in attaching order.
         self.plugins: dict[str, Plugin] = self._plugins.plugins
-        # The run in progress, if any, and how the last one ended.
-        self._run: Supervisor | None = None
-        self._ended: SessionState = "idle"
-        self._replay_group: anyio.abc.TaskGroup | None = None
-        self._group: anyio.abc.TaskGroup | None = None  # the one ``async with`` entered
 
         if live:
-            self._realtime_only()
+            # The Realtime-only parts stand in by objects that say so when used.
+            for name, part in realtime_only_parts().items():
+                setattr(self, name, part)
+            self.on("session.started", self._on_session_created)
         else:
             self._realtime_parts(history_limit)
         for plugin in plugins:
@@ -304,21 +286,6 @@ class Session(SessionOverloads):
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
         self.on("session.created", self._on_session_created)
-
-    def _realtime_only(self) -> None:
-        """Stand the Realtime-only parts of a Live session in by objects that say so when used."""
-        self.conversation = cast(Conversation, RealtimeOnly("conversation", NO_ITEMS))
-        self.response = cast(Responses, RealtimeOnly("response", NO_RESPONSES))
-        self.turns = cast(Turns, RealtimeOnly("turns", NO_TURNS))
-        self.metrics = cast(Metrics, RealtimeOnly("metrics", LIVE_METRICS))
-        self.input_audio_buffer = cast(
-            InputAudioBufferResource, RealtimeOnly("input_audio_buffer", NO_BUFFER)
-        )
-        self.output_audio_buffer = cast(
-            OutputAudioBufferResource, RealtimeOnly("output_audio_buffer", NO_BUFFER)
-        )
-        self.on("session.started", self._on_session_created)
-        self.on("session.closed", self._on_live_closed)
 
     def __repr__(self) -> str:
         url = redact_url(self.url)
@@ -417,10 +384,11 @@ class Session(SessionOverloads):
         """
         self._dispatcher.check_emit(name)
         event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
+        run = self._runs.running()
         if current_dispatcher.get() is self._dispatcher:
             self._dispatcher.pending.append(event)
-        elif self._run is not None and not self._run.finished:
-            self._run.enqueue(event)
+        elif run is not None:
+            run.enqueue(event)
         else:
             raise SessionClosedError(f"cannot emit {name!r}: the session is not running")
         return event
@@ -438,9 +406,9 @@ class Session(SessionOverloads):
         would refuse the configuration it contributes.
         """
         loaded = self._plugins.attach(plugin, options)
-        task = self._plugins.task(loaded)
-        if task is not None and self._run is not None and not self._run.finished:
-            self._run.spawn(task)
+        task, run = self._plugins.task(loaded), self._runs.running()
+        if task is not None and run is not None:
+            run.spawn(task)
         return loaded
 
     # -- sending -----------------------------------------------------------
@@ -453,18 +421,13 @@ class Session(SessionOverloads):
         """
         live = self._live
         model = parse_client_event(event) if live is None else parse_live_client_event(event)
-        run = self._run
-        if run is None or run.finished:
+        run = self._runs.running()
+        if run is None:
             raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
         if live is None:
             await run.send(model)
             return model
-        if run.state == "connecting":
-            await live.exchange.wait_started()  # nothing may precede session.started
-        sent = live.route(model)
-        await run.send(sent)
-        live.sent(model)
-        return sent
+        return await live.write(model, run.send, starting=run.state == "connecting")
 
     @property
     def config(self) -> dict[str, Any]:
@@ -574,13 +537,7 @@ class Session(SessionOverloads):
         end of the user's turn, so there is nothing to commit.
         """
         if self._live is not None:
-            if commit or respond:
-                raise RealtimeError(
-                    "send_audio(commit=..., respond=...) is not for a Live session: the "
-                    "server detects the end of the user's turn and answers by itself"
-                )
-            for start in range(0, len(pcm), MAX_APPEND_BYTES):
-                await self._live.session.input_audio.append(pcm[start : start + MAX_APPEND_BYTES])
+            await self._live.send_audio(pcm, commit=commit, respond=respond)
             return
         if respond:
             self._exchange.refuse_response("send_audio(respond=True)")
@@ -596,14 +553,12 @@ class Session(SessionOverloads):
     @property
     def state(self) -> SessionState:
         """Where the session is: idle, connecting, open, reconnecting, closing or closed."""
-        run = self._run
-        return run.state if run is not None else self._ended
+        return self._runs.state
 
     @property
     def pending_bytes(self) -> int:
         """Bytes of received events waiting for the handlers (see ``max_pending_bytes``)."""
-        run = self._run
-        return run.pending_bytes if run is not None else 0
+        return self._runs.pending_bytes
 
     @property
     def closed(self) -> bool:
@@ -611,16 +566,7 @@ class Session(SessionOverloads):
         return self.state == "closed"
 
     async def __aenter__(self) -> Session:
-        if self._group is not None:
-            raise RealtimeError("this session is entered already")
-        group = anyio.create_task_group()
-        await group.__aenter__()
-        try:
-            await group.start(self.run)
-        except BaseException as exc:
-            await leave(group, exc)
-            raise single(exc) from None
-        self._group = group
+        await self._runs.enter()
         return self
 
     async def __aexit__(
@@ -629,16 +575,7 @@ class Session(SessionOverloads):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        group, self._group = self._group, None
-        assert group is not None, "__aexit__ without __aenter__"
-        try:
-            # Shielded so that a cancel from outside still closes cleanly; close()
-            # bounds its own waits by close_timeout.
-            with anyio.CancelScope(shield=True):
-                await self.close()
-        finally:
-            suppressed = await leave(group, exc)
-        return suppressed
+        return await self._runs.exit(exc)
 
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -650,28 +587,7 @@ class Session(SessionOverloads):
         the server; an abnormal close reconnects, and the failure that ends the
         session (the reconnect policy gave up, a refused key) is raised as itself.
         """
-        if self._run is not None:
-            raise RealtimeError(f"the session is {self.state} already")
-        if self._live is not None:
-            self._live.new_run()
-        recorder = None
-        if self._record_path is not None:
-            recorder = Recorder(self._record_path, mode=self._record_mode)
-        run = Supervisor(
-            self._hooks(recorder),
-            RunSettings(
-                reconnect=self.reconnect_policy,
-                renew_after=self.renew_after,
-                close_timeout=self.close_timeout,
-                max_pending_bytes=self.max_pending_bytes,
-            ),
-        )
-        self._run = run
-        try:
-            await run.run(task_status=task_status)
-        finally:
-            self._ended = "closed"
-            self._run = None  # the run and the session no longer hold each other
+        await self._runs.serve(task_status=task_status)
 
     async def start(self) -> None:
         """Connect, configure, and serve in the background until :meth:`close`.
@@ -681,23 +597,7 @@ class Session(SessionOverloads):
         different tasks. The run belongs to no caller's task group: close it, or
         it ends with the event loop. Raises what the first connection raises.
         """
-        if self._run is not None:
-            raise RealtimeError(f"the session is {self.state} already")
-        status = Started()
-        spawn_detached(self._run_detached, status)
-        try:
-            await status.wait()
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self.close()
-            raise
-
-    async def _run_detached(self, status: Started) -> None:
-        try:
-            await self.run(task_status=status)
-        except BaseException as exc:
-            if not status.fail(exc) and not isinstance(exc, anyio.get_cancelled_exc_class()):
-                logger.error("the session ended: %s", exc)
+        await self._runs.start()
 
     async def restart(self) -> None:
         """Open a new server session and carry the context over, as a reconnect does.
@@ -709,32 +609,36 @@ class Session(SessionOverloads):
         (from a handler: at once). Raises :class:`SessionClosedError` when the
         session is not running. See docs/reconnection.md, "Restart on demand".
         """
-        run = self._run
-        if run is None:
-            raise SessionClosedError(
-                f"cannot restart a session that is {self.state}: restart() renews the "
-                "server session of a running session"
-            )
-        await run.restart()
+        await self._runs.restart()
 
     async def close(self) -> None:
         """Close the session; returns within ``close_timeout`` even if the server never answers.
 
         A Live session first sends ``session.close`` and waits for ``session.closed``.
         """
-        run = self._run
+        run = self._runs.current
         if run is None:
             return
-        live = self._live
-        if live is not None and run.state == "open" and live.exchange.started:
-            try:
-                if current_dispatcher.get() is self._dispatcher:
-                    await self.send(LiveSessionCloseEvent())  # a handler: no waiting for it
-                else:
-                    await live.close_session(self.close_timeout)
-            except RealtimeError as exc:
-                logger.debug("session.close not sent: %s", exc)
+        if self._live is not None and run.state == "open":
+            # From a handler, no waiting: the answer would wait for the handler.
+            in_handler = current_dispatcher.get() is self._dispatcher
+            await self._live.close_session(self.close_timeout, wait=not in_handler)
         await run.close()
+
+    def _new_run(self) -> Supervisor:
+        """A new run of the session, with a new recording if it records."""
+        if self._live is not None:
+            self._live.new_run()
+        recorder = None
+        if self._record_path is not None:
+            recorder = Recorder(self._record_path, mode=self._record_mode)
+        settings = RunSettings(
+            reconnect=self.reconnect_policy,
+            renew_after=self.renew_after,
+            close_timeout=self.close_timeout,
+            max_pending_bytes=self.max_pending_bytes,
+        )
+        return Supervisor(self._hooks(recorder), settings)
 
     def _hooks(self, recorder: Recorder | None) -> RunHooks:
         live = self._live
@@ -816,12 +720,6 @@ class Session(SessionOverloads):
     async def _on_session_created(self, event: ServerEvent) -> None:
         signals.send(signals.connected, self, url=self.url, event=event)
 
-    async def _on_live_closed(self, event: ServerEvent) -> None:
-        # session.closed is the server's last word on a Live session: the run ends.
-        run = self._run
-        if run is not None and not run.finished:
-            await run.close()
-
     def _refuse_on_live(self, what: str) -> None:
         if self._live is not None:
             self._live.exchange.refuse_response(what)
@@ -833,28 +731,7 @@ class Session(SessionOverloads):
         default) goes as fast as possible. Returns how many events were dispatched.
         Nothing is sent: the session stays unconnected.
         """
-        if self._run is not None or self._replay_group is not None:
-            raise RealtimeError(f"cannot replay into a session that is {self.state}")
-        self._dispatcher.reopen()
-        token = current_dispatcher.set(self._dispatcher)
-        try:
-            async with anyio.create_task_group() as self._replay_group:
-                dispatch = self._dispatcher.dispatch
-                count = await replay_frames(recording, self._frames, dispatch, speed=speed)
-        finally:
-            self._replay_group = None
-            current_dispatcher.reset(token)
-            self._dispatcher.close()
-        return count
-
-    def _spawn(self, call: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Start a concurrent handler in the run (or the replay) it belongs to."""
-        if self._run is not None:
-            self._run.spawn(call)
-        elif self._replay_group is not None:
-            self._replay_group.start_soon(call)
-        else:
-            raise SessionClosedError("the session is not running")
+        return await self._runs.replay(recording, self._frames, self._dispatcher, speed)
 
     def _handler_failed(self, event: Event, handler: Handler, error: Exception) -> None:
         logger.error(

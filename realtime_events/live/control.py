@@ -10,17 +10,28 @@ Live: the start of each connection (:class:`~.exchange.LiveExchange`), the
 turns and delegations carried to the next server session
 (:class:`~.history.LiveHistory`) and :class:`~.metrics.LiveMetrics`.
 
-It knows nothing of Session: the session hands it ``on`` (to register its
-handlers first, before the application's), ``send`` and the rest as callables.
+It is also where a Live session's handlers are typed: ``session.live.on``,
+``once``, ``wait_for`` and ``stream`` are the session's own (one dispatcher,
+one order), with generated overloads over the Live event names, so
+``@session.live.on("error")`` gives its handler a ``LiveErrorEvent`` where
+``session.on("error")`` would promise Realtime's ``ErrorEvent``.
+
+It knows nothing of Session: the session hands it ``on``, ``wait_for`` and
+``stream`` (its handler API), ``send`` and the rest as callables.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal
 
 import anyio
 
+from .._generated_live_overloads import Handler, LiveOverloads, Pattern
+from ..audio import MAX_APPEND_BYTES
+from ..errors import RealtimeError
 from ..events._base import ClientEvent
 from ..resources import Send
 from .client import LiveSessionCloseEvent
@@ -33,14 +44,17 @@ from .resources import LiveResources
 
 __all__ = ["LiveControl"]
 
+logger = logging.getLogger("realtime_events.session")
 
-class LiveControl(LiveResources):
-    """The Live side of a session: SDK-shaped helpers, the start, history and metrics.
+
+class LiveControl(LiveResources, LiveOverloads):
+    """The Live side of a session: SDK-shaped helpers, typed handlers, the start, history, metrics.
 
     ``own`` is the session's own configuration in Live's shape, ``model`` the
-    Live model; ``on`` registers a handler on the session, ``send`` sends an
-    event through it; ``contributions`` returns the plugins' fields;
-    ``close_current`` closes the current connection (code, reason);
+    Live model; ``on``, ``wait_for`` and ``stream`` are the session's handler
+    API, ``send`` sends an event through it; ``contributions`` returns the
+    plugins' fields; ``close_current`` closes the current connection (code,
+    reason); ``end_run`` ends the session's run (on ``session.closed``);
     ``start_timeout`` bounds the wait for ``session.started``; ``sender`` is
     the session (for the metrics' signal receivers).
     """
@@ -50,15 +64,22 @@ class LiveControl(LiveResources):
         own: dict[str, Any],
         model: str,
         *,
-        on: Callable[[str, Callable[[Any], Any]], Any],
+        on: Callable[..., Any],
+        wait_for: Callable[..., Awaitable[Any]],
+        stream: Callable[..., AbstractAsyncContextManager[Any]],
         send: Send,
         contributions: Callable[[], Iterable[Mapping[str, Any]]],
         close_current: Callable[[int, str], Awaitable[None]],
+        end_run: Callable[[], Awaitable[None]],
         start_timeout: float,
         sender: Any,
     ) -> None:
         super().__init__(send)
         self._send_event = send
+        self._on = on
+        self._wait = wait_for
+        self._stream = stream
+        self._end_run = end_run
         #: The turns and client delegations carried from one server session to the next.
         self.history = LiveHistory(lambda: self.exchange.session_id)
         #: What each connection starts with, and what the server answered.
@@ -113,23 +134,77 @@ class LiveControl(LiveResources):
         self.exchange.session_id = None
         self.history.clear()
 
-    def route(self, event: ClientEvent) -> ClientEvent:
-        """What to send for ``event`` on the current server session (see LiveHistory.route)."""
-        return self.history.route(event)
+    # -- handlers: the session's, typed by the Live names ---------------------
 
-    def sent(self, event: ClientEvent) -> None:
-        """``event`` was written: a delegation it answered is answered."""
+    def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
+        self._on(name, handler, once=once, concurrent=concurrent)
+
+    async def _wait_for(
+        self, name: Pattern, *, where: Callable[[Any], bool] | None, timeout: float | None
+    ) -> Any:
+        return await self._wait(name, where=where, timeout=timeout)
+
+    def stream(
+        self,
+        name: Pattern = "*",
+        *,
+        where: Callable[[Any], bool] | None = None,
+        buffer: int = 256,
+        overflow: Literal["block", "drop_oldest"] = "block",
+    ) -> AbstractAsyncContextManager[Any]:
+        """``Session.stream``: collect matching events for ``async for`` while the block runs."""
+        return self._stream(name, where=where, buffer=buffer, overflow=overflow)
+
+    # -- what the session does the Live way -----------------------------------
+
+    async def write(
+        self, event: ClientEvent, write: Callable[[ClientEvent], Awaitable[None]], *, starting: bool
+    ) -> ClientEvent:
+        """Write ``event`` with ``write`` on the current server session; return what was sent.
+
+        While the connection is ``starting``, nothing may precede ``session.started``:
+        the write waits for it. A delegation's answer is routed (see LiveHistory.route).
+        """
+        if starting:
+            await self.exchange.wait_started()
+        sent = self.history.route(event)
+        await write(sent)
         self.history.answered(event)
+        return sent
 
-    async def close_session(self, timeout: float) -> None:
-        """Send ``session.close`` and wait (at most ``timeout`` s) for ``session.closed``."""
+    async def send_audio(self, pcm: bytes, *, commit: bool, respond: bool) -> None:
+        """Append ``pcm`` as ``session.input_audio.append``, in chunks under the size limit."""
+        if commit or respond:
+            raise RealtimeError(
+                "send_audio(commit=..., respond=...) is not for a Live session: the "
+                "server detects the end of the user's turn and answers by itself"
+            )
+        for start in range(0, len(pcm), MAX_APPEND_BYTES):
+            await self.session.input_audio.append(pcm[start : start + MAX_APPEND_BYTES])
+
+    async def close_session(self, timeout: float, *, wait: bool = True) -> None:
+        """Send ``session.close`` if a server session is started; wait for ``session.closed``.
+
+        The wait lasts at most ``timeout`` seconds, and none when ``wait`` is false
+        (from a handler, which the answer would have to wait for). A send that
+        fails (the connection went meanwhile) is logged: closing goes on.
+        """
+        if not self.exchange.started:
+            return
         self._closed = anyio.Event()
-        await self._send_event(LiveSessionCloseEvent())
-        with anyio.move_on_after(timeout):
-            await self._closed.wait()
+        try:
+            await self._send_event(LiveSessionCloseEvent())
+        except RealtimeError as exc:
+            logger.debug("session.close not sent: %s", exc)
+            return
+        if wait:
+            with anyio.move_on_after(timeout):
+                await self._closed.wait()
 
-    def _on_closed(self, event: LiveSessionClosedEvent) -> None:
+    async def _on_closed(self, event: LiveSessionClosedEvent) -> None:
+        # session.closed is the server's last word on a Live session: the run ends.
         self._closed.set()
+        await self._end_run()
 
     def connection_lost(self) -> None:
         """The connection closed: no ``session.closed`` will come on it."""

@@ -27,14 +27,22 @@ from typing import Any
 import anyio
 
 from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat
+from ..config_exchange import DEFAULT_MODEL, own_config
 from ..errors import ConnectionClosedError, InvalidConfigError, RealtimeError
 from ..events._base import ClientEvent, ServerEvent
 from .checks import check_live_config
 from .client import LiveSessionStartEvent, LiveSessionUpdateEvent
-from .config import LiveSessionInfo
+from .config import LIVE_MODELS, LiveSessionInfo
 from .events import LiveErrorEvent, LiveSessionStartedEvent, LiveSessionUpdatedEvent
 
-__all__ = ["REFUSED_CLOSE_CODE", "LiveExchange", "live_audio_format", "live_own_config"]
+__all__ = [
+    "REFUSED_CLOSE_CODE",
+    "LiveExchange",
+    "live_audio_format",
+    "live_model",
+    "live_own_config",
+    "one_format",
+]
 
 logger = logging.getLogger("realtime_events.session")
 
@@ -52,17 +60,19 @@ def live_own_config(
     *,
     instructions: str | None,
     voice: str | None,
-    audio_format: Any,
-    realtime_only: Mapping[str, Any],
+    input_audio_format: Any,
+    output_audio_format: Any,
     config: Mapping[str, Any] | None,
+    **realtime_only: Any,
 ) -> dict[str, Any]:
     """A Live session's own fields, from the Session's keyword arguments and ``config``.
 
-    ``realtime_only`` holds the Realtime settings given (turn detection,
-    modalities...): they are kept, so that the check refuses each by its
-    name and says what Live does instead.
+    The two audio formats make Live's one; ``realtime_only`` holds the Realtime
+    settings (turn detection, modalities...): those given are kept, so that the
+    check refuses each by its name and says what Live does instead.
     """
-    own: dict[str, Any] = dict(realtime_only)
+    audio_format = one_format(input_audio_format, output_audio_format)
+    own: dict[str, Any] = own_config(**realtime_only)
     if instructions is not None:
         own["instructions"] = instructions
     audio: dict[str, Any] = {}
@@ -83,6 +93,24 @@ def live_own_config(
             "model",
         )
     return own
+
+
+def live_model(model: str | None) -> str:
+    """The Live model a session starts with: the one named, else the first Live model."""
+    if model is None or model == DEFAULT_MODEL:
+        return LIVE_MODELS[0]
+    return model
+
+
+def one_format(input_format: Any, output_format: Any) -> Any:
+    """Live's one audio format, from the Realtime pair of arguments."""
+    if input_format is not None and output_format is not None and input_format != output_format:
+        raise InvalidConfigError(
+            "a Live session has one audio format for both directions: give "
+            "input_audio_format or output_audio_format, or equal ones",
+            "audio.format",
+        )
+    return input_format if input_format is not None else output_format
 
 
 def _format_wire(value: Any) -> Any:

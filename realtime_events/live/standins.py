@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidConfigError, RealtimeError
+from ..errors import RealtimeError
 
 __all__ = [
     "LIVE_METRICS",
@@ -21,7 +21,7 @@ __all__ = [
     "NO_TURNS",
     "RealtimeOnly",
     "nothing",
-    "one_format",
+    "realtime_only_parts",
     "write_nothing",
 ]
 
@@ -64,15 +64,19 @@ NO_BUFFER = (
 )
 
 
-def one_format(input_format: Any, output_format: Any) -> Any:
-    """Live's one audio format, from the Realtime pair of arguments."""
-    if input_format is not None and output_format is not None and input_format != output_format:
-        raise InvalidConfigError(
-            "a Live session has one audio format for both directions: give "
-            "input_audio_format or output_audio_format, or equal ones",
-            "audio.format",
+def realtime_only_parts() -> dict[str, RealtimeOnly]:
+    """A stand-in for each Realtime-only attribute of a session, by attribute name."""
+    return {
+        name: RealtimeOnly(name, instead)
+        for name, instead in (
+            ("conversation", NO_ITEMS),
+            ("response", NO_RESPONSES),
+            ("turns", NO_TURNS),
+            ("metrics", LIVE_METRICS),
+            ("input_audio_buffer", NO_BUFFER),
+            ("output_audio_buffer", NO_BUFFER),
         )
-    return input_format if input_format is not None else output_format
+    }
 
 
 async def write_nothing(write: Any) -> None:
