@@ -12,11 +12,12 @@ module is what they share; it knows neither of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Generator, Mapping
+import math
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import anyio
 import anyio.abc
@@ -25,51 +26,57 @@ from websockets.exceptions import SecurityError
 from websockets.http11 import parse_headers, parse_line
 from websockets.streams import StreamReader
 
-__all__ = ["HttpRequest", "Listener", "Replayed", "read_request", "response"]
-
-#: Handles one accepted connection.
-Handler = Callable[[anyio.abc.SocketStream], Awaitable[None]]
+__all__ = ["HttpRequest", "ListeningServer", "Replayed", "read_request", "response"]
 
 
-class Listener:
-    """Serves each TCP connection in a task of its own, from :meth:`start` to :meth:`stop`.
+class ListeningServer:
+    """A TCP server on ``host:port`` (0: any free port) from ``async with`` to its end.
 
-    The listener runs in a child task group, so a server that fails or is
-    cancelled never cancels the code its owner runs between the two. A
-    handler's exception is logged on ``logger`` (the connection's failure, not
-    the server's), and every connection is closed when its handler returns.
+    Each connection is served by :meth:`_handle` in a task of its own, in a
+    child task group, so a server that fails or is cancelled never cancels the
+    code inside ``async with server``. A handler's exception is logged on
+    ``logger`` (the connection's failure, not the server's), and every
+    connection is closed when its handler returns.
     """
 
-    def __init__(self, handle: Handler, logger: logging.Logger) -> None:
-        self._handle = handle
+    def __init__(self, host: str, port: int, logger: logging.Logger) -> None:
+        self.host = host
+        self.port = port
         self._logger = logger
         self._task_group: anyio.abc.TaskGroup | None = None
         self._scope: anyio.CancelScope | None = None
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the port bound."""
-        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
-        bound: int = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+        """Serve one connection (the subclass's protocol)."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
         self._scope = anyio.CancelScope()
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
         task_group.start_soon(self._listen, listener, self._scope)
-        return bound
+        return self
 
-    async def stop(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        """Stop listening and end every connection (the owner's ``__aexit__`` arguments)."""
         task_group, self._task_group = self._task_group, None
         if task_group is None:
             return None
         if self._scope is not None:
             self._scope.cancel()
         return await task_group.__aexit__(exc_type, exc, tb)
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled."""
+        async with self:
+            await anyio.sleep(math.inf)
 
     async def _listen(
         self, listener: anyio.abc.Listener[anyio.abc.SocketStream], scope: anyio.CancelScope

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import mimetypes
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 import anyio.abc
 from websockets.http11 import Request
 
-from .._http_server import Listener, Replayed, read_request, response
+from .._http_server import ListeningServer, Replayed, read_request, response
 from ..connection import accept
 from .bridge import Bot, PageBridge
 from .protocol import MAX_RECORDING_BYTES
@@ -51,7 +49,7 @@ _CSP = (
 )
 
 
-class Playground:
+class Playground(ListeningServer):
     """Serves the playground page and one session per open page, on ``host:port``.
 
     ``factory`` makes each page's bot (a :class:`Bot`, or a ``Session``; it may
@@ -68,11 +66,9 @@ class Playground:
         port: int = 0,
         origins: Iterable[str] = (),
     ) -> None:
+        super().__init__(host, port, logger)
         self._factory = factory
-        self.host = host
-        self.port = port
         self._extra_origins = frozenset(origins)
-        self._listener = Listener(self._handle, logger)
         #: Pages connected so far (for tests and the command line's log).
         self.pages = 0
 
@@ -90,23 +86,6 @@ class Playground:
 
     def _origins(self) -> frozenset[str]:
         return frozenset(f"http://{host}" for host in self._hosts()) | self._extra_origins
-
-    async def __aenter__(self) -> Playground:
-        self.port = await self._listener.start(self.host, self.port)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        return await self._listener.stop(exc_type, exc, tb)
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled."""
-        async with self:
-            await anyio.sleep(math.inf)
 
     async def _handle(self, stream: anyio.abc.SocketStream) -> None:
         try:

@@ -20,18 +20,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import anyio
 import anyio.abc
 from websockets.http11 import Request
 
-from .._http_server import Listener, Replayed, read_request, response
+from .._http_server import ListeningServer, Replayed, read_request, response
 from ..connection import WebSocket, accept
 from ..events.names import Dialect
 from ..recording import RecordedFrame, read_recording
@@ -55,7 +53,7 @@ __all__ = [
 logger = logging.getLogger("realtime_events.testing.server")
 
 
-class LocalRealtimeServer:
+class LocalRealtimeServer(ListeningServer):
     """A protocol-faithful server on 127.0.0.1: Realtime (GA and beta) and Live.
 
     ``async with LocalRealtimeServer() as server: Session(url=server.url)``. The
@@ -110,9 +108,8 @@ class LocalRealtimeServer:
         replay: str | os.PathLike[str] | None = None,
         mcp_servers: Mapping[str, Sequence[McpTool]] | None = None,
     ) -> None:
+        super().__init__(host, port, logger)
         self._model_factory = model_factory or (lambda: model if model is not None else DemoModel())
-        self.host = host
-        self.port = port
         self.pace = pace
         self.api_key = api_key
         self.faults = faults or Faults()
@@ -129,7 +126,6 @@ class LocalRealtimeServer:
         #: The Live connections, oldest first.
         self.live_connections: list[LiveServerConnection] = []
         self.calls = LocalCalls()
-        self._listener = Listener(self._handle, logger)
         # anyio primitives belong to an event loop: they are made in __aenter__, so a
         # server can be built anywhere (a threaded bot's test builds it before any loop runs).
         self._new_connection: anyio.Event | None = None
@@ -168,27 +164,11 @@ class LocalRealtimeServer:
             raise LookupError("no Live client has connected")
         return self.live_connections[-1]
 
-    async def __aenter__(self) -> LocalRealtimeServer:
+    async def __aenter__(self) -> Self:
         if self.replay is not None:
             self._replay_frames = list(read_recording(self.replay))
         self._new_connection = anyio.Event()
-        # The listener runs in a child task: a cancelled or failed server never
-        # cancels the code inside ``async with server``.
-        self.port = await self._listener.start(self.host, self.port)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        return await self._listener.stop(exc_type, exc, tb)
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled (for ``python -m realtime_events serve``)."""
-        async with self:
-            await anyio.sleep(math.inf)
+        return await super().__aenter__()
 
     def _check(self, request: Request) -> tuple[int, str] | None:
         refusal = self._check_key(request)
