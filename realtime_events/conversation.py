@@ -67,7 +67,9 @@ class Conversation:
     (they must run before any user handler), ``send`` writes client events,
     ``dialect`` shapes replayed items, ``output_format`` says how long received
     audio lasts, and ``sender`` is the object whose ``signals.event_sent`` it
-    follows (the session) to see the items this client creates.
+    follows (the session) to see the items this client creates; a session
+    hands its :class:`~realtime_events.signals.Relay` as ``relay``, through
+    which that signal then comes.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Conversation:
         output_format: Callable[[], AudioFormat],
         sender: object,
         history_limit: int | None = None,
+        relay: signals.Relay | None = None,
     ) -> None:
         if history_limit is not None and history_limit < 1:
             raise ValueError("history_limit must be at least 1 (or None for no limit)")
@@ -106,8 +109,8 @@ class Conversation:
         self._last_echo: type[Event] = (
             ConversationItemDoneEvent if dialect == "ga" else ConversationItemCreatedEvent
         )
-        # A weak receiver: blinker must not keep the mirror (or the session) alive.
-        signals.event_sent.connect(self._on_sent, sender=sender)
+        # Through the relay, or a weak receiver: blinker must not keep the mirror alive.
+        signals.follow(signals.event_sent, self._on_sent, sender=sender, relay=relay)
         self.item = ConversationItemResource(send)
         for name in (
             "conversation.item.created",

@@ -25,12 +25,12 @@ they time out.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from typing import Any, Literal, TypeAlias
 
 import anyio
@@ -197,6 +197,15 @@ class Registration:
     once: bool = False
     concurrent: bool = False
     active: bool = True
+    # Active, neither once nor concurrent: the dispatch loop's one test per handler.
+    plain: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.plain = self.active and not (self.once or self.concurrent)
+
+    def deactivate(self) -> None:
+        """Take this registration out of dispatch (an event in progress skips it too)."""
+        self.active = self.plain = False
 
 
 @dataclass(eq=False, slots=True)
@@ -230,8 +239,9 @@ class Dispatcher:
         protocol: Protocol = "realtime",
     ) -> None:
         self._registrations: list[Registration] = []
-        # The same registrations by their matcher's key, for add's duplicate check.
-        self._by_key: dict[Any, list[Registration]] = {}
+        # The same registrations by their matcher's key, for add's duplicate check;
+        # None until the first add needs it (the core's registrations skip it).
+        self._by_key: dict[Any, list[Registration]] | None = None
         self._taps: list[Tap] = []
         self._cache: dict[Any, tuple[Registration, ...]] = {}
         # The matchers of the registrations in order, the key of the shared routes;
@@ -274,7 +284,10 @@ class Dispatcher:
         key = matcher.key
         # Only registrations of an equivalent pattern can be the same one: the
         # index keeps a session's ~50 core registrations from costing 50 x 50 compares.
-        same_key = self._by_key.setdefault(key, [])
+        by_key = self._by_key
+        if by_key is None:
+            by_key = self._by_key = self._index()
+        same_key = by_key.setdefault(key, [])
         for existing in same_key:
             if existing.handler == handler:
                 if (existing.once, existing.concurrent) != (once, concurrent):
@@ -291,6 +304,26 @@ class Dispatcher:
         self._changed()
         return registration
 
+    def add_core(self, pattern: str, handler: Handler) -> None:
+        """Register one of the session's own handlers: a trusted, known name, a fresh handler.
+
+        What :meth:`add` checks is known to hold for the core's registrations (a
+        name of the protocol, a bound method registered once), so this only
+        appends: it is most of what building a session costs otherwise. Like
+        :meth:`add`, it runs after the handlers registered before it.
+        """
+        self._registrations.append(Registration(Matcher.parse(pattern), handler))
+        self._by_key = None
+        self._cache.clear()
+        self._matchers = None
+
+    def _index(self) -> dict[Any, list[Registration]]:
+        """The registrations by their matcher's key, for :meth:`add`'s duplicate check."""
+        by_key: dict[Any, list[Registration]] = {}
+        for registration in self._registrations:
+            by_key.setdefault(registration.matcher.key, []).append(registration)
+        return by_key
+
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
         """Unregister ``handler`` (for ``pattern`` only, if given); tell whether it was found.
 
@@ -300,7 +333,7 @@ class Dispatcher:
         found = False
         for registration in self._registrations:
             if registration.handler == handler and (key is None or registration.matcher.key == key):
-                registration.active = False
+                registration.deactivate()
                 found = True
         if found:
             self._prune()
@@ -308,14 +341,12 @@ class Dispatcher:
 
     def discard(self, registration: Registration) -> None:
         """Unregister this one registration, leaving others of the same handler in place."""
-        registration.active = False
+        registration.deactivate()
         self._prune()
 
     def _prune(self) -> None:
         self._registrations = [r for r in self._registrations if r.active]
-        self._by_key = {}
-        for registration in self._registrations:
-            self._by_key.setdefault(registration.matcher.key, []).append(registration)
+        self._by_key = None
         self._changed()
 
     def _changed(self) -> None:
@@ -358,16 +389,15 @@ class Dispatcher:
             if registrations is None:
                 registrations = self.handlers_for(event)
             for registration in registrations:
-                if not registration.active:
-                    continue
-                if registration.once or registration.concurrent:
-                    await self._call_special(registration, event)
+                if not registration.plain:
+                    if registration.active:
+                        await self._call_special(registration, event)
                     continue
                 # The body of _invoke, inline: this is the per-event cost.
                 handler = registration.handler
                 try:
                     result = handler(event)
-                    if result is not None and inspect.isawaitable(result):
+                    if result is not None and isawaitable(result):
                         await result
                 except Exception as exc:
                     on_error(event, handler, exc)
@@ -402,7 +432,7 @@ class Dispatcher:
         """Run ``handler`` for ``event``, awaiting what it returns; report what it raises."""
         try:
             result = handler(event)
-            if result is not None and inspect.isawaitable(result):
+            if result is not None and isawaitable(result):
                 await result
         except Exception as exc:
             self._on_error(event, handler, exc)

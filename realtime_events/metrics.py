@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -152,7 +152,13 @@ class Metrics:
     tracing = True
 
     def __init__(
-        self, session: Any = None, *, tracer: Any = None, keep: int = KEEP_RESPONSES
+        self,
+        session: Any = None,
+        *,
+        tracer: Any = None,
+        keep: int = KEEP_RESPONSES,
+        on: Callable[[str, Callable[[Any], Any]], object] | None = None,
+        relay: signals.Relay | None = None,
     ) -> None:
         #: The tracer for this session's spans; None means OpenTelemetry's global one.
         self.tracer = tracer
@@ -175,7 +181,7 @@ class Metrics:
         self._in_flight: dict[str, _InFlight] = {}
         self._lost_at: float | None = None
         if session is not None:
-            self.attach(session)
+            self.attach(session, on=on, relay=relay)
 
     @property
     def keep(self) -> int:
@@ -195,23 +201,35 @@ class Metrics:
             f"reconnects={self.reconnects} tokens={self.total_tokens}>"
         )
 
-    def attach(self, session: Any) -> None:
-        """Register the handlers and signal receivers on ``session``."""
+    def attach(
+        self,
+        session: Any,
+        *,
+        on: Callable[[str, Callable[[Any], Any]], object] | None = None,
+        relay: signals.Relay | None = None,
+    ) -> None:
+        """Register the handlers and signal receivers on ``session``.
+
+        The session that builds its own metrics hands its fast path: ``on``
+        registers a handler (``session.on`` by default) and ``relay`` carries
+        its signals (blinker, for ``session`` only, by default).
+        """
         if self._session is not None:
             raise RuntimeError("this Metrics is already attached to a session")
         self._session = session
         # Every session builds its own Metrics without Session.use: declare here.
         session.declare(*self.events)
-        session.on("input_audio_buffer.speech_stopped", self._on_speech_stopped)
-        session.on("response.created", self._on_created)
-        session.on("response.output_audio.delta", self._on_audio)
-        session.on("response.output_text.delta", self._on_text)
-        session.on("response.done", self._on_done)
-        # Weak receivers (bound methods): the session's handlers keep this object
-        # alive exactly as long as the session, so nothing leaks into blinker.
-        signals.event_sent.connect(self._on_sent, sender=session)
-        signals.disconnected.connect(self._on_disconnected, sender=session)
-        signals.reconnected.connect(self._on_reconnected, sender=session)
+        register = session.on if on is None else on
+        register("input_audio_buffer.speech_stopped", self._on_speech_stopped)
+        register("response.created", self._on_created)
+        register("response.output_audio.delta", self._on_audio)
+        register("response.output_text.delta", self._on_text)
+        register("response.done", self._on_done)
+        # Through the relay, or weak receivers (bound methods): the session's
+        # handlers keep this object alive exactly as long as the session.
+        signals.follow(signals.event_sent, self._on_sent, sender=session, relay=relay)
+        signals.follow(signals.disconnected, self._on_disconnected, sender=session, relay=relay)
+        signals.follow(signals.reconnected, self._on_reconnected, sender=session, relay=relay)
 
     # -- totals ------------------------------------------------------------
 

@@ -161,10 +161,19 @@ class Responses:
     It is built from what it needs of a session: ``on`` registers its handlers
     (before any user handler), ``send`` writes client events, ``dialect``
     translates per-response overrides, and ``sender`` is the object whose
-    ``disconnected`` and ``closed`` signals it follows (the session).
+    ``disconnected`` and ``closed`` signals it follows (the session), through
+    ``relay`` when the session hands its own.
     """
 
-    def __init__(self, *, on: On, send: Send, dialect: Dialect, sender: object) -> None:
+    def __init__(
+        self,
+        *,
+        on: On,
+        send: Send,
+        dialect: Dialect,
+        sender: object,
+        relay: signals.Relay | None = None,
+    ) -> None:
         self._send_event = send
         self._dialect = dialect
         #: The response in progress (from ``response.created``), or None.
@@ -191,9 +200,9 @@ class Responses:
         on("response.created", self._on_created)
         on("response.done", self._on_done)
         on("error", self._on_error)
-        # Weak receivers: blinker must not keep this object (or the session) alive.
-        signals.closed.connect(self._on_closed, sender=sender)
-        signals.disconnected.connect(self._on_disconnected, sender=sender)
+        # Through the relay, or weak receivers: blinker must not keep this object alive.
+        signals.follow(signals.closed, self._on_closed, sender=sender, relay=relay)
+        signals.follow(signals.disconnected, self._on_disconnected, sender=sender, relay=relay)
 
     @property
     def active(self) -> bool:

@@ -162,7 +162,11 @@ class Hold:
 
 
 class Turns:
-    """Follows turns: which responses belong to one, and when it is complete."""
+    """Follows turns: which responses belong to one, and when it is complete.
+
+    ``on`` registers its handlers; it follows the ``disconnected`` and ``closed``
+    signals of ``sender`` (the session), through ``relay`` when one is given.
+    """
 
     def __init__(
         self,
@@ -171,6 +175,7 @@ class Turns:
         responses: Responses,
         conversation: Conversation,
         sender: object,
+        relay: signals.Relay | None = None,
     ) -> None:
         self._responses = responses
         self._conversation = conversation
@@ -187,8 +192,8 @@ class Turns:
         # The first of these after a reconnect is the new server session's.
         on("session.created", self._on_new_session)
         on("session.updated", self._on_new_session)
-        signals.disconnected.connect(self._on_disconnected, sender=sender)
-        signals.closed.connect(self._on_closed, sender=sender)
+        signals.follow(signals.disconnected, self._on_disconnected, sender=sender, relay=relay)
+        signals.follow(signals.closed, self._on_closed, sender=sender, relay=relay)
 
     def begin(self) -> Turn:
         """Open a turn now, before the request that starts it is sent."""

@@ -579,3 +579,60 @@ async def test_a_live_event_that_fails_its_model_reaches_no_handler_of_its_name(
         "LiveOutputTranscriptDeltaEvent",
         "*LiveOutputTranscriptDeltaEvent",
     ]
+
+
+# -- the core's registrations -------------------------------------------------
+
+
+async def test_core_registrations_run_first_in_order_and_count_for_the_duplicate_check() -> None:
+    async with running() as (dispatcher, failures):
+        seen: list[str] = []
+
+        def core_done(event: Event) -> None:
+            seen.append("core done")
+
+        def core_any(event: Event) -> None:
+            seen.append("core *")
+
+        def user(event: Event) -> None:
+            seen.append("user")
+
+        dispatcher.add_core("response.done", core_done)
+        dispatcher.add_core("*", core_any)
+        dispatcher.add("response.done", user)
+        # The same handler for an equivalent pattern is the same registration,
+        # whether it came through add_core or add.
+        assert dispatcher.add("response.done", core_done).handler is core_done
+        with pytest.raises(ValueError, match="already registered"):
+            dispatcher.add("response.done", core_done, once=True)
+        await dispatcher.dispatch(done("resp_1"))
+        assert seen == ["core done", "core *", "user"]
+        assert failures == []
+
+
+async def test_a_core_registration_added_after_dispatch_began_is_routed() -> None:
+    async with running() as (dispatcher, _):
+        seen: list[str] = []
+        dispatcher.add("response.done", lambda event: seen.append("user"))
+        await dispatcher.dispatch(done("resp_1"))
+        dispatcher.add_core("response.done", lambda event: seen.append("core"))
+        await dispatcher.dispatch(done("resp_2"))
+        assert seen == ["user", "user", "core"]
+
+
+async def test_a_handler_removed_by_an_earlier_one_skips_the_event_in_progress() -> None:
+    async with running() as (dispatcher, _):
+        seen: list[str] = []
+
+        def second(event: Event) -> None:
+            seen.append("second")
+
+        def first(event: Event) -> None:
+            seen.append("first")
+            dispatcher.remove(second)
+
+        dispatcher.add_core("response.done", first)
+        dispatcher.add("response.done", second)
+        await dispatcher.dispatch(done("resp_1"))
+        await dispatcher.dispatch(done("resp_2"))
+        assert seen == ["first", "first"]
