@@ -1,14 +1,18 @@
-"""Constants every part of the engine shares: the JSON alias, chunk sizes, session defaults.
+"""Constants every part of the engine shares: the JSON and Handler aliases, sizes, defaults.
 
 A leaf: it imports nothing from the engine, so every other module can import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
 #: A JSON object as the engine builds it: events, items and sessions are plain dicts.
 JSON: TypeAlias = dict[str, Any]
+
+#: A client event's handler: the event in, the server events it causes at once out.
+Handler: TypeAlias = Callable[[Mapping[str, Any]], list[JSON]]
 
 #: Audio per ``response.output_audio.delta``, as the real server roughly sends it.
 AUDIO_CHUNK_MS = 100

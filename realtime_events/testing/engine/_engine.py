@@ -17,11 +17,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any
 
 from ...events.names import Dialect
 from ..models import DemoModel, McpTool, Model, Part
-from ._constants import JSON, SESSION_SECONDS
+from ._constants import JSON, SESSION_SECONDS, Handler
 from ._conversation import Conversation
 from ._errors import (
     ClientError,
@@ -46,9 +46,6 @@ from ._session import (
 
 # The name the engine has always logged under, whichever module logs.
 logger = logging.getLogger("realtime_events.testing.engine")
-
-#: A client event's handler: the event in, the server events it causes at once out.
-Handler: TypeAlias = Callable[[Mapping[str, Any]], list[JSON]]
 
 
 def _nothing(event: Mapping[str, Any]) -> list[JSON]:

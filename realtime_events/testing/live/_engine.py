@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
-from ..engine._constants import JSON, SESSION_SECONDS
+from ..engine._constants import JSON, SESSION_SECONDS, Handler
 from ..engine._errors import (
     ClientError,
     answer_frame,
@@ -47,8 +47,6 @@ from ._runs import BackendAnswer, Delegate, Fixture, LiveRun, Segment, Speak, se
 
 logger = logging.getLogger("realtime_events.testing.live")
 
-#: A command's handler: the event in, the server events it causes at once out.
-Handler: TypeAlias = Callable[[Mapping[str, Any]], list[JSON]]
 #: Why a session ended, as ``session.closed`` says it.
 CloseReason: TypeAlias = Literal[
     "close_requested", "expired", "content", "remote_hangup", "connection_lost"
