@@ -1,7 +1,8 @@
 """The playground's server: the page's files over plain HTTP, and its WebSocket, on one port.
 
-One anyio listener; each connection's request head is read and parsed by
-websockets' HTTP parser. A WebSocket upgrade to ``/ws`` is accepted with the
+A :class:`~realtime_events._http_server.ListeningServer`, like the local
+Realtime server; each connection's request is read with websockets' Sans-I/O
+parsing helpers (no body is taken). A WebSocket upgrade to ``/ws`` is accepted with the
 library's own server handshake and handed to a :class:`~.bridge.PageBridge`
 with a fresh bot from the factory; any other ``GET`` is a file of the page,
 shipped in the package (``static/``). Nothing else is served.
