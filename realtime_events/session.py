@@ -18,36 +18,32 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
 import anyio
 import anyio.abc
-from blinker import Signal
 
 from . import signals
-from ._generated_overloads import SessionOverloads
 from ._secrets import redact_url
 from .audio import MAX_APPEND_BYTES, AudioFormat
 from .config_exchange import DEFAULT_MODEL, UNSET, ConfigExchange, own_config, transcription_target
 from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
-from .dispatch import Dispatcher, EventStream, Handler, Overflow, Pattern, current_dispatcher
+from .dispatch import current_dispatcher
 from .endpoint import Endpoint, Protocol
 from .errors import RealtimeError, SessionClosedError
 from .events import (
     ClientEvent,
-    Event,
     RealtimeSessionInfo,
     ServerEvent,
     parse_client_event,
     parse_server_event,
 )
-from .events._base import PluginEvent
 from .events.names import Dialect
 from .frames import FrameParser
+from .handlers import SessionHandlers
 from .live import parse_live_client_event
 from .live.control import LiveControl
 from .live.exchange import LiveExchange, live_model, live_own_config
@@ -74,11 +70,10 @@ __all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for old
 logger = logging.getLogger("realtime_events.session")
 
 
-H = TypeVar("H", bound=Handler)
 P = TypeVar("P")
 
 
-class Session(SessionOverloads):
+class Session(SessionHandlers):
     """A Realtime session: connection, typed events, and ordered handlers.
 
     The constructor never connects. ``async with session`` connects, sends the
@@ -228,9 +223,7 @@ class Session(SessionOverloads):
         self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
         # The run in progress, if any, and how the last one ended.
         self._runs = Runs(self._new_run, self.close)
-        self._dispatcher = Dispatcher(
-            spawn=self._runs.spawn, on_error=self._handler_failed, protocol=protocol
-        )
+        super().__init__(protocol, self._runs.spawn, self._runs.running)
         if live:
             assert model is not None
             self._live = LiveControl(
@@ -257,9 +250,9 @@ class Session(SessionOverloads):
             # The Realtime-only parts stand in by objects that say so when used.
             for name, part in realtime_only_parts().items():
                 setattr(self, name, part)
-            self.on("session.started", self._on_session_created)
         else:
             self._realtime_parts(history_limit)
+        self.on("session.started" if live else "session.created", self._on_session_created)
         for plugin in plugins:
             self.use(plugin)
 
@@ -285,7 +278,6 @@ class Session(SessionOverloads):
         self.metrics = Metrics(self)
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
-        self.on("session.created", self._on_session_created)
 
     def __repr__(self) -> str:
         url = redact_url(self.url)
@@ -294,13 +286,11 @@ class Session(SessionOverloads):
 
     @property
     def live(self) -> LiveControl:
-        """The Live side of a ``protocol="live"`` session: helpers named as the SDK's.
+        """The Live side of a ``protocol="live"`` session (raises on a Realtime one).
 
-        ``session.live.session.input_audio.append(...)``,
-        ``session.live.session.commentary.append(content, delegation_id=...)``,
-        ``session.live.decision.create()``...; and ``session_id``, ``history``
-        (the turns carried to a new server session), ``metrics``. Raises
-        :class:`RealtimeError` on a Realtime session.
+        Helpers named as the SDK's (``session.live.session.input_audio.append(...)``),
+        handlers typed by the Live names (``session.live.on("error")``), the
+        server session, ``history`` and ``metrics``: see :class:`LiveControl`.
         """
         if self._live is None:
             raise RealtimeError(
@@ -326,72 +316,7 @@ class Session(SessionOverloads):
         """The protocol dialect: ``"ga"`` or ``"beta"``."""
         return self.endpoint.dialect
 
-    # -- handlers ----------------------------------------------------------
-
-    def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
-        self._dispatcher.add(name, handler, once=once, concurrent=concurrent)
-
-    def declare(self, *names: str) -> None:
-        """Declare custom event names (or ``prefix.*`` patterns) that handlers may use.
-
-        Names that are no event of the protocol are refused at registration, so
-        a typo speaks instead of never firing; declare your own names first.
-        Plugins declare theirs with an ``events`` class attribute.
-        """
-        self._dispatcher.declare(*names)
-
-    def once(self, name: Pattern, handler: H | None = None) -> Any:
-        """Register a handler that runs for the first matching event only."""
-        return self.on(name, handler, once=True)
-
-    def off(self, handler: Handler, name: Pattern | None = None) -> bool:
-        """Remove a handler (from ``name`` only, if given); tell whether it was registered."""
-        return self._dispatcher.remove(handler, name)
-
-    async def _wait_for(
-        self, name: Pattern, *, where: Callable[[Any], bool] | None, timeout: float | None
-    ) -> Any:
-        return await self._dispatcher.wait_for(name, where=where, timeout=timeout)
-
-    @asynccontextmanager
-    async def stream(
-        self,
-        name: Pattern = "*",
-        *,
-        where: Callable[[Any], bool] | None = None,
-        buffer: int = 256,
-        overflow: Overflow = "block",
-    ) -> AsyncIterator[EventStream]:
-        """Collect matching events for ``async for`` while the block runs.
-
-        The buffer holds ``buffer`` events; when it is full, ``"block"`` makes the
-        dispatcher wait for the reader (nothing is lost) and ``"drop_oldest"``
-        discards the oldest event instead.
-        """
-        events = self._dispatcher.open_stream(name, where=where, buffer=buffer, overflow=overflow)
-        try:
-            yield events
-        finally:
-            events.close()
-
-    def emit(self, name: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> Event:
-        """Publish a plugin event (``"<plugin>.<event>"``) to this session's handlers.
-
-        Inside a handler the event is dispatched right after the current one;
-        elsewhere it joins the queue of incoming events, which holds at most
-        1024 emitted events: past that, :class:`RealtimeError` says the handlers
-        are not keeping up, instead of memory growing without bound.
-        """
-        self._dispatcher.check_emit(name)
-        event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
-        run = self._runs.running()
-        if current_dispatcher.get() is self._dispatcher:
-            self._dispatcher.pending.append(event)
-        elif run is not None:
-            run.enqueue(event)
-        else:
-            raise SessionClosedError(f"cannot emit {name!r}: the session is not running")
-        return event
+    # -- plugins -----------------------------------------------------------
 
     @overload
     def use(self, plugin: str, **options: Any) -> Any: ...
@@ -508,8 +433,7 @@ class Session(SessionOverloads):
         at once in a transcription session, which never responds, and on Live,
         whose turns have no end event.
         """
-        self._refuse_on_live("ask()")
-        self._exchange.refuse_response("ask()")
+        self._exchange.refuse_response("ask()")  # on Live too, saying why
         turn = self.turns.begin()
         try:
             await self.send_text(text)
@@ -524,7 +448,6 @@ class Session(SessionOverloads):
         answer it), then ``reply = await turn.wait(timeout=30)``. Opening the turn
         first means no event can be missed between the send and the wait.
         """
-        self._refuse_on_live("expect_reply()")
         self._exchange.refuse_response("expect_reply()")
         return self.turns.begin()
 
@@ -628,7 +551,7 @@ class Session(SessionOverloads):
     def _new_run(self) -> Supervisor:
         """A new run of the session, with a new recording if it records."""
         if self._live is not None:
-            self._live.new_run()
+            self._live.new_run()  # no server session, history or delegation yet
         recorder = None
         if self._record_path is not None:
             recorder = Recorder(self._record_path, mode=self._record_mode)
@@ -638,11 +561,8 @@ class Session(SessionOverloads):
             close_timeout=self.close_timeout,
             max_pending_bytes=self.max_pending_bytes,
         )
-        return Supervisor(self._hooks(recorder), settings)
-
-    def _hooks(self, recorder: Recorder | None) -> RunHooks:
         live = self._live
-        return RunHooks(
+        hooks = RunHooks(
             dispatcher=self._dispatcher,
             open=self._open,
             configure=self._exchange.configure,
@@ -650,21 +570,15 @@ class Session(SessionOverloads):
             restore=self.conversation.restore if live is None else write_nothing,
             absorb=self.conversation.absorb if live is None else live.exchange.absorb,
             resume=self.response.resume if live is None else nothing,
-            idle=self._idle,
+            idle=self._idle if live is None else nothing,  # Live: no responses to wait for
             parse=self._frames,
-            signal=self._signal,
+            signal=lambda signal, **kwargs: signals.send(signal, self, **kwargs),
             tasks=self._plugins.tasks(),
             recorder=recorder,
         )
-
-    def _signal(self, signal: Signal, **kwargs: Any) -> None:
-        if signal is signals.disconnected and self._live is not None:
-            self._live.connection_lost()  # a close waiting for session.closed waits no more
-        signals.send(signal, self, **kwargs)
+        return Supervisor(hooks, settings)
 
     async def _idle(self) -> None:
-        if self._live is not None:
-            return  # no responses to wait for
         while self.response.active:
             await self.wait_for("response.done")
 
@@ -732,12 +646,3 @@ class Session(SessionOverloads):
         Nothing is sent: the session stays unconnected.
         """
         return await self._runs.replay(recording, self._frames, self._dispatcher, speed)
-
-    def _handler_failed(self, event: Event, handler: Handler, error: Exception) -> None:
-        logger.error(
-            "handler %s failed on %s",
-            getattr(handler, "__qualname__", handler),
-            event.type,
-            exc_info=error,
-        )
-        signals.send(signals.handler_failed, self, event=event, handler=handler, error=error)

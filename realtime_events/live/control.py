@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import anyio
 
+from .. import signals
 from .._generated_live_overloads import Handler, LiveOverloads, Pattern
 from ..audio import MAX_APPEND_BYTES
 from ..errors import RealtimeError
@@ -97,6 +98,8 @@ class LiveControl(LiveResources, LiveOverloads):
         on("session.output_transcript.delta", self.history.on_output)
         on("session.delegation.created", self.history.on_delegation)
         on("session.closed", self._on_closed)
+        # A close waiting for session.closed waits no more once the connection is gone.
+        signals.disconnected.connect(self._connection_lost, sender=sender)
         #: Usage, time to first audio and reconnects.
         self.metrics = LiveMetrics(sender)
 
@@ -206,6 +209,6 @@ class LiveControl(LiveResources, LiveOverloads):
         self._closed.set()
         await self._end_run()
 
-    def connection_lost(self) -> None:
-        """The connection closed: no ``session.closed`` will come on it."""
+    def _connection_lost(self, session: Any, **_: Any) -> None:
+        # No session.closed will come on a closed connection.
         self._closed.set()
