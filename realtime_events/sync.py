@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeVar, overload
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from . import signals
+from ._generated_live_overloads import SyncLiveOverloads
 from ._generated_overloads import SyncSessionOverloads
 from .dispatch import EventStream, Handler, Overflow, Pattern
 from .errors import RealtimeError, SessionClosedError
@@ -45,7 +46,7 @@ from .resources import ImageDetail
 from .session import Session
 from .turns import Reply, Turn
 
-__all__ = ["BlockingProxy", "SyncEventStream", "SyncSession", "SyncTurn"]
+__all__ = ["BlockingProxy", "SyncEventStream", "SyncLive", "SyncSession", "SyncTurn"]
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Handler)
@@ -513,13 +514,15 @@ class SyncSession(SyncSessionOverloads):
         return self.session.protocol
 
     @property
-    def live(self) -> Any:
+    def live(self) -> SyncLive:
         """``session.live`` with blocking helpers: ``s.live.session.input_audio.append(pcm)``.
 
         A Live session's SDK-shaped helpers, history and metrics (see
-        :class:`~realtime_events.live.control.LiveControl`); raises on a Realtime session.
+        :class:`~realtime_events.live.control.LiveControl`), and its handlers typed
+        by the Live names (``s.live.on("error")``); raises on a Realtime session.
         """
-        return BlockingProxy(self._portal.call(getattr, self.session, "live"), self._portal)
+        live = BlockingProxy(self._portal.call(getattr, self.session, "live"), self._portal)
+        return SyncLive(self, live)
 
     @property
     def response(self) -> Any:
@@ -540,3 +543,41 @@ class SyncSession(SyncSessionOverloads):
     def output_audio_buffer(self) -> Any:
         """``session.output_audio_buffer`` with a blocking ``clear``."""
         return BlockingProxy(self.session.output_audio_buffer, self._portal)
+
+
+class SyncLive(SyncLiveOverloads):
+    """``SyncSession.live``: typed Live handlers, and ``session.live``'s helpers (blocking).
+
+    ``on``, ``once``, ``wait_for`` and ``stream`` are the SyncSession's own, typed
+    by the Live event names (``s.live.wait_for("error")`` is a ``LiveErrorEvent``);
+    any other attribute is ``session.live``'s, through a :class:`BlockingProxy`.
+    """
+
+    def __init__(self, owner: SyncSession, live: BlockingProxy) -> None:
+        self._owner = owner
+        self._live = live
+
+    def __repr__(self) -> str:
+        return f"<SyncLive of {self._live!r}>"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._live, name)
+
+    def _register(self, name: Pattern, handler: Handler, *, once: bool, concurrent: bool) -> None:
+        self._owner._register(name, handler, once=once, concurrent=concurrent)
+
+    def _wait_for(
+        self, name: Pattern, *, where: Callable[[Any], bool] | None, timeout: float | None
+    ) -> Any:
+        return self._owner._wait_for(name, where=where, timeout=timeout)
+
+    def stream(
+        self,
+        name: Pattern = "*",
+        *,
+        where: Callable[[Any], bool] | None = None,
+        buffer: int = 256,
+        overflow: Overflow = "block",
+    ) -> AbstractContextManager[SyncEventStream]:
+        """``SyncSession.stream``: collect matching events while the block runs."""
+        return self._owner.stream(name, where=where, buffer=buffer, overflow=overflow)

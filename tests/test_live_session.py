@@ -26,6 +26,7 @@ from realtime_events.errors import InvalidConfigError, RealtimeError, UnknownEve
 from realtime_events.live import (
     LiveDelegationCreatedEvent,
     LiveErrorEvent,
+    LiveInfoEvent,
     LiveOutputTranscriptDeltaEvent,
     LiveSessionClosedEvent,
     LiveSessionStartedEvent,
@@ -374,16 +375,75 @@ async def test_sdk_built_frames_reach_typed_handlers_and_replay_from_a_recording
     assert types == [type(e).__name__ for e in seen]
 
 
+# ------------------------------------------------ session.live's typed handlers
+
+
+def info(code: str) -> dict[str, Any]:
+    """An ``info`` frame, built by the SDK's model."""
+    event = sdk.InfoEvent(type="info", event_id=f"event_{code}", code=code, message=code)
+    frame: dict[str, Any] = event.model_dump(exclude_unset=True)
+    return frame
+
+
+@pytest.mark.anyio
+async def test_session_live_handlers_share_the_sessions_dispatcher_and_its_order() -> None:
+    started = sdk_frames()[0]
+    with LivePeer(script=[started, info("first")]).running() as peer:
+        session = live(peer)
+        order: list[str] = []
+        first = anyio.Event()
+        session.on("info", lambda event: order.append(f"session {event.code}"))
+
+        @session.live.on("info")
+        def noted(event: LiveInfoEvent) -> None:
+            order.append(f"live {event.code}")
+            first.set()
+
+        session.on("info", lambda event: order.append(f"session again {event.code}"))
+        once: list[LiveInfoEvent] = []
+        session.live.once("info", once.append)
+        async with session:
+            with anyio.fail_after(TIMEOUT):
+                await first.wait()
+            # wait_for sees only what comes after it starts: push until it has.
+            waited: list[LiveInfoEvent] = []
+
+            async def wait() -> None:
+                waited.append(await session.live.wait_for("info", timeout=TIMEOUT))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(wait)
+                with anyio.fail_after(TIMEOUT):
+                    while not waited:
+                        await peer.push(info("waited"))
+            async with session.live.stream("info") as infos:
+                await peer.push(info("streamed"))
+                with anyio.fail_after(TIMEOUT):
+                    while (streamed := await infos.receive()).code != "streamed":
+                        pass
+            assert session.off(noted, "info")
+        assert order[:3] == ["session first", "live first", "session again first"]
+        assert [event.code for event in once] == ["first"]
+        assert isinstance(waited[0], LiveInfoEvent)
+        assert waited[0].code == "waited"
+        assert isinstance(streamed, LiveInfoEvent)
+        with pytest.raises(UnknownEventError, match="an event of the Realtime protocol"):
+            session.live.on("response.done", print)
+
+
 def test_a_sync_session_speaks_live_from_another_thread() -> None:
     from realtime_events import SyncSession
 
     with LivePeer(weather_model).running() as peer:
         with SyncSession(protocol="live", url=peer.url, reconnect=False) as s:
             assert s.protocol == "live"
-            with s.stream("session.output_transcript.delta") as said:
+            typed: list[LiveOutputTranscriptDeltaEvent] = []
+            s.live.on("session.output_transcript.delta", typed.append)
+            with s.live.stream("session.output_transcript.delta") as said:
                 s.live.session.commentary.append("See you soon.")
                 heard = ""
                 while heard != "See you soon.":
                     heard += said.receive(timeout=TIMEOUT).delta
             assert s.live.session_id is not None
+            assert "".join(event.delta for event in typed) == heard
         assert peer.current.types()[-1] == "session.close"

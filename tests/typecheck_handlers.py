@@ -11,10 +11,17 @@ from typing import assert_type
 
 from realtime_events import Session, SyncSession
 from realtime_events.events import (
+    ErrorEvent,
     ResponseCreatedEvent,
     ResponseDoneEvent,
     ResponseOutputAudioDeltaEvent,
     SessionUpdatedEvent,
+)
+from realtime_events.live import (
+    LiveErrorEvent,
+    LiveInfoEvent,
+    LiveOutputAudioDeltaEvent,
+    LiveSessionUpdatedEvent,
 )
 
 
@@ -91,3 +98,64 @@ def sync_misuse_is_an_error(s: SyncSession) -> None:
 
 def sync_wait_for_is_not_any(s: SyncSession) -> ResponseOutputAudioDeltaEvent:
     return s.wait_for("response.done")  # type: ignore[return-value]
+
+
+# -- Live: session.live types handlers by the Live names --------------------------
+# ``error`` and ``session.updated`` are Live models on session.live and Realtime
+# models on the session itself.
+
+
+def live_handlers_get_the_live_event_type(session: Session) -> None:
+    @session.live.on("session.output_audio.delta")
+    def play(event: LiveOutputAudioDeltaEvent) -> None:
+        assert_type(event.audio, bytes)
+
+    @session.live.on("error")
+    async def failed(event: LiveErrorEvent) -> None:
+        assert_type(event.error.code, str)
+
+    def updated(event: LiveSessionUpdatedEvent) -> int:
+        return 1
+
+    assert_type(
+        session.live.once("session.updated", updated), Callable[[LiveSessionUpdatedEvent], int]
+    )
+
+    @session.live.on(LiveInfoEvent)
+    def noted(event: LiveInfoEvent) -> None: ...
+
+    @session.live.on("session.output_*")  # patterns accept any event
+    def anything(event: object) -> None: ...
+
+
+async def live_wait_for_returns_the_live_event_type(session: Session) -> None:
+    assert_type(await session.live.wait_for("error"), LiveErrorEvent)
+    assert_type(await session.live.wait_for("session.updated", timeout=5), LiveSessionUpdatedEvent)
+    info = await session.live.wait_for(LiveInfoEvent, where=lambda e: e.code == "compacted")
+    assert_type(info, LiveInfoEvent)
+
+
+def live_misuse_is_an_error(session: Session) -> None:
+    @session.live.on("error")  # type: ignore[arg-type]
+    def realtime_model(event: ErrorEvent) -> None: ...
+
+    @session.on("error")  # type: ignore[arg-type]  # the session's own names are Realtime's
+    def live_model(event: LiveErrorEvent) -> None: ...
+
+    @session.live.once("session.output_audio.delta")  # type: ignore[arg-type]
+    def wrong_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+
+async def live_wait_for_is_not_realtime(session: Session) -> ErrorEvent:
+    return await session.live.wait_for("error")  # type: ignore[return-value]
+
+
+def sync_live_handlers_get_the_live_event_type(s: SyncSession) -> None:
+    @s.live.on("session.output_audio.delta")
+    def play(event: LiveOutputAudioDeltaEvent) -> None: ...
+
+    @s.live.on("error")  # type: ignore[arg-type]
+    def realtime_model(event: ErrorEvent) -> None: ...
+
+    assert_type(s.live.wait_for("error"), LiveErrorEvent)
+    assert_type(s.live.wait_for("session.updated", timeout=5), LiveSessionUpdatedEvent)
