@@ -1,5 +1,9 @@
 """The command line: ``realtime-events demo | serve | replay | tail | playground``.
 
+``demo`` and ``tail`` speak either protocol (``--protocol realtime``, the
+default, or ``live``); ``replay`` tells a recording's protocol by its first
+frames; ``serve`` serves both.
+
 Also run as ``python -m realtime_events``. An installed distribution adds a
 subcommand through the entry-point group ``realtime_events.cli`` (see
 :data:`CLI_GROUP`), so the core imports none of its dependencies; the NATS
@@ -23,12 +27,18 @@ from typing import Any
 import anyio
 
 from . import __version__
+from .audio import silence
 from .console import EventPrinter
+from .dispatch import EventStream
 from .errors import RealtimeError
+from .live import LIVE_MODELS
 from .playground import cli as playground
 from .plugins import PluginNotFoundError, load
+from .recording import recording_protocol
 from .session import Session
-from .testing import DemoModel, LocalRealtimeServer
+from .testing import DemoModel, LocalRealtimeServer, ScriptedModel
+from .testing.models import Reply, ReplyContext
+from .testing.speech import synthesize
 
 __all__ = ["CLI_GROUP", "main"]
 
@@ -86,9 +96,16 @@ def _until_pipe_breaks(printer: EventPrinter) -> Iterator[None]:
             printer.on_broken_pipe = None
 
 
-def _optional_plugin(session: Session, name: str, printer: EventPrinter) -> Any:
+#: The Responses model a Live demo delegates its weather tool to.
+LIVE_BACKEND_MODEL = "gpt-5.2"
+#: How long the Live demo waits for more of an answer before it speaks again: Live
+#: transcripts have no end, so an answer is over when the assistant falls quiet.
+LIVE_QUIET_SECONDS = 1.5
+
+
+def _optional_plugin(session: Session, name: str, printer: EventPrinter, **options: Any) -> Any:
     try:
-        plugin = load(name)
+        plugin = load(name, **options)
     except PluginNotFoundError:
         printer.line("note", f"plugin {name!r} not installed; continuing without it", "dim")
         return None
@@ -100,7 +117,11 @@ async def _demo(args: argparse.Namespace, printer: EventPrinter) -> int:
         if not os.environ.get("OPENAI_API_KEY"):
             print("--live needs OPENAI_API_KEY in the environment", file=sys.stderr)
             return 2
-        return await _converse(None, args, printer)
+        return await (_converse_live if args.protocol == "live" else _converse)(None, args, printer)
+    if args.protocol == "live":
+        async with LocalRealtimeServer(model=DemoListener(), pace=args.pace) as server:
+            printer.line("server", f"local Live server at {server.live_url}", "dim")
+            return await _converse_live(server.live_url, args, printer)
     async with LocalRealtimeServer(model=DemoModel(), pace=args.pace) as server:
         printer.line("server", f"local Realtime server at {server.url}", "dim")
         return await _converse(server.url, args, printer)
@@ -108,7 +129,7 @@ async def _demo(args: argparse.Namespace, printer: EventPrinter) -> int:
 
 async def _converse(url: str | None, args: argparse.Namespace, printer: EventPrinter) -> int:
     session = Session(
-        args.model,
+        args.model or "gpt-realtime",
         url=url,
         dialect=args.dialect,
         instructions="You are a friendly assistant. Be brief.",
@@ -133,6 +154,70 @@ async def _converse(url: str | None, args: argparse.Namespace, printer: EventPri
     return 0
 
 
+class DemoListener:
+    """The demo model, with ears for the Live demo's synthesized questions.
+
+    The demo model answers text; on Live the user speaks. The local server hears
+    each synthesized question through its turn detection, and this model tells it
+    which question it was (anything else gets the placeholder transcript).
+    """
+
+    def __init__(self) -> None:
+        self._mind = DemoModel()
+        self._ears = ScriptedModel()
+        for text in DEMO_TURNS:
+            self._ears.hears(synthesize(text).pcm, text)
+
+    def reply(self, context: ReplyContext) -> Reply:
+        """The demo model's answer."""
+        return self._mind.reply(context)
+
+    def transcribe(self, pcm: bytes, sample_rate: int) -> str | None:
+        """Which of the demo's questions ``pcm`` is."""
+        return self._ears.transcribe(pcm, sample_rate)
+
+
+async def _converse_live(url: str | None, args: argparse.Namespace, printer: EventPrinter) -> int:
+    """The demo on Live: each question spoken, heard by the server's turn detection."""
+    session = Session(
+        protocol="live",
+        model=args.model or LIVE_MODELS[0],
+        url=url,
+        instructions="You are a friendly assistant. Be brief.",
+        voice="marin",
+    )
+    tools = _optional_plugin(session, "tools", printer, backend_model=LIVE_BACKEND_MODEL)
+    transcript = _optional_plugin(session, "transcript", printer)
+    if tools is not None:
+        tools.function(get_weather)
+
+    session.on("*", printer)
+    async with session:
+        printer.audio_format = session.output_format
+        with _until_pipe_breaks(printer):
+            async with session.stream("session.output_transcript.delta") as said:
+                for text in DEMO_TURNS:
+                    speech = synthesize(text).encoded(session.input_format)
+                    await session.send_audio(speech + silence(800, session.input_format))
+                    await _answered(said)
+    if transcript is not None and not printer.broken:
+        print()
+        print(printer.paint("Transcript", "bold"))
+        print(transcript.text())
+    return 0
+
+
+async def _answered(said: EventStream) -> None:
+    """Return once the answer has started, then fallen quiet for LIVE_QUIET_SECONDS."""
+    with anyio.fail_after(60):
+        await said.receive()
+    while True:
+        with anyio.move_on_after(LIVE_QUIET_SECONDS) as quiet:
+            await said.receive()
+        if quiet.cancelled_caught:
+            return
+
+
 def get_weather(city: str) -> dict[str, Any]:
     """Current weather for a city."""
     return {"city": city, "temp_c": 21, "sky": "clear"}
@@ -150,13 +235,16 @@ async def _serve(args: argparse.Namespace, printer: EventPrinter) -> int:
                 raise  # the recording: reported as a file error
             message = f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
             raise UserError(message) from exc
-        print(f"local Realtime server listening at {server.url} (Ctrl-C to stop)", flush=True)
+        print(f"local Realtime server listening at {server.url} (Ctrl-C to stop)")
+        print(f"local Live server listening at {server.live_url}", flush=True)
         await anyio.sleep_forever()
     return 0
 
 
 async def _replay(args: argparse.Namespace, printer: EventPrinter) -> int:
-    session = Session(url="ws://replay.invalid", dialect=args.dialect)
+    session = Session(
+        url="ws://replay.invalid", dialect=args.dialect, protocol=recording_protocol(args.file)
+    )
     session.on("*", printer)
     with _until_pipe_breaks(printer):
         count = await session.replay(args.file, speed=args.speed)
@@ -165,7 +253,9 @@ async def _replay(args: argparse.Namespace, printer: EventPrinter) -> int:
 
 
 async def _tail(args: argparse.Namespace, printer: EventPrinter) -> int:
-    session = Session(args.model, url=args.url, dialect=args.dialect, reconnect=False)
+    session = Session(
+        args.model, url=args.url, dialect=args.dialect, reconnect=False, protocol=args.protocol
+    )
     session.on("*", printer)
     async with anyio.create_task_group() as task_group:
         # Ends the run as a close from any task does; the tail then returns.
@@ -218,7 +308,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "demo", help="talk to the built-in local server (no key needed)", parents=common
     )
     demo.add_argument("--live", action="store_true", help="use the real API (OPENAI_API_KEY)")
-    demo.add_argument("--model", default="gpt-realtime")
+    demo.add_argument("--protocol", choices=["realtime", "live"], default="realtime",
+                      help="the voice protocol: Realtime (the default) or Live")  # fmt: skip
+    demo.add_argument("--model", default=None, help="gpt-realtime, or gpt-live-1 on Live")
     demo.add_argument("--pace", type=float, default=0.05, help="wall seconds per audio second")
     demo.set_defaults(run=_demo)
 
@@ -244,6 +336,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     )
     tail.add_argument("url")
     tail.add_argument("--model", default=None)
+    tail.add_argument("--protocol", choices=["realtime", "live"], default="realtime",
+                      help="the protocol the endpoint speaks")  # fmt: skip
     tail.set_defaults(run=_tail)
     playground.register(commands, common)
     _plugin_commands(commands, common)

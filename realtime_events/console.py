@@ -4,6 +4,12 @@ One line per meaningful event; streams of deltas are folded into one growing
 line per item (text) or a running total (audio), so a person can follow a
 conversation without reading JSON. A tool's result is printed after the
 response that called it is done, so the log reads the same on every run.
+
+It reads both protocols. A Live session's transcript deltas stream one line
+per side's turn (Live turns have no end event: a line ends when the other side
+speaks); its speech is totalled when the user speaks again or the session
+closes; a Responses backend's stream (``response.event``) shows only its
+function calls and its end.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class EventPrinter:
         self._active_responses: set[str] = set()
         # Lines about a response's tool calls that finished before the response did.
         self._held: dict[str, list[tuple[str, str, str]]] = {}
+        self._live_audio_ms = 0.0  # a Live answer's speech so far
 
     def paint(self, text: str, *styles: str) -> str:
         """Wrap ``text`` in ANSI styles when color is on."""
@@ -98,6 +105,8 @@ class EventPrinter:
         if self._streaming is not None:
             self._streaming = None
             self._write("\n")
+            for line in self._held.pop("live", []):
+                self.line(*line)
 
     def __call__(self, event: Event) -> None:
         kind = getattr(type(event), "canonical_type", "") or event.type
@@ -189,6 +198,9 @@ class EventPrinter:
         response_id = getattr(call, "response_id", None)
         if response_id in self._active_responses:
             self._held.setdefault(response_id, []).append(line)
+        elif self._streaming == "live assistant":
+            # Live: the model speaks while the tool runs; the line waits for its sentence.
+            self._held.setdefault("live", []).append(line)
         else:
             self.line(*line)
 
@@ -203,6 +215,68 @@ class EventPrinter:
 
     def on_tools_call_started(self, event: Any) -> None:
         return  # the "tool call" line already announced it
+
+    # -- the Live protocol ------------------------------------------------------
+
+    def on_session_started(self, event: Any) -> None:
+        self.line("session", f"started {getattr(event.session, 'id', '') or ''}", "blue")
+
+    def on_session_input_transcript_delta(self, event: Any) -> None:
+        self._live_spoken()
+        self._stream_text("live user", "user", event.delta, "bold", "green")
+
+    def on_session_output_transcript_delta(self, event: Any) -> None:
+        self._stream_text("live assistant", "assistant", event.delta, "cyan")
+
+    def on_session_output_audio_delta(self, event: Any) -> None:
+        self._live_audio_ms += self.audio_format.duration_ms(base64_decoded_size(event.delta))
+
+    def _live_spoken(self) -> None:
+        """Print the speech of the Live answer that just ended, if any."""
+        ms, self._live_audio_ms = self._live_audio_ms, 0.0
+        if ms:
+            self.line("audio", f"♪ {ms / 1000:.1f} s of speech", "magenta")
+
+    def on_session_delegation_created(self, event: Any) -> None:
+        delegation = event.delegation
+        self.line("delegated", f"to {delegation.target} ({delegation.id})", "yellow")
+
+    def on_response_event(self, event: Any) -> None:
+        nested = event.event if isinstance(event.event, dict) else {}
+        kind = nested.get("type")
+        item = nested.get("item")
+        if not isinstance(item, dict):
+            item = {}
+        if kind == "response.output_item.done" and item.get("type") == "function_call":
+            self.line("tool call", f"{item.get('name')}({item.get('arguments')})", "yellow")
+        elif kind in ("response.completed", "response.failed", "response.incomplete"):
+            status = kind.removeprefix("response.")
+            self.line("backend", status, "dim" if status == "completed" else "red")
+
+    def on_session_commentary_appended(self, event: Any) -> None:
+        self.line("context", "commentary appended", "dim")
+
+    def on_session_instructions_appended(self, event: Any) -> None:
+        self.line("context", "instructions appended", "dim")
+
+    def on_session_thinking_appended(self, event: Any) -> None:
+        self.line("context", "thinking appended", "dim")
+
+    def on_session_input_audio_muted(self, event: Any) -> None:
+        self.line("input", "muted", "yellow")
+
+    def on_session_input_audio_unmuted(self, event: Any) -> None:
+        self.line("input", "unmuted", "yellow")
+
+    def on_session_usage_updated(self, event: Any) -> None:
+        return  # periodic bookkeeping; session.closed carries the final usage
+
+    def on_info(self, event: Any) -> None:
+        self.line("info", f"{event.code}: {event.message}", "dim")
+
+    def on_session_closed(self, event: Any) -> None:
+        self._live_spoken()
+        self.line("session", f"closed ({event.reason})", "blue")
 
     # Every ".done" text event repeats what the deltas showed.
     def on_response_output_text_done(self, event: Any) -> None:

@@ -333,3 +333,99 @@ def test_ctrl_c_ends_serve_and_tail_quietly(backend: str) -> None:
     served = interrupt(["serve", "--port", "0", "--backend", backend], ready="ws://")
     assert served.returncode == 130, served.stderr
     assert "Traceback" not in served.stderr
+
+
+# ------------------------------------------------------------------ the Live protocol
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_demo_on_the_live_protocol_speaks_and_delegates_the_weather(backend: str) -> None:
+    result = run("--backend", backend, "demo", "--protocol", "live")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "local Live server at ws://127.0.0.1:" in out
+    assert "/v1/live/sessions" in out
+    lines = log_lines(out)
+    # Each question was spoken and heard by the server's turn detection.
+    assert "user  What's the weather in Paris?" in lines
+    assert any(line.startswith("delegated  to responses") for line in lines)
+    assert 'tool call  get_weather({"city": "Paris"})' in lines
+    assert any(line.startswith("tool  get_weather -> {") for line in lines)
+    assert "of speech" in out
+    assert lines[-1] == "session  closed (close_requested)"
+    transcript = out.split("Transcript", 1)[1].strip().splitlines()
+    assert [line.split(":", 1)[0] for line in transcript] == ["User", "Assistant"] * 3
+    assert transcript[2] == "User: What's the weather in Paris?"
+    assert transcript[3].endswith("In Paris it is 21 degrees.")
+
+
+def test_serve_prints_the_live_url_and_serves_it() -> None:
+    process = subprocess.Popen(
+        [*COMMAND, "serve", "--port", "0", "--pace", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "local Realtime server listening at ws://127.0.0.1:" in process.stdout.readline()
+        line = process.stdout.readline()
+        assert "local Live server listening at ws://127.0.0.1:" in line
+        url = line.split("at ", 1)[1].split()[0]
+        assert url.endswith("/v1/live/sessions")
+
+        async def start() -> str | None:
+            session = Session(protocol="live", url=url)
+            async with session:
+                started = session.live.session_id
+            return started
+
+        assert (anyio.run(start) or "").startswith("live_")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.anyio
+async def test_a_live_recording_replays_and_a_live_endpoint_tails(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    recording = tmp_path / "live.jsonl"
+    async with LocalRealtimeServer(model=ScriptedModel()) as server:
+        session = Session(protocol="live", url=server.live_url, record=recording)
+        async with session, session.stream("session.output_transcript.delta") as said:
+            await session.live.session.commentary.append("Hi there!")
+            heard = ""
+            with anyio.fail_after(30):
+                while not heard.endswith("Hi there!"):
+                    heard += (await said.receive()).delta
+
+        replayed = await anyio.to_thread.run_sync(run, "replay", str(recording))
+        assert replayed.returncode == 0, replayed.stderr
+        lines = log_lines(replayed.stdout)
+        assert lines[0].startswith("session  started live_")
+        assert "assistant  Hi there!" in lines
+        assert "session  closed (close_requested)" in lines
+
+        async with anyio.create_task_group() as task_group:
+            result: list[subprocess.CompletedProcess[str]] = []
+
+            async def tail() -> None:
+                result.append(
+                    await anyio.to_thread.run_sync(
+                        run, "tail", server.live_url, "--protocol", "live"
+                    )
+                )
+
+            task_group.start_soon(tail)
+            connection = await server.wait_for_live_connection(count=2, timeout=30)
+            with anyio.fail_after(30):  # the engine has no event to wait on
+                while not connection.engine.started:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            await connection.send_events([{"type": "info", "event_id": "event_1",
+                                           "code": "notice", "message": "hello tail"}])  # fmt: skip
+            await connection.close(1000)
+        assert result[0].returncode == 0, result[0].stderr
+        tailed = log_lines(result[0].stdout)
+        assert tailed[0].startswith("session  started live_")
+        assert "info  notice: hello tail" in tailed
