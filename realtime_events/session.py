@@ -1,11 +1,11 @@
 """The Session: one long-lived Realtime (or Live) conversation, its handlers and its state.
 
 The session is the public face: configuration, handlers (``on``, ``wait_for``,
-``stream``, ``emit``), sending, plugins, and the conversation mirror, response
-sequencer and metrics that stay current across connections. Each run of it
-(``async with session``, ``session.run()``) is served by a
-:class:`~realtime_events.supervisor.Supervisor`, which owns the connection and
-its tasks; the session hands it what it needs and nothing else.
+``stream``, ``emit``: :mod:`~realtime_events.handlers`), sending, plugins, and the
+conversation mirror, response sequencer and metrics that stay current across
+connections. Each run of it (``async with session``, ``session.run()``, held by
+:mod:`~realtime_events.runs`) is served by a :class:`~realtime_events.supervisor.Supervisor`,
+which owns the connection and its tasks; the session hands it what it needs.
 
 ``Session(protocol="live")`` speaks OpenAI's Live protocol instead (see
 docs/live.md): the same handlers, dispatch, recording and reconnection, its
