@@ -3,7 +3,7 @@
 # One signature per line, so diffs read well:
 # ruff: noqa: E501
 # fmt: off
-"""The typed ``on``, ``once`` and ``wait_for`` of ``session.live``, one overload per Live event name.
+"""The typed ``on``, ``once`` and ``wait_for`` of ``session.live``, one overload per Live name.
 
 Live and Realtime share the names ``error`` and ``session.updated`` with
 different models, so Live's overloads are mixed into ``session.live``

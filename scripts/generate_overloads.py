@@ -63,7 +63,7 @@ R = TypeVar("R")
 '''
 
 LIVE_HEADER = '''\
-"""The typed ``on``, ``once`` and ``wait_for`` of ``session.live``, one overload per Live event name.
+"""The typed ``on``, ``once`` and ``wait_for`` of ``session.live``, one overload per Live name.
 
 Live and Realtime share the names ``error`` and ``session.updated`` with
 different models, so Live's overloads are mixed into ``session.live``
@@ -319,7 +319,7 @@ def _mixin(name: str, by_class: dict[str, list[str]], *, is_async: bool, once: b
         "",
         *_on(by_class, ON_DOC[name]),
         "",
-        *(_once(by_class) + [""] if once else []),
+        *([*_once(by_class), ""] if once else []),
         *_wait_for(by_class, WAIT_FOR_DOC[name], is_async=is_async),
     ]
     return f"\n\nclass {name}:\n" + "".join(f"{line}\n" if line else "\n" for line in _indent(body))
@@ -347,7 +347,8 @@ def main() -> int:
             continue
         current = target.path.read_text(encoding="utf-8") if target.path.exists() else ""
         if updated != current:
-            print(f"{target.path.relative_to(ROOT)}: out of date; run scripts/{Path(__file__).name}")
+            name = target.path.relative_to(ROOT)
+            print(f"{name}: out of date; run scripts/{Path(__file__).name}")
             stale = 1
     return stale
 
