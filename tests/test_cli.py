@@ -374,13 +374,14 @@ def test_serve_prints_the_live_url_and_serves_it() -> None:
         url = line.split("at ", 1)[1].split()[0]
         assert url.endswith("/v1/live/sessions")
 
-        async def start() -> str | None:
-            session = Session(protocol="live", url=url)
-            async with session:
-                started = session.live.session_id
-            return started
+        started: list[str | None] = []
 
-        assert (anyio.run(start) or "").startswith("live_")
+        async def start() -> None:
+            async with Session(protocol="live", url=url) as session:
+                started.append(session.live.session_id)
+
+        anyio.run(start)
+        assert (started[0] or "").startswith("live_")
     finally:
         process.terminate()
         process.wait(timeout=10)

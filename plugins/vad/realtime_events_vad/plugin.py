@@ -31,6 +31,9 @@ not remember saying them. ``vad.interrupted`` reports each cut.
 *server* plays out, which exists only for WebRTC and SIP connections; over a
 WebSocket the application owns playback and drops its own queue (on
 ``vad.interrupted``), then tells the tracker with ``vad.playback.cleared()``.
+
+Not on a Live session: turn detection and barge-in are the Live server's, and
+``attach`` refuses one with :data:`LIVE_REFUSAL`.
 """
 
 from __future__ import annotations
