@@ -197,6 +197,8 @@ class Registration:
     once: bool = False
     concurrent: bool = False
     active: bool = True
+    #: One of the session's own (:meth:`Dispatcher.add_core`): out of the duplicate check.
+    core: bool = False
     # Active, neither once nor concurrent: the dispatch loop's one test per handler.
     plain: bool = field(init=False, repr=False)
 
@@ -308,12 +310,13 @@ class Dispatcher:
         """Register one of the session's own handlers: a trusted, known name, a fresh handler.
 
         What :meth:`add` checks is known to hold for the core's registrations (a
-        name of the protocol, a bound method registered once), so this only
-        appends: it is most of what building a session costs otherwise. Like
+        name of the protocol, a bound method of a session part registered once),
+        so this only appends: it is most of what building a session costs
+        otherwise. They stay out of :meth:`add`'s duplicate check, whose index
+        would otherwise cost every session a list per pattern of the core. Like
         :meth:`add`, it runs after the handlers registered before it.
         """
-        self._registrations.append(Registration(Matcher.parse(pattern), handler))
-        self._by_key = None
+        self._registrations.append(Registration(Matcher.parse(pattern), handler, core=True))
         self._cache.clear()
         self._matchers = None
 
@@ -321,7 +324,8 @@ class Dispatcher:
         """The registrations by their matcher's key, for :meth:`add`'s duplicate check."""
         by_key: dict[Any, list[Registration]] = {}
         for registration in self._registrations:
-            by_key.setdefault(registration.matcher.key, []).append(registration)
+            if not registration.core:
+                by_key.setdefault(registration.matcher.key, []).append(registration)
         return by_key
 
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
@@ -373,13 +377,19 @@ class Dispatcher:
         """Run every handler of ``event`` in order, then the events they emitted."""
         await self.dispatch_many((event,))
 
-    async def dispatch_many(self, events: Iterable[Event], *, _emitted: bool = False) -> None:
+    async def dispatch_many(
+        self, events: Iterable[Event], *, release: bool = False, _emitted: bool = False
+    ) -> None:
         """Dispatch ``events`` in order, exactly as :meth:`dispatch` one after the other.
 
         The reader hands over what one socket read produced; running the batch in
         one coroutine saves two coroutine objects and two awaits per event, which
-        is most of the dispatcher's own cost.
+        is most of the dispatcher's own cost. ``release=True`` takes each event
+        out of ``events`` (a list, emptied) as it is dispatched, so that the batch
+        does not keep the events its handlers are done with alive.
         """
+        if release and isinstance(events, list):
+            events = _taking(events)
         cache = self._cache
         pending = self.pending
         on_error = self._on_error
@@ -562,6 +572,13 @@ def _name(handler: Any) -> str:
 
 def _timed_out(tap: Tap, timeout: float | None, place: str = "") -> str:
     return f"no {tap.matcher.describe(tap.where)}{place} within {timeout:g} s"
+
+
+def _taking(events: list[Event]) -> Iterator[Event]:
+    """Take the events of ``events`` in order, each out of the list as it is taken."""
+    events.reverse()
+    while events:
+        yield events.pop()
 
 
 def _drain(queue: deque[Event]) -> Iterator[Event]:

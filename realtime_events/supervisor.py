@@ -31,7 +31,7 @@ import anyio
 import anyio.abc
 
 from . import signals
-from .connection import WebSocket
+from .connection import Message, WebSocket
 from .dispatch import Dispatcher, current_dispatcher
 from .errors import (
     ConnectionClosedError,
@@ -116,9 +116,11 @@ class Supervisor:
         self._last_error: Any = None
         self._ready = anyio.Event()  # open, or finished before it could be
         self._finished = anyio.Event()
-        self._dispatch_done = anyio.Event()
-        self._reconnected = anyio.Event()
-        self._reconnected.set()
+        # Events made only when someone waits (each holds a deque: memory of every
+        # idle session): the dispatcher's end, a reconnect in progress, room in the queue.
+        self._dispatch_ended = False
+        self._dispatch_done: anyio.Event | None = None
+        self._reconnected: anyio.Event | None = None  # set, or None: not reconnecting
         self._connection_lost = anyio.Event()
         self._wait_scope: anyio.CancelScope | None = None
         # The reader-to-dispatcher queue: batches with their size, and emitted events.
@@ -127,7 +129,7 @@ class Supervisor:
         self._emitted = 0
         self._ending = False
         self._wake = anyio.Event()
-        self._room = anyio.Event()
+        self._room: anyio.Event | None = None
 
     @property
     def pending_bytes(self) -> int:
@@ -310,7 +312,8 @@ class Supervisor:
             return
         self.state = "open"
         if reconnect:
-            self._reconnected.set()
+            if self._reconnected is not None:
+                self._reconnected.set()
             await self._hooks.resume()
             self._hooks.signal(signals.reconnected, attempt=self._opened_by)
             restarted, self._restarted = self._restarted, None
@@ -427,35 +430,41 @@ class Supervisor:
     # -- reading and dispatching -------------------------------------------
 
     async def _read_loop(self, ws: WebSocket) -> None:
-        parse = self._hooks.parse
-        absorb = self._hooks.absorb
-        recorder = self._hooks.recorder
         budget = self._settings.max_pending_bytes
         queue = self._queue
         while True:
-            messages = await ws.recv_batch()
-            batch: list[ServerEvent] = []
-            size = 0
-            for data, text in messages:
-                size += len(data)
-                if recorder is not None:
-                    recorder.write("recv", data if text else data.hex(), binary=not text)
-                event = parse(data, text)
-                if event is None:
-                    continue
-                if event.type == "error":
-                    self._last_error = getattr(event, "error", event)
-                if absorb(event):
-                    continue
-                batch.append(event)
+            # The frames are let go once parsed: only the events wait for the handlers.
+            batch, size = self._events_of(await ws.recv_batch())
             if not batch:
                 continue
             queue.append((batch, size))
+            del batch  # the dispatcher's now, to let go of once dispatched
             self._queued_bytes += size
             self._wake.set()
             while self._queued_bytes > budget and not self._ending:
-                self._room = anyio.Event()
-                await self._room.wait()
+                room = self._room = anyio.Event()
+                await room.wait()
+
+    def _events_of(self, messages: list[Message]) -> tuple[list[ServerEvent], int]:
+        """Parse what one read received: the events to dispatch, and the bytes they came as."""
+        parse = self._hooks.parse
+        absorb = self._hooks.absorb
+        recorder = self._hooks.recorder
+        batch: list[ServerEvent] = []
+        size = 0
+        for data, text in messages:
+            size += len(data)
+            if recorder is not None:
+                recorder.write("recv", data if text else data.hex(), binary=not text)
+            event = parse(data, text)
+            if event is None:
+                continue
+            if event.type == "error":
+                self._last_error = getattr(event, "error", event)
+            if absorb(event):
+                continue
+            batch.append(event)
+        return batch, size
 
     async def _dispatch_loop(self) -> None:
         dispatcher = self._hooks.dispatcher
@@ -475,15 +484,21 @@ class Supervisor:
                 item = queue.popleft()
                 if type(item) is tuple:
                     batch, size = item
-                    await dispatch_many(batch)
+                    del item
+                    # Each event is let go once its handlers ran, not with its batch.
+                    await dispatch_many(batch, release=True)
+                    del batch
                     self._queued_bytes -= size
-                    if self._queued_bytes <= budget:
+                    if self._queued_bytes <= budget and self._room is not None:
                         self._room.set()
                 else:
                     self._emitted -= 1
                     await dispatch(item)  # type: ignore[arg-type]
+                    del item  # not kept while the loop waits for the next
         finally:
-            self._dispatch_done.set()
+            self._dispatch_ended = True
+            if self._dispatch_done is not None:
+                self._dispatch_done.set()
 
     def enqueue(self, event: Event) -> None:
         """Queue an event emitted outside handlers behind the received ones."""
@@ -520,7 +535,9 @@ class Supervisor:
             if self.state == "reconnecting":
                 # Hold the send until the conversation is restored, so it lands after
                 # the replayed history; give up with the reconnect policy.
-                await self._reconnected.wait()
+                reconnected = self._reconnected
+                if reconnected is not None:
+                    await reconnected.wait()
             if self.state not in ("open", "connecting"):
                 raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
             lost = self._connection_lost
@@ -563,9 +580,12 @@ class Supervisor:
                 await self._ws.abort()
         self._ending = True
         self._wake.set()
-        self._room.set()
-        with anyio.move_on_after(self._settings.close_timeout):
-            await self._dispatch_done.wait()
+        if self._room is not None:
+            self._room.set()
+        if not self._dispatch_ended:
+            done = self._dispatch_done = anyio.Event()
+            with anyio.move_on_after(self._settings.close_timeout):
+                await done.wait()
         self._end(error)
 
     def _end(self, error: BaseException | None) -> None:
@@ -578,7 +598,8 @@ class Supervisor:
         self.state = "closed"
         if self._hooks.recorder is not None:
             self._hooks.recorder.close()
-        self._reconnected.set()  # senders waiting for a reconnect see the session closed
+        if self._reconnected is not None:
+            self._reconnected.set()  # senders waiting for a reconnect see the session closed
         if self._restarted is not None:
             self._restarted.set()  # so does a restart
         self._connection_lost.set()

@@ -584,7 +584,7 @@ async def test_a_live_event_that_fails_its_model_reaches_no_handler_of_its_name(
 # -- the core's registrations -------------------------------------------------
 
 
-async def test_core_registrations_run_first_in_order_and_count_for_the_duplicate_check() -> None:
+async def test_core_registrations_run_in_order_before_the_users() -> None:
     async with running() as (dispatcher, failures):
         seen: list[str] = []
 
@@ -599,12 +599,12 @@ async def test_core_registrations_run_first_in_order_and_count_for_the_duplicate
 
         dispatcher.add_core("response.done", core_done)
         dispatcher.add_core("*", core_any)
-        dispatcher.add("response.done", user)
-        # The same handler for an equivalent pattern is the same registration,
-        # whether it came through add_core or add.
-        assert dispatcher.add("response.done", core_done).handler is core_done
+        first = dispatcher.add("response.done", user)
+        # The users' duplicate check still holds beside the core's registrations.
+        assert dispatcher.add("response.created", user) is not first
+        assert dispatcher.add("response.done", user) is first
         with pytest.raises(ValueError, match="already registered"):
-            dispatcher.add("response.done", core_done, once=True)
+            dispatcher.add("response.done", user, once=True)
         await dispatcher.dispatch(done("resp_1"))
         assert seen == ["core done", "core *", "user"]
         assert failures == []
