@@ -636,3 +636,23 @@ async def test_a_handler_removed_by_an_earlier_one_skips_the_event_in_progress()
         await dispatcher.dispatch(done("resp_1"))
         await dispatcher.dispatch(done("resp_2"))
         assert seen == ["first", "first"]
+
+
+async def test_a_released_batch_lets_go_of_each_event_as_it_is_dispatched() -> None:
+    async with running() as (dispatcher, _):
+        batch: list[Any] = [done(f"resp_{index}") for index in range(4)]
+        held: list[list[str]] = []
+
+        def handler(event: Event) -> None:
+            # What the batch still holds while this event's handlers run.
+            held.append([e.response.id for e in batch])
+
+        dispatcher.add("response.done", handler)
+        await dispatcher.dispatch_many(batch, release=True)
+        assert held == [
+            ["resp_3", "resp_2", "resp_1"],
+            ["resp_3", "resp_2"],
+            ["resp_3"],
+            [],
+        ]
+        assert batch == []
