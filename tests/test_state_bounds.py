@@ -28,7 +28,7 @@ from realtime_events.metrics import KEEP_RESPONSES, MAX_IN_FLIGHT
 from realtime_events.responses import KEEP_FINISHED
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events_tools import Tools
-from realtime_events_tools.delivery import KEEP_ANSWERED
+from realtime_events_tools.delivery import KEEP_ANSWERED, Delivery
 from realtime_events_tools.plugin import KEEP_FINISHED_CALLS
 from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
@@ -448,7 +448,7 @@ async def test_finished_and_answered_calls_are_remembered_up_to_a_bound() -> Non
             assert len(batch.calls) == count
             assert all(call.ok for call in batch.calls)
             assert len(tools._finished) <= KEEP_FINISHED_CALLS
-            assert tools._delivery is not None
+            assert isinstance(tools._delivery, Delivery)  # the Realtime protocol's
             assert len(tools._delivery._answered) <= KEEP_ANSWERED
             assert (len(tools._calls), len(tools._batches)) == (0, 0)
             assert tools._jobs.statistics().current_buffer_used == 0
