@@ -21,6 +21,7 @@ from typing import Any, Self
 
 import anyio
 import anyio.abc
+from anyio.streams.stapled import MultiListener
 from websockets.datastructures import Headers
 from websockets.exceptions import SecurityError
 from websockets.http11 import parse_headers, parse_line
@@ -57,7 +58,7 @@ class ListeningServer:
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(self._listen, listener, self._scope)
+        task_group.start_soon(self._listen, listener, self._scope, name=self._task_name("listen"))
         return self
 
     async def __aexit__(
@@ -78,12 +79,27 @@ class ListeningServer:
         async with self:
             await anyio.sleep(math.inf)
 
+    def _task_name(self, what: str) -> str:
+        # A task is named after the server that owns it, not after this module,
+        # so a listing of running tasks tells each server's tasks apart.
+        owner = type(self)
+        return f"{owner.__module__}.{owner.__qualname__}.{what}"
+
     async def _listen(
-        self, listener: anyio.abc.Listener[anyio.abc.SocketStream], scope: anyio.CancelScope
+        self, listener: MultiListener[anyio.abc.SocketStream], scope: anyio.CancelScope
     ) -> None:
         with scope:
-            async with listener, anyio.create_task_group() as connections:
-                await listener.serve(self._handle_safely, task_group=connections)
+            async with listener, anyio.create_task_group() as tasks:
+                for one in listener.listeners:
+                    # create_tcp_listener makes socket listeners only (one per address).
+                    assert isinstance(one, anyio.abc.SocketListener)
+                    tasks.start_soon(self._accept, one, tasks, name=self._task_name("accept"))
+
+    async def _accept(self, listener: anyio.abc.SocketListener, tasks: anyio.abc.TaskGroup) -> None:
+        name = self._task_name("connection")
+        while True:
+            stream = await listener.accept()
+            tasks.start_soon(self._handle_safely, stream, name=name)
 
     async def _handle_safely(self, stream: anyio.abc.SocketStream) -> None:
         try:

@@ -35,6 +35,11 @@ class EchoServer(ListeningServer):
         first = await stream.receive()
         if first.startswith(b"BOOM"):
             raise RuntimeError("a bug in one connection's handler")
+        if first.startswith(b"TASKS"):
+            every = [task.name or "" for task in anyio.get_running_tasks()]
+            names = sorted(name for name in every if "EchoServer" in name)
+            await stream.send(response(200, json.dumps(names).encode()))
+            return
         if first.startswith(b"PEEK"):
             # The bytes put back are read again before the rest of the stream.
             replayed = Replayed(stream, first)
@@ -143,6 +148,13 @@ async def test_bytes_put_back_are_read_first() -> None:
         status, _headers, body = split(await exchange(server, b"PEEK then the rest"))
     assert status == "HTTP/1.1 200 OK"
     assert body == b"PEEK then the rest"
+
+
+async def test_tasks_are_named_after_the_server_that_owns_them() -> None:
+    async with EchoServer() as server:
+        _status, _headers, body = split(await exchange(server, b"TASKS"))
+    owner = f"{EchoServer.__module__}.EchoServer"
+    assert json.loads(body) == [f"{owner}.accept", f"{owner}.connection", f"{owner}.listen"]
 
 
 async def test_a_failing_handler_closes_its_connection_and_the_server_goes_on(
