@@ -22,6 +22,7 @@ __all__ = [
     "InvalidConfigError",
     "InvalidEventError",
     "InvalidFrameError",
+    "PluginNotApplicableError",
     "PluginNotFoundError",
     "RealtimeError",
     "RecordingError",
@@ -156,6 +157,24 @@ class ClientSecretError(RealtimeError):
 
 class PluginNotFoundError(RealtimeError, LookupError):
     """No installed distribution provides a plugin of that name."""
+
+
+class PluginNotApplicableError(RealtimeError):
+    """A plugin does not apply to the session's protocol: it was refused before anything changed.
+
+    Raised by ``session.use`` when the session's ``protocol`` is not among the
+    plugin's ``protocols``; the message names the plugin, the protocol, and
+    what to do instead. ``plugin`` is the plugin's name, ``protocol`` the
+    session's, ``supported`` the protocols the plugin applies to.
+    """
+
+    def __init__(
+        self, message: str, *, plugin: str, protocol: str, supported: tuple[str, ...]
+    ) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.protocol = protocol
+        self.supported = supported
 
 
 class RecordingError(RealtimeError, ValueError):

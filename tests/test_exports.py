@@ -37,6 +37,7 @@ ROOT_NAMES = [
     "InvalidEventError",
     "InvalidFrameError",
     "PluginEvent",
+    "PluginNotApplicableError",
     "PluginNotFoundError",
     "RealtimeError",
     "ReconnectPolicy",
