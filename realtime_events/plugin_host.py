@@ -1,10 +1,13 @@
 """A session's plugins: attaching one (checked first), and the tasks they run.
 
 What a plugin is and may do is told by :mod:`realtime_events.plugins`. A
-:class:`PluginHost` attaches plugins to one session in order: a plugin whose
-configuration the session would refuse, or whose name is taken, is refused
-before anything changes; then its event names are declared and it attaches.
-A plugin's ``run(session)`` becomes a task of each run of the session.
+:class:`PluginHost` attaches plugins to one session in order. Before anything
+changes, a plugin is refused when its name is taken, when it does not apply to
+the session's protocol (:class:`PluginNotApplicableError`), or when the session
+would refuse the configuration it contributes. Then its event names are
+declared and it attaches; it is listed in ``plugins`` only once ``attach``
+returned, so a plugin whose ``attach`` raises is not left attached. A plugin's
+``run(session)`` becomes a task of each run of the session.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from .dispatch import current_dispatcher
-from .plugins import Plugin, declared_events, load, session_config_of
+from .endpoint import Protocol
+from .errors import PluginNotApplicableError
+from .event_names import PROTOCOL_NAMES
+from .plugins import Plugin, declared_events, declared_protocols, load, session_config_of
 
 __all__ = ["PluginHost"]
 
@@ -26,39 +32,76 @@ PluginTask = Callable[[], Coroutine[Any, Any, None]]
 class PluginHost:
     """The plugins attached to ``session``, by name, in attaching order.
 
-    ``admit`` checks the configuration a plugin would contribute (raising to
-    refuse it); ``declare`` declares the event names it announces.
+    ``protocol`` is the session's; ``own`` returns the session's own
+    configuration fields (both are told to a plugin's ``session_config`` hook
+    that asks for them). ``admit`` checks the configuration a plugin would
+    contribute (raising to refuse it); ``declare`` declares the event names it
+    announces. Without ``protocol`` and ``own`` they are read from the session.
     """
 
     def __init__(
         self,
-        session: object,
+        session: Any,
         *,
         admit: Callable[[Mapping[str, Any]], None],
         declare: Callable[..., None],
+        protocol: Protocol | None = None,
+        own: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._session = session
         self._admit = admit
         self._declare = declare
+        self._protocol: Protocol = protocol or session.protocol
+        self._own: Callable[[], Mapping[str, Any]] = own or (lambda: session.config)
         self.plugins: dict[str, Plugin] = {}
 
     def attach(self, plugin: Any, options: Mapping[str, Any]) -> Any:
-        """Attach ``plugin`` (an object, or the name of an installed one); return it."""
+        """Attach ``plugin`` (an object, or the name of an installed one); return it.
+
+        Raises, leaving the session as it was, when the name is taken
+        (ValueError), when the plugin does not apply to the session's protocol
+        (:class:`PluginNotApplicableError`), or when the configuration it
+        contributes would be refused. When its ``attach`` raises, the plugin is
+        not listed (its declared event names stay declared).
+        """
         loaded: Any = load(plugin, **options) if isinstance(plugin, str) else plugin
         name = getattr(loaded, "name", None)
         if not isinstance(name, str) or not callable(getattr(loaded, "attach", None)):
             raise TypeError(f"{loaded!r} is not a plugin: it needs a name and attach(session)")
         if name in self.plugins:
             raise ValueError(f"a plugin named {name!r} is already attached")
-        self._admit(session_config_of(loaded))
+        self._check_protocol(name, loaded)
+        self._admit(self._config_of(loaded))
         self._declare(*declared_events(loaded))
-        self.plugins[name] = loaded
         loaded.attach(self._session)
+        self.plugins[name] = loaded
         return loaded
+
+    def _check_protocol(self, name: str, plugin: Any) -> None:
+        """Refuse ``plugin`` when the session's protocol is not one it applies to."""
+        supported = declared_protocols(plugin)
+        protocol = self._protocol
+        if protocol in supported:
+            return
+        hints = getattr(plugin, "protocol_hints", None)
+        hint = hints.get(protocol) if isinstance(hints, Mapping) else None
+        others = " or ".join(f"protocol={p!r}" for p in supported)
+        raise PluginNotApplicableError(
+            f"the {name!r} plugin does not apply to a {PROTOCOL_NAMES[protocol]} session "
+            f"(protocol={protocol!r}): it applies to "
+            f"{' and '.join(PROTOCOL_NAMES[p] for p in supported)} sessions only. "
+            + (hint or f"Leave it out of this session, or use it on a session with {others}"),
+            plugin=name,
+            protocol=protocol,
+            supported=supported,
+        )
+
+    def _config_of(self, plugin: Any) -> Mapping[str, Any]:
+        return session_config_of(plugin, protocol=self._protocol, config=self._own())
 
     def contributions(self) -> list[Mapping[str, Any]]:
         """The configuration fields each plugin contributes, in attaching order."""
-        return [session_config_of(plugin) for plugin in self.plugins.values()]
+        return [self._config_of(plugin) for plugin in self.plugins.values()]
 
     def tasks(self) -> list[PluginTask]:
         """The tasks of the plugins that have a ``run``, for a run of the session."""

@@ -5,11 +5,18 @@ registers ordinary handlers with ``session.on`` and announces what it does with
 ``session.emit("<name>.<event>", ...)``, declaring those names in a class
 attribute ``events`` (``("transcript.updated", ...)`` or ``("profanity.*",)``):
 a session refuses names nobody declared, so a typo speaks instead of never
-firing. Two optional hooks:
+firing. Optional attributes and hooks:
 
+- ``protocols``: the protocols it applies to, ``("realtime", "live")`` when
+  absent (:data:`PROTOCOLS`). A session of another protocol refuses it before
+  anything is configured or attached, raising
+  :class:`~realtime_events.errors.PluginNotApplicableError`; ``protocol_hints``
+  (``{"live": "use ... instead"}``) adds what to do instead to that message.
 - ``session_config() -> Mapping``: fields it adds to the session configuration
   (the tools plugin adds ``tools``); re-sent on every connect and on
-  ``session.update()``.
+  ``session.update()``. A hook that accepts the keywords ``protocol`` (the
+  session's) and ``config`` (the session's own fields, read-only) is given
+  them, also when it is checked before ``attach``; one without is called bare.
 - ``async run(session)``: a background task in the session's task group, started
   when the session starts and cancelled when it ends.
 
@@ -20,24 +27,35 @@ Installed distributions advertise plugins in the entry-point group
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from .errors import PluginNotFoundError
+from . import endpoint
+from .errors import PluginNotApplicableError, PluginNotFoundError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "PROTOCOLS",
     "Plugin",
+    "PluginNotApplicableError",
     "PluginNotFoundError",
     "available",
     "declared_events",
+    "declared_protocols",
     "installed_events",
     "load",
+    "session_config_of",
 ]
 
 ENTRY_POINT_GROUP = "realtime_events.plugins"
+#: The protocols a plugin applies to when it does not say (its ``protocols``).
+PROTOCOLS: tuple[endpoint.Protocol, ...] = ("realtime", "live")
+#: What the host may tell a ``session_config`` hook that accepts it, by keyword.
+_CONFIG_CONTEXT = frozenset({"protocol", "config"})
 
 logger = logging.getLogger("realtime_events.plugins")
 
@@ -82,10 +100,58 @@ def load(name: str, **options: Any) -> Plugin:
     return plugin
 
 
-def session_config_of(plugin: object) -> Mapping[str, Any]:
-    """Return the configuration fields ``plugin`` contributes (none if it has no hook)."""
+def session_config_of(
+    plugin: object,
+    *,
+    protocol: endpoint.Protocol = "realtime",
+    config: Mapping[str, Any] | None = None,
+) -> Mapping[str, Any]:
+    """Return the configuration fields ``plugin`` contributes (none if it has no hook).
+
+    ``protocol`` and ``config`` (the session's own fields) go to a hook that
+    accepts them by keyword (or takes ``**kwargs``); a hook without them is
+    called with no argument, as plugins written before them are.
+    """
     hook = getattr(plugin, "session_config", None)
-    return hook() if callable(hook) else {}
+    if not callable(hook):
+        return {}
+    accepted = _context_keywords(hook)
+    context: dict[str, Any] = {}
+    if "protocol" in accepted:
+        context["protocol"] = protocol
+    if "config" in accepted:
+        # Read-only: a plugin says what it adds, it does not edit the session's fields.
+        context["config"] = MappingProxyType(dict(config or {}))
+    fields: Mapping[str, Any] = hook(**context)
+    return fields
+
+
+def _context_keywords(hook: Any) -> frozenset[str]:
+    """The keywords of :data:`_CONFIG_CONTEXT` that ``hook`` accepts."""
+    try:
+        parameters = inspect.signature(hook).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: call it bare
+        return frozenset()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return _CONFIG_CONTEXT
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return frozenset(p.name for p in parameters if p.kind in keyword) & _CONFIG_CONTEXT
+
+
+def declared_protocols(plugin: object) -> tuple[endpoint.Protocol, ...]:
+    """Return the protocols ``plugin`` applies to: its ``protocols``, or :data:`PROTOCOLS`."""
+    protocols = getattr(plugin, "protocols", PROTOCOLS)
+    if isinstance(protocols, str) or not all(isinstance(p, str) for p in protocols):
+        raise TypeError(
+            f"{plugin!r}: protocols must be a tuple of protocol names {PROTOCOLS}, "
+            f"not {protocols!r}"
+        )
+    known = tuple(p for p in PROTOCOLS if p in protocols)
+    if not known or len(known) != len(set(protocols)):
+        raise ValueError(
+            f"{plugin!r}: protocols must name one or more of {PROTOCOLS}, not {protocols!r}"
+        )
+    return known
 
 
 def declared_events(plugin: object) -> tuple[str, ...]:
