@@ -3,22 +3,25 @@
 The transcript builds turns from the Live transcript deltas; the tools plugin
 runs the function tools a Responses backend calls and answers each call once,
 also when the connection drops mid-call (a plain ``websockets`` peer driving
-the Live engine: tests/_live_peer.py); the VAD plugin refuses a Live session,
-saying why and what to do, and leaves nothing attached.
+the Live engine: tests/_live_peer.py); the VAD plugin declares it applies to
+Realtime only, so a Live session refuses it before anything is configured or
+attached, saying why and what to do. A plugin's configuration hook is told the
+Live protocol before it attaches, and a plugin whose attach raises is not left
+attached.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from realtime_events import RealtimeError, Session
+from realtime_events import PluginNotApplicableError, RealtimeError, Session
 from realtime_events.audio import read_wav, silence
-from realtime_events.errors import InvalidConfigError
 from realtime_events.reconnect import ReconnectPolicy
 from realtime_events.testing import LocalRealtimeServer
 from realtime_events.testing.models import ScriptedModel
@@ -148,18 +151,85 @@ async def test_a_live_turn_cut_by_a_lost_connection_is_interrupted_and_the_next_
 async def test_vad_refuses_a_live_session_saying_why_and_leaves_nothing_attached() -> None:
     async with LocalRealtimeServer() as server:
         session = Session(protocol="live", url=server.live_url)
-        with pytest.raises(RealtimeError, match="does not apply to a Live session") as caught:
-            session.use(VAD())
-        assert "turn detection and barge-in are the Live server's" in str(caught.value)
-        assert "session.send_audio" in str(caught.value)
-        assert "vad" not in session.plugins
-        # The client-side modes would switch the server's turn detection off: refused too.
-        with pytest.raises(InvalidConfigError, match="turn_detection"):
-            session.use(VAD(mode="client"))
-        assert "vad" not in session.plugins
+        before = session.session_config()
+        # Any mode: the protocol is checked before the configuration it would make.
+        for vad in (VAD(), VAD(mode="client")):
+            with pytest.raises(PluginNotApplicableError) as caught:
+                session.use(vad)
+            refusal = caught.value
+            assert (refusal.plugin, refusal.protocol, refusal.supported) == (
+                "vad",
+                "live",
+                ("realtime",),
+            )
+            assert "'vad' plugin does not apply to a Live session" in str(refusal)
+            assert "Turn detection and barge-in are the Live server's" in str(refusal)
+            assert "session.send_audio" in str(refusal)
+            with pytest.raises(RuntimeError, match="attach the plugin first"):
+                await vad.push(b"\0\0")  # never attached
+        assert session.plugins == {}
+        assert session.session_config() == before
         async with session:  # the session is unharmed
             assert session.state == "open"
         assert "turn_detection" not in session.config
+        assert "turn_detection" not in server.live_connection.received[0]["session"]
+    # The same plugin is welcome on a Realtime session.
+    assert isinstance(Session(url="ws://127.0.0.1:9/v1/realtime").use(VAD()), VAD)
+
+
+class Probe:
+    """A plugin that records what the session told its hook, and whether it attached."""
+
+    def __init__(self, name: str = "probe", *, fail: bool = False, **fields: Any) -> None:
+        self.name = name
+        self.fields = fields
+        self.fail = fail
+        self.calls: list[str] = []
+        self.told: list[tuple[str, dict[str, Any]]] = []
+
+    def attach(self, session: Session) -> None:
+        self.calls.append("attach")
+        if self.fail:
+            raise RuntimeError("this probe refuses to attach")
+
+    def session_config(self, *, protocol: str, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.calls.append("session_config")
+        self.told.append((protocol, dict(config)))
+        return self.fields
+
+
+class RealtimeOnly(Probe):
+    protocols = ("realtime",)
+
+
+@pytest.mark.anyio
+async def test_a_plugin_is_told_the_live_protocol_before_it_attaches() -> None:
+    delegation = {"type": "responses", "responses": {"model": "gpt-5.2"}}
+    async with LocalRealtimeServer() as server:
+        session = Session(protocol="live", url=server.live_url, config={"delegation": delegation})
+        realtime_only = RealtimeOnly(instructions="Never sent.")
+        with pytest.raises(PluginNotApplicableError, match="protocol='live'") as caught:
+            session.use(realtime_only)
+        assert "use it on a session with protocol='realtime'" in str(caught.value)
+        assert realtime_only.calls == []  # neither configured nor attached
+
+        probe = session.use(Probe(instructions="Speak English."))
+        assert probe.calls[:2] == ["session_config", "attach"]
+        assert probe.told[0] == ("live", {"delegation": delegation})
+
+        broken = Probe("broken", fail=True, audio={"output": {"voice": "cedar"}})
+        with pytest.raises(RuntimeError, match="refuses to attach"):
+            session.use(broken)
+        assert list(session.plugins) == ["probe"]
+        async with session:
+            assert session.state == "open"
+            with pytest.raises(RuntimeError, match="refuses to attach"):
+                session.use(Probe("late", fail=True))
+            assert list(session.plugins) == ["probe"]
+        start = server.live_connection.received[0]["session"]
+        assert start["instructions"] == "Speak English."
+        assert "audio" not in start
+        assert {told for told, _ in probe.told} == {"live"}
 
 
 # --------------------------------------------------------------------- tools
@@ -276,19 +346,31 @@ async def test_a_call_whose_session_was_lost_is_answered_once_in_the_next_one() 
 
 @pytest.mark.anyio
 async def test_tools_refuse_a_live_delegation_that_cannot_call_functions() -> None:
-    client = Session(protocol="live", url="ws://127.0.0.1:9/v1/live/sessions",
-                     config={"delegation": {"type": "client"}})  # fmt: skip
-    with pytest.raises(RealtimeError, match="cannot serve a 'client' delegation") as caught:
-        client.use(Tools())
-    assert "handle session.delegation.created yourself" in str(caught.value)
-    assert "tools" not in client.plugins
-    assert "delegation" not in client.session_config() or client.session_config()["delegation"] == {
-        "type": "client"
-    }
+    async with LocalRealtimeServer() as server:
+        client = Session(protocol="live", url=server.live_url,
+                         config={"delegation": {"type": "client"}})  # fmt: skip
+        tools, _ = weather_tools()
+        with pytest.raises(RealtimeError, match="cannot serve a 'client' delegation") as caught:
+            client.use(tools)
+        assert "handle session.delegation.created yourself" in str(caught.value)
+        assert "tools" not in client.plugins
+        assert tools.session is None  # refused before it attached
+        assert client.session_config()["delegation"] == {"type": "client"}
+        async with client:  # the session is unharmed, and sends its own delegation
+            assert client.state == "open"
+        assert server.live_connection.received[0]["session"]["delegation"] == {"type": "client"}
 
-    bare = Session(protocol="live", url="ws://127.0.0.1:9/v1/live/sessions")
-    with pytest.raises(RealtimeError, match=r"Tools\(backend_model="):
-        bare.use(Tools())
-    assert "tools" not in bare.plugins
-    tools = bare.use(Tools(backend_model="gpt-5.2"))  # the same session takes a good one
-    assert bare.plugins["tools"] is tools
+        bare = Session(protocol="live", url=server.live_url)
+        with pytest.raises(RealtimeError, match=r"Tools\(backend_model="):
+            bare.use(tools)
+        assert "tools" not in bare.plugins
+        assert tools.session is None
+        tools.backend_model = "gpt-5.2"  # the same instance, configured, is taken
+        assert bare.use(tools) is tools
+        assert bare.plugins["tools"] is tools
+        assert tools.session is bare
+        async with bare:
+            assert bare.state == "open"
+        delegation = server.live_connection.received[0]["session"]["delegation"]
+        assert delegation["responses"]["model"] == "gpt-5.2"
+        assert [t["name"] for t in delegation["responses"]["tools"]] == ["get_weather"]

@@ -127,6 +127,8 @@ class Tools:
     name = "tools"
     #: The events it emits.
     events = ("tools.call_started", "tools.call_finished", "tools.batch_finished")
+    #: Both protocols: on Live, a Responses backend calls the tools (see ``session_config``).
+    protocols = ("realtime", "live")
 
     def __init__(
         self,
@@ -282,43 +284,39 @@ class Tools:
 
     # -- the plugin protocol --------------------------------------------------------
 
-    def session_config(self) -> dict[str, Any]:
-        """What this plugin adds to the configuration of the session it is attached to.
+    def session_config(
+        self, *, protocol: str | None = None, config: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """What this plugin adds to the configuration of a session of ``protocol``.
 
-        On Realtime: ``tools`` and ``tool_choice``. On Live: the session's
-        Responses ``delegation`` with the tools. Nothing before it is attached,
-        when the protocol is not known yet (:meth:`definitions` lists the tools).
+        On Realtime: ``tools`` and ``tool_choice``. On Live: the Responses
+        ``delegation`` of the session's own ``config`` with the tools, raising
+        :class:`RealtimeError` for one that cannot call functions. The session
+        tells both, also before attaching; called bare, they are those of the
+        session it is attached to (Realtime and none when it is not).
         """
         session = self.session
-        if session is None:
-            return {}
-        if session.protocol == "live":
-            own = session.config.get("delegation")
+        if protocol is None:
+            protocol = session.protocol if session is not None else "realtime"
+        if config is None:
+            config = session.config if session is not None else {}
+        if protocol == "live":
             definitions = self.definitions()
             return {
                 "delegation": live_delegation(
-                    own, definitions, self.tool_choice, self.backend_model
+                    config.get("delegation"), definitions, self.tool_choice, self.backend_model
                 )
             }
-        config: dict[str, Any] = {"tools": self.definitions()}
+        fields: dict[str, Any] = {"tools": self.definitions()}
         if self.tool_choice is not None:
-            config["tool_choice"] = self.tool_choice
-        return config
+            fields["tool_choice"] = self.tool_choice
+        return fields
 
     def attach(self, session: Session) -> None:
-        """Follow the session's function calls; refuse a configuration it would refuse."""
+        """Follow the session's function calls (its configuration was checked before)."""
         if self.session is not None:
             raise RuntimeError("this Tools instance is already attached to a session")
         self.session = session
-        try:
-            # What the plugin contributes depends on the protocol, known only now:
-            # check the configuration it makes as the session checks a change.
-            session.config = session.config
-        except Exception:
-            self.session = None
-            if session.plugins.get(self.name) is self:
-                del session.plugins[self.name]  # refused: nothing stays attached
-            raise
         # A weak receiver: blinker must not keep the plugin (or the session) alive.
         signals.disconnected.connect(self._on_disconnected, sender=session)
         if session.protocol == "live":

@@ -301,7 +301,17 @@ def test_registering_tools() -> None:
     assert [t.name for t in tools] == ["first", "second_tool", "third"]
     assert tools["second_tool"].timeout == 5
     assert tools["second_tool"].needs_approval
-    assert tools.session_config() == {}  # the protocol is known once it is attached
+    # The session says its protocol and own fields; unattached and bare, Realtime's.
+    assert tools.session_config() == tools.session_config(protocol="realtime", config={})
+    live = tools.session_config(
+        protocol="live", config={"delegation": {"responses": {"model": "gpt-5.2"}}}
+    )
+    assert live["delegation"]["type"] == "responses"
+    assert [t["name"] for t in live["delegation"]["responses"]["tools"]] == [
+        "first",
+        "second_tool",
+        "third",
+    ]
     Session(url="ws://127.0.0.1:9/v1/realtime").use(tools)
     config = tools.session_config()
     assert config["tool_choice"] == "required"

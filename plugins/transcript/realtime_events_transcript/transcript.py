@@ -107,6 +107,8 @@ class Transcript:
         "transcript.turn_completed",
         "transcript.turn_interrupted",
     )
+    #: Both protocols: on Live, turns come from its transcript deltas.
+    protocols = ("realtime", "live")
 
     def __init__(self, *, save_to: str | os.PathLike[str] | None = None) -> None:
         self.save_to = save_to

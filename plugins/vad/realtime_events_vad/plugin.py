@@ -32,8 +32,10 @@ not remember saying them. ``vad.interrupted`` reports each cut.
 WebSocket the application owns playback and drops its own queue (on
 ``vad.interrupted``), then tells the tracker with ``vad.playback.cleared()``.
 
-Not on a Live session: turn detection and barge-in are the Live server's, and
-``attach`` refuses one with :data:`LIVE_REFUSAL`.
+Not on a Live session: turn detection and barge-in are the Live server's. The
+plugin declares ``protocols = ("realtime",)``, so ``session.use`` refuses a Live
+session with :class:`~realtime_events.PluginNotApplicableError` before anything
+is configured or attached, saying what to do instead (:data:`LIVE_REFUSAL`).
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ import functools
 import logging
 import math
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from realtime_events import RealtimeError, SessionClosedError, signals
+from realtime_events import SessionClosedError, signals
 from realtime_events.audio import PCM16, AudioFormat, Converter
 
 from .detectors import Detector, make_detector
@@ -67,13 +70,13 @@ _MODES = ("server", "client", "gated")
 MIN_COMMIT_MS = 100.0
 #: Leading silence (beyond the pre-roll) that client mode clears from the server's buffer.
 _TRIM_SLACK_MS = 500.0
-#: Why the plugin refuses a Live session, and what to do instead.
+#: Why the plugin does not apply to a Live session, and what to do instead.
 LIVE_REFUSAL = (
-    "the vad plugin does not apply to a Live session (protocol='live'): turn detection "
-    "and barge-in are the Live server's, with nothing to switch off or commit (the server "
-    "hears the user's turns and stops speaking when the user talks over it). Send the "
-    "microphone's audio with session.send_audio(pcm) (or session.live.session.input_audio"
-    ".append), follow session.input_transcript.delta, and drop VAD from this session"
+    "Turn detection and barge-in are the Live server's, with nothing to switch off or "
+    "commit (the server hears the user's turns and stops speaking when the user talks "
+    "over it). Send the microphone's audio with session.send_audio(pcm) (or "
+    "session.live.session.input_audio.append), follow session.input_transcript.delta, "
+    "and drop VAD from this session"
 )
 #: The server's turn detection when the session sets none (the API's default).
 _SERVER_DEFAULT_TURN_DETECTION: dict[str, Any] = {"type": "server_vad", "interrupt_response": True}
@@ -98,6 +101,10 @@ class VAD:
         "vad.discarded",
         "vad.interrupted",
     )
+    #: The protocols it applies to: a Live server takes turns and handles barge-in itself.
+    protocols = ("realtime",)
+    #: What to do instead, told by the error that refuses a Live session.
+    protocol_hints = MappingProxyType({"live": LIVE_REFUSAL})
 
     def __init__(
         self,
@@ -155,17 +162,8 @@ class VAD:
 
     # -- the plugin protocol ---------------------------------------------------
 
-    #: The protocols it applies to: a Live server takes turns and handles barge-in itself.
-    protocols = ("realtime",)
-
     def attach(self, session: Session) -> None:
-        """Register the plugin's handlers on ``session``; refuse a Live session."""
-        if session.protocol not in self.protocols:
-            # The host lists a plugin before attaching it: take this one off again,
-            # so that a refused plugin leaves nothing behind.
-            if session.plugins.get(self.name) is self:
-                del session.plugins[self.name]
-            raise RealtimeError(LIVE_REFUSAL)
+        """Register the plugin's handlers on ``session`` (a Realtime one: see ``protocols``)."""
         self._session = session
         self.playback.bind(session)
         session.on("input_audio_buffer.speech_started", self._on_server_speech_started)
