@@ -26,9 +26,11 @@ Installed distributions advertise plugins in the entry-point group
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
@@ -56,6 +58,8 @@ ENTRY_POINT_GROUP = "realtime_events.plugins"
 PROTOCOLS: tuple[endpoint.Protocol, ...] = ("realtime", "live")
 #: What the host may tell a ``session_config`` hook that accepts it, by keyword.
 _CONFIG_CONTEXT = frozenset({"protocol", "config"})
+#: What :func:`_context_keywords` found, by the hook's function.
+_KEYWORDS: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
 
 logger = logging.getLogger("realtime_events.plugins")
 
@@ -121,21 +125,34 @@ def session_config_of(
         context["protocol"] = protocol
     if "config" in accepted:
         # Read-only: a plugin says what it adds, it does not edit the session's fields.
-        context["config"] = MappingProxyType(dict(config or {}))
+        context["config"] = MappingProxyType(
+            config if isinstance(config, dict) else {**(config or {})}
+        )
     fields: Mapping[str, Any] = hook(**context)
     return fields
 
 
 def _context_keywords(hook: Any) -> frozenset[str]:
-    """The keywords of :data:`_CONFIG_CONTEXT` that ``hook`` accepts."""
+    """The keywords of :data:`_CONFIG_CONTEXT` that ``hook`` accepts (kept per function)."""
+    function = getattr(hook, "__func__", hook)  # a bound method's function outlives it
+    try:
+        return _KEYWORDS[function]
+    except (KeyError, TypeError):  # not seen yet, or takes no weak reference
+        pass
     try:
         parameters = inspect.signature(hook).parameters.values()
     except (TypeError, ValueError):  # a builtin without a signature: call it bare
         return frozenset()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return _CONFIG_CONTEXT
-    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return frozenset(p.name for p in parameters if p.kind in keyword) & _CONFIG_CONTEXT
+        accepted = _CONFIG_CONTEXT
+    else:
+        keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        accepted = frozenset(p.name for p in parameters if p.kind in keyword) & _CONFIG_CONTEXT
+    # Reading a signature costs more than the hook: the configuration is made on every
+    # connect and update, and each of many sessions checks its plugins once.
+    with contextlib.suppress(TypeError):  # a callable that takes no weak reference
+        _KEYWORDS[function] = accepted
+    return accepted
 
 
 def declared_protocols(plugin: object) -> tuple[endpoint.Protocol, ...]:
