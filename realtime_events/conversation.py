@@ -407,8 +407,9 @@ def _copy(item: ConversationItem) -> ConversationItem:
     nothing deeper, so those are all it copies: a fifth of a deep copy's cost.
     """
     content = item.content
-    if not content:
+    if content is None:
         return item.model_copy()
+    # An empty list too: the mirror appends parts to it, which the event must not see.
     return item.model_copy(update={"content": [part.model_copy() for part in content]})
 
 
