@@ -220,6 +220,8 @@ class Session(SessionHandlers):
         self.max_pending_bytes = max_pending_bytes
 
         live = protocol == "live"
+        # The session's own parts follow its signals through the relay, not blinker.
+        self._relay = signals.Relay()
         self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
         # The run in progress, if any, and how the last one ended.
         self._runs = Runs(self._new_run, self.close)
@@ -252,7 +254,9 @@ class Session(SessionHandlers):
                 setattr(self, name, part)
         else:
             self._realtime_parts(history_limit)
-        self.on("session.started" if live else "session.created", self._on_session_created)
+        self._dispatcher.add_core(
+            "session.started" if live else "session.created", self._on_session_created
+        )
         for plugin in plugins:
             self.use(plugin)
 
@@ -261,21 +265,30 @@ class Session(SessionHandlers):
         assert isinstance(self._exchange, ConfigExchange)
         # Core state first: handlers run in registration order, so the conversation
         # mirror and the response tracker are current before any user handler runs.
+        # The core's handlers are trusted: registered without the checks a user's get.
+        core, relay = self._dispatcher.add_core, self._relay
         for answer in ("session.created", "session.updated", "transcription_session.updated"):
-            self.on(answer, self._exchange.on_info)
+            core(answer, self._exchange.on_info)
         self.conversation = Conversation(
-            on=self.on,
+            on=core,
             send=self.send,
             dialect=self.dialect,
             output_format=lambda: self.output_format,
             sender=self,
             history_limit=history_limit,
+            relay=relay,
         )
-        self.response = Responses(on=self.on, send=self.send, dialect=self.dialect, sender=self)
+        self.response = Responses(
+            on=core, send=self.send, dialect=self.dialect, sender=self, relay=relay
+        )
         self.turns = Turns(
-            on=self.on, responses=self.response, conversation=self.conversation, sender=self
+            on=core,
+            responses=self.response,
+            conversation=self.conversation,
+            sender=self,
+            relay=relay,
         )
-        self.metrics = Metrics(self)
+        self.metrics = Metrics(self, on=core, relay=relay)
         self.input_audio_buffer = InputAudioBufferResource(self.send)
         self.output_audio_buffer = OutputAudioBufferResource(self.send)
 
@@ -572,7 +585,7 @@ class Session(SessionHandlers):
             resume=self.response.resume if live is None else nothing,
             idle=self._idle if live is None else nothing,  # Live: no responses to wait for
             parse=self._frames,
-            signal=lambda signal, **kwargs: signals.send(signal, self, **kwargs),
+            signal=lambda signal, **kwargs: self._relay.send(signal, self, **kwargs),
             tasks=self._plugins.tasks(),
             recorder=recorder,
         )
@@ -632,7 +645,7 @@ class Session(SessionHandlers):
         return self._exchange.audio_format("output_audio_format")
 
     async def _on_session_created(self, event: ServerEvent) -> None:
-        signals.send(signals.connected, self, url=self.url, event=event)
+        self._relay.send(signals.connected, self, url=self.url, event=event)
 
     def _refuse_on_live(self, what: str) -> None:
         if self._live is not None:
