@@ -33,7 +33,12 @@ from .connection import DEFAULT_MAX_SIZE, WebSocket, connect
 from .conversation import Conversation
 from .dispatch import current_dispatcher
 from .endpoint import Endpoint, Protocol
-from .errors import RealtimeError, SessionClosedError
+from .errors import (
+    HandshakeRejectedError,
+    InvalidConfigError,
+    RealtimeError,
+    SessionClosedError,
+)
 from .events import (
     ClientEvent,
     RealtimeSessionInfo,
@@ -46,7 +51,14 @@ from .frames import FrameParser
 from .handlers import SessionHandlers
 from .live import parse_live_client_event
 from .live.control import LiveControl
-from .live.exchange import LiveExchange, live_model, live_own_config
+from .live.exchange import (
+    LiveExchange,
+    LiveSessionGoneError,
+    attach_url,
+    check_attach,
+    live_model,
+    live_own_config,
+)
 from .live.parse import parse_live_server_event
 from .live.standins import nothing, realtime_only_parts, write_nothing
 from .metrics import Metrics
@@ -106,6 +118,11 @@ class Session(SessionHandlers):
         headers, query: Extra handshake headers and URL query parameters.
         azure_endpoint, azure_deployment, api_version: Connect to Azure OpenAI.
         call_id: Attach to a SIP or WebRTC call as a sideband controller.
+        attach: Live only: the id of a running Live session to attach to as a
+            sideband (``{base}/live/sessions/{id}/attach``, under ``url`` when
+            given): no ``session.start``, open once connected, every reconnect
+            attaches to the same id, and a session gone (HTTP 404) ends the run
+            with ``LiveSessionGoneError``. See docs/live.md, "Sideband".
         reconnect: ``True`` for the default :class:`ReconnectPolicy`, a policy,
             or ``False`` to end the session on any close.
         renew_after: Reconnect proactively after this many seconds, between
@@ -151,6 +168,7 @@ class Session(SessionHandlers):
         azure_deployment: str | None = None,
         api_version: str | None = None,
         call_id: str | None = None,
+        attach: str | None = None,
         allow_insecure_key: bool = False,
         reconnect: bool | ReconnectPolicy = True,
         renew_after: float | None = None,
@@ -182,7 +200,16 @@ class Session(SessionHandlers):
             "input_audio_format": input_audio_format,
             "output_audio_format": output_audio_format,
         }
+        if attach is not None and protocol != "live":
+            raise InvalidConfigError(
+                "attach= is a Live sideband: use Session(protocol='live', attach=...) "
+                "(a Realtime call is joined with call_id=)",
+                "attach",
+            )
         if protocol == "live":
+            if attach is not None:
+                check_attach(fields, config)
+                url = attach_url(attach, url)
             model = live_model(model)
             own = live_own_config(config=config, **fields)
             query = dict(query or {})
@@ -240,6 +267,8 @@ class Session(SessionHandlers):
                 end_run=self._runs.end,
                 start_timeout=open_timeout,
                 sender=self,
+                attach=attach,
+                attached=lambda: self._relay.send(signals.connected, self, url=self.url),
             )
             self._exchange = self._live.exchange
         self._plugins = PluginHost(
@@ -597,15 +626,21 @@ class Session(SessionHandlers):
 
     async def _open(self) -> WebSocket:
         ping_interval, ping_timeout = self._ping
-        self._ws = await connect(
-            self.url,
-            headers=self.endpoint.handshake_headers(),
-            open_timeout=self.open_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            close_timeout=self.close_timeout,
-            max_size=self.max_size,
-        )
+        try:
+            self._ws = await connect(
+                self.url,
+                headers=self.endpoint.handshake_headers(),
+                open_timeout=self.open_timeout,
+                ping_interval=ping_interval,
+                ping_timeout=ping_timeout,
+                close_timeout=self.close_timeout,
+                max_size=self.max_size,
+            )
+        except HandshakeRejectedError as exc:
+            attach = self._live.attach if self._live is not None else None
+            if attach is not None and exc.status == 404:
+                raise LiveSessionGoneError(attach, exc.status, exc.body, exc.headers) from exc
+            raise
         return self._ws
 
     async def _close_current(self, code: int, reason: str) -> None:

@@ -16,6 +16,11 @@ one order), with generated overloads over the Live event names, so
 ``@session.live.on("error")`` gives its handler a ``LiveErrorEvent`` where
 ``session.on("error")`` would promise Realtime's ``ErrorEvent``.
 
+A sideband (``attach=`` a session id) shares all of it but the start: the
+exchange attaches instead of starting, what a sideband may not send is refused
+here before it is written, and closing it closes only its own connection
+(``session.live.session.close()`` ends the session it watches, for everyone).
+
 It knows nothing of Session: the session hands it ``on``, ``wait_for`` and
 ``stream`` (its handler API), ``send`` and the rest as callables.
 """
@@ -57,7 +62,9 @@ class LiveControl(LiveResources, LiveOverloads):
     plugins' fields; ``close_current`` closes the current connection (code,
     reason); ``end_run`` ends the session's run (on ``session.closed``);
     ``start_timeout`` bounds the wait for ``session.started``; ``sender`` is
-    the session (for the metrics' signal receivers).
+    the session (for the metrics' signal receivers). ``attach`` makes it a
+    sideband of that running session, and ``attached`` is called each time a
+    connection of it opens (a sideband gets no ``session.started``).
     """
 
     def __init__(
@@ -74,6 +81,8 @@ class LiveControl(LiveResources, LiveOverloads):
         end_run: Callable[[], Awaitable[None]],
         start_timeout: float,
         sender: Any,
+        attach: str | None = None,
+        attached: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(send)
         self._send_event = send
@@ -91,6 +100,8 @@ class LiveControl(LiveResources, LiveOverloads):
             history=self.history.messages,
             close=close_current,
             start_timeout=start_timeout,
+            attach=attach,
+            attached=attached,
         )
         self._closed = anyio.Event()
         on("session.updated", self.exchange.on_updated)
@@ -110,6 +121,11 @@ class LiveControl(LiveResources, LiveOverloads):
     def model(self) -> str:
         """The Live model each server session starts with."""
         return self.exchange.model
+
+    @property
+    def attach(self) -> str | None:
+        """The id of the running session this sideband attaches to (None on a primary)."""
+        return self.exchange.attach
 
     @property
     def session_id(self) -> str | None:
@@ -132,7 +148,10 @@ class LiveControl(LiveResources, LiveOverloads):
         return self.history.pending
 
     def new_run(self) -> None:
-        """A new run of the session starts afresh: no server session, history or delegation."""
+        """A new run of the session starts afresh: no server session, history or delegation.
+
+        A sideband's next run attaches to the same session again.
+        """
         self.exchange.session_ids.clear()
         self.exchange.session_id = None
         self.history.clear()
@@ -168,6 +187,7 @@ class LiveControl(LiveResources, LiveOverloads):
         While the connection is ``starting``, nothing may precede ``session.started``:
         the write waits for it. A delegation's answer is routed (see LiveHistory.route).
         """
+        self.exchange.refuse_on_sideband(event)
         if starting:
             await self.exchange.wait_started()
         sent = self.history.route(event)
@@ -182,6 +202,11 @@ class LiveControl(LiveResources, LiveOverloads):
                 "send_audio(commit=..., respond=...) is not for a Live session: the "
                 "server detects the end of the user's turn and answers by itself"
             )
+        if self.attach is not None:
+            raise RealtimeError(
+                "send_audio() is not for a sideband: input audio comes from the primary "
+                "connection (a sideband hears it as session.input_audio.append events)"
+            )
         for start in range(0, len(pcm), MAX_APPEND_BYTES):
             await self.session.input_audio.append(pcm[start : start + MAX_APPEND_BYTES])
 
@@ -192,8 +217,8 @@ class LiveControl(LiveResources, LiveOverloads):
         (from a handler, which the answer would have to wait for). A send that
         fails (the connection went meanwhile) is logged: closing goes on.
         """
-        if not self.exchange.started:
-            return
+        if not self.exchange.started or self.attach is not None:
+            return  # a sideband leaves the session it watches running
         self._closed = anyio.Event()
         try:
             await self._send_event(LiveSessionCloseEvent())

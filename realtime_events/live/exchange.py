@@ -11,6 +11,15 @@ A primary Live session cannot be resumed: each connection starts a new one,
 with the conversation so far as text messages in ``input`` (see
 :class:`~realtime_events.live.history.LiveHistory`).
 
+A *sideband* (``attach=`` a session id) is the other way in: a second
+WebSocket to a running session, ``{base}/live/sessions/{id}/attach``. It
+sends no ``session.start`` (the session is started already) and is open once
+connected; each connection after a loss attaches to the same id again, and a
+session that is gone answers the handshake with 404, which ends the run with
+:class:`LiveSessionGoneError`. It may send what the SDK's sideband connection
+offers, everything but ``session.start`` and ``session.input_audio.append``
+(:data:`SIDEBAND_REFUSED`).
+
 The session's keyword arguments are mapped to the Live shape here
 (:func:`live_own_config`): ``voice`` to ``audio.output.voice``, an audio
 format to ``audio.format`` (one format for both directions); a Realtime
@@ -23,13 +32,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import anyio
 
 from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat
-from ..config_exchange import DEFAULT_MODEL, own_config
-from ..errors import ConnectionClosedError, InvalidConfigError, RealtimeError
+from ..config_exchange import DEFAULT_MODEL, UNSET, own_config
+from ..errors import (
+    ConnectionClosedError,
+    HandshakeRejectedError,
+    InvalidConfigError,
+    RealtimeError,
+)
 from ..events._base import ClientEvent, ServerEvent
+from .calls import sideband_url
 from .checks import check_live_config
 from .client import LiveSessionStartEvent, LiveSessionUpdateEvent
 from .config import LIVE_MODELS, LiveSessionInfo
@@ -37,7 +53,11 @@ from .events import LiveErrorEvent, LiveSessionStartedEvent, LiveSessionUpdatedE
 
 __all__ = [
     "REFUSED_CLOSE_CODE",
+    "SIDEBAND_REFUSED",
     "LiveExchange",
+    "LiveSessionGoneError",
+    "attach_url",
+    "check_attach",
     "live_audio_format",
     "live_model",
     "live_own_config",
@@ -54,6 +74,65 @@ REFUSED_CLOSE_CODE = 1008
 UPDATABLE = ("delegation", "triggers")
 
 Write = Callable[[ClientEvent], Awaitable[None]]
+
+#: The client events a sideband may not send, and why: the SDK's sideband
+#: connection offers every other one.
+SIDEBAND_REFUSED = {
+    "session.start": "a sideband attaches to a session already started; it sends no "
+    "session.start (use Session(protocol='live') without attach= to start one)",
+    "session.input_audio.append": "a sideband hears the primary's input audio (reflected as "
+    "session.input_audio.append events) but cannot add to it: send audio on the primary "
+    "connection, or play a fixture with session.live.session.output_audio.fixture.play",
+}
+
+
+class LiveSessionGoneError(HandshakeRejectedError):
+    """A sideband's session is gone: its attach was answered with HTTP 404.
+
+    ``session_id`` is the session the sideband attached to; nothing is retried:
+    a sideband never starts a session of its own.
+    """
+
+    def __init__(
+        self, session_id: str, status: int, body: str, headers: dict[str, str] | None = None
+    ) -> None:
+        detail = f": {body.strip()[:300]}" if body.strip() else ""
+        super().__init__(
+            status,
+            body,
+            headers,
+            message=f"the Live session {session_id!r} is not running (its sideband attach "
+            f"was refused with HTTP {status}{detail}); a sideband never starts a new session",
+        )
+        self.session_id = session_id
+
+
+def attach_url(session_id: str, url: str | None) -> str:
+    """The sideband URL of ``session_id``: on the OpenAI API, or under a Live ``url``.
+
+    ``url`` is the Live sessions URL (``.../live/sessions``) of another server;
+    its query is kept.
+    """
+    if not session_id:
+        raise InvalidConfigError("attach= needs the id of a running Live session", "attach")
+    if url is None:
+        return sideband_url(session_id)
+    parts = urlsplit(url)
+    path = f"{parts.path.rstrip('/')}/{quote(session_id, safe='')}/attach"
+    return urlunsplit(parts._replace(path=path))
+
+
+def check_attach(fields: Mapping[str, Any], config: Mapping[str, Any] | None) -> None:
+    """Refuse a start configuration on a sideband, naming the first field given."""
+    given = [name for name, value in fields.items() if value is not None and value is not UNSET]
+    given += list(config or {})
+    if given:
+        raise InvalidConfigError(
+            f"{given[0]}= is not for a sideband (attach=): the session it attaches to was "
+            "configured by its own session.start; change delegation or triggers with "
+            "session.update()",
+            given[0],
+        )
 
 
 def live_own_config(
@@ -159,8 +238,13 @@ class LiveExchange:
         history: Callable[[int], list[dict[str, Any]]],
         close: Callable[[int, str], Awaitable[None]],
         start_timeout: float,
+        attach: str | None = None,
+        attached: Callable[[], None] = lambda: None,
     ) -> None:
         self.model = model
+        #: The id of the running session this sideband attaches to (None: a primary).
+        self.attach = attach
+        self._attached = attached
         self._contributions = contributions
         self._history = history
         self._close = close
@@ -244,6 +328,15 @@ class LiveExchange:
         which ends the run with the server's error, and raises
         :class:`ConnectionClosedError` so that the connection is never taken as open.
         """
+        if self.attach is not None:
+            # A sideband: the session runs already, so the connection is open as it is.
+            self.session_id = self.attach
+            if not self.session_ids:
+                self.session_ids.append(self.attach)
+            self._refusal = None
+            self._started.set()
+            self._attached()
+            return
         resumed = bool(self.session_ids)
         self._started = anyio.Event()
         self._refusal = None
@@ -264,7 +357,9 @@ class LiveExchange:
 
     def absorb(self, event: ServerEvent) -> bool:
         """See the events that end a start (read before dispatch); never swallow one."""
-        if isinstance(event, LiveSessionStartedEvent):
+        if isinstance(event, LiveSessionStartedEvent) and self.attach is not None:
+            self.server_session = event.session  # the attached session's, if it tells
+        elif isinstance(event, LiveSessionStartedEvent):
             self.server_session = event.session
             self.session_id = event.session.id
             self.session_ids.append(event.session.id)
@@ -287,6 +382,12 @@ class LiveExchange:
     def on_updated(self, event: LiveSessionUpdatedEvent) -> None:
         """Keep the session object of ``session.updated``."""
         self.server_session = event.session
+
+    def refuse_on_sideband(self, event: ClientEvent) -> None:
+        """Raise for a client event a sideband may not send (nothing on a primary)."""
+        why = SIDEBAND_REFUSED.get(event.type) if self.attach is not None else None
+        if why is not None:
+            raise RealtimeError(f"{event.type} is not for a sideband: {why}")
 
     # -- what the server says -------------------------------------------------
 

@@ -23,7 +23,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 import anyio
 import anyio.abc
@@ -90,8 +90,12 @@ class LocalRealtimeServer(ListeningServer):
     ``session_defaults``, ``mcp_servers`` and the URL's query are Realtime's
     only). Pacing, the wall time ticks, ``faults`` and ``replay`` apply to
     both protocols; Live connections are kept in :attr:`live_connections`.
-    Other paths under ``/v1/live/`` (the sideband, forks) are refused with
-    404: the local server does not serve them.
+    A running Live session's sideband is served at
+    ``/v1/live/sessions/{id}/attach`` (where ``client.live.sideband.connect()``
+    and ``Session(protocol="live", attach=id)`` go; see
+    :class:`~realtime_events.testing.live_connection.LiveSideband`); an id
+    that names no running session gets 404, as do other paths under
+    ``/v1/live/`` (forks): the local server does not serve them.
     """
 
     def __init__(
@@ -174,7 +178,11 @@ class LocalRealtimeServer(ListeningServer):
         refusal = self._check_key(request)
         path = urlsplit(request.path).path
         if refusal is None and path.startswith("/v1/live/") and path != LIVE_PATH:
-            refusal = _not_found(path)
+            attach = _attach_id(path)
+            if attach is None:
+                refusal = _not_found(path)
+            elif self._running_live(attach) is None:
+                refusal = _no_session(attach)
         call_id = _call_id(request)
         if refusal is None and call_id is not None and request.method == "GET":
             refusal = self.calls.refusal(call_id, _dialect(request))
@@ -208,6 +216,14 @@ class LocalRealtimeServer(ListeningServer):
         if accepted is None:
             return
         websocket, request = accepted
+        attach = _attach_id(urlsplit(request.path).path)
+        if attach is not None:
+            primary = self._running_live(attach)
+            if primary is None:  # the session ended since the handshake was checked
+                await websocket.close(1000, "session ended")
+                return
+            await primary.attach(websocket).serve()
+            return
         connection: EngineConnection[Any]
         if urlsplit(request.path).path == LIVE_PATH:
             connection = self._live(websocket, request)
@@ -228,6 +244,13 @@ class LocalRealtimeServer(ListeningServer):
         connection = LiveServerConnection(websocket, engine, request, faults, self.pace)
         self.live_connections.append(connection)
         return connection
+
+    def _running_live(self, session_id: str) -> LiveServerConnection | None:
+        """The Live connection whose server session ``session_id`` is running, if any."""
+        for connection in self.live_connections:
+            if connection.session_id == session_id:
+                return connection
+        return None
 
     async def _realtime(self, websocket: WebSocket, request: Request) -> ServerConnection:
         """A Realtime connection, configured by its URL (and the call it attaches to)."""
@@ -323,6 +346,26 @@ def _not_found(path: str) -> tuple[int, str]:
         "type": "invalid_request_error",
         "param": None,
         "code": "not_found",
+    }
+    return 404, json.dumps({"error": error})
+
+
+def _attach_id(path: str) -> str | None:
+    """The session id of a sideband's path (``/v1/live/sessions/{id}/attach``), if it is one."""
+    prefix, suffix = f"{LIVE_PATH}/", "/attach"
+    if not (path.startswith(prefix) and path.endswith(suffix)):
+        return None
+    session_id = unquote(path[len(prefix) : -len(suffix)])
+    return session_id if session_id and "/" not in session_id else None
+
+
+def _no_session(session_id: str) -> tuple[int, str]:
+    """The 404 of a sideband to a session that is not running, in the API's error envelope."""
+    error = {
+        "message": f"No running Live session with id {session_id!r} to attach to.",
+        "type": "invalid_request_error",
+        "param": "session_id",
+        "code": "session_not_found",
     }
     return 404, json.dumps({"error": error})
 
