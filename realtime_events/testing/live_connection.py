@@ -102,15 +102,14 @@ class LiveSideband:
             await self.primary.from_sideband(self, data, event)
 
 
+@dataclass
 class LiveServerConnection(EngineConnection[LiveEngine]):
-    """One Live client connected to the server."""
+    """One Live client connected to the server; ``sidebands`` are its session's observers."""
+
+    sidebands: list[LiveSideband] = field(default_factory=list)
+    _ended: bool = False
 
     MALFORMED: ClassVar[str] = '{"type": "session.output_transcript.delta", "oops": '
-
-    def __post_init__(self) -> None:
-        #: The sidebands attached to this connection's session, in attaching order.
-        self.sidebands: list[LiveSideband] = []
-        self._ended = False
 
     @property
     def session_id(self) -> str | None:
