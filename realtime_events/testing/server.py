@@ -182,7 +182,7 @@ class LocalRealtimeServer(ListeningServer):
             if attach is None:
                 refusal = _not_found(path)
             elif self._running_live(attach) is None:
-                refusal = _no_session(attach)
+                refusal = _no_session(path, attach)
         call_id = _call_id(request)
         if refusal is None and call_id is not None and request.method == "GET":
             refusal = self.calls.refusal(call_id, _dialect(request))
@@ -359,13 +359,13 @@ def _attach_id(path: str) -> str | None:
     return session_id if session_id and "/" not in session_id else None
 
 
-def _no_session(session_id: str) -> tuple[int, str]:
+def _no_session(path: str, session_id: str) -> tuple[int, str]:
     """The 404 of a sideband to a session that is not running, in the API's error envelope."""
     error = {
-        "message": f"No running Live session with id {session_id!r} to attach to.",
+        "message": f"No running Live session {session_id!r} to attach to at {path}.",
         "type": "invalid_request_error",
         "param": "session_id",
-        "code": "session_not_found",
+        "code": "not_found",
     }
     return 404, json.dumps({"error": error})
 
