@@ -22,6 +22,7 @@ __all__ = [
     "InvalidConfigError",
     "InvalidEventError",
     "InvalidFrameError",
+    "LiveSessionGoneError",
     "PluginNotApplicableError",
     "PluginNotFoundError",
     "RealtimeError",
@@ -113,6 +114,27 @@ class HandshakeRejectedError(ConnectionFailedError):
 
 class AuthenticationError(HandshakeRejectedError):
     """The server refused the credentials (HTTP 401 or 403): check the API key."""
+
+
+class LiveSessionGoneError(HandshakeRejectedError):
+    """A sideband's session is gone: its attach was answered with HTTP 404.
+
+    ``session_id`` is the session the sideband attached to; nothing is retried:
+    a sideband never starts a session of its own.
+    """
+
+    def __init__(
+        self, session_id: str, status: int, body: str, headers: dict[str, str] | None = None
+    ) -> None:
+        detail = f": {body.strip()[:300]}" if body.strip() else ""
+        super().__init__(
+            status,
+            body,
+            headers,
+            message=f"the Live session {session_id!r} is not running (its sideband attach "
+            f"was refused with HTTP {status}{detail}); a sideband never starts a new session",
+        )
+        self.session_id = session_id
 
 
 class ConnectionClosedError(RealtimeError):

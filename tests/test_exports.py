@@ -36,6 +36,7 @@ ROOT_NAMES = [
     "InvalidConfigError",
     "InvalidEventError",
     "InvalidFrameError",
+    "LiveSessionGoneError",
     "PluginEvent",
     "PluginNotApplicableError",
     "PluginNotFoundError",

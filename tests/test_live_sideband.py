@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from realtime_events import Session, signals
+from realtime_events import LiveSessionGoneError, Session, signals
 from realtime_events.audio import read_wav, silence
 from realtime_events.errors import ConnectionFailedError, InvalidConfigError, RealtimeError
 from realtime_events.live import (
@@ -34,7 +34,6 @@ from realtime_events.live import (
     LiveInputTranscriptDeltaEvent,
     LiveOutputTranscriptDeltaEvent,
 )
-from realtime_events.live.exchange import LiveSessionGoneError
 from realtime_events.reconnect import ReconnectPolicy
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events.testing.live import ACKNOWLEDGEMENT, LIVE_PATH

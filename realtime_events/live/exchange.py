@@ -40,8 +40,8 @@ from ..audio import G711_ALAW, G711_ULAW, PCM16, AudioFormat
 from ..config_exchange import DEFAULT_MODEL, UNSET, own_config
 from ..errors import (
     ConnectionClosedError,
-    HandshakeRejectedError,
     InvalidConfigError,
+    LiveSessionGoneError,
     RealtimeError,
 )
 from ..events._base import ClientEvent, ServerEvent
@@ -84,27 +84,6 @@ SIDEBAND_REFUSED = {
     "session.input_audio.append events) but cannot add to it: send audio on the primary "
     "connection, or play a fixture with session.live.session.output_audio.fixture.play",
 }
-
-
-class LiveSessionGoneError(HandshakeRejectedError):
-    """A sideband's session is gone: its attach was answered with HTTP 404.
-
-    ``session_id`` is the session the sideband attached to; nothing is retried:
-    a sideband never starts a session of its own.
-    """
-
-    def __init__(
-        self, session_id: str, status: int, body: str, headers: dict[str, str] | None = None
-    ) -> None:
-        detail = f": {body.strip()[:300]}" if body.strip() else ""
-        super().__init__(
-            status,
-            body,
-            headers,
-            message=f"the Live session {session_id!r} is not running (its sideband attach "
-            f"was refused with HTTP {status}{detail}); a sideband never starts a new session",
-        )
-        self.session_id = session_id
 
 
 def attach_url(session_id: str, url: str | None) -> str:
