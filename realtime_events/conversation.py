@@ -267,14 +267,35 @@ class Conversation:
             part.type = part.type or event.part.type
 
     def _on_text_delta(self, event: ResponseOutputTextDeltaEvent) -> None:
-        part = self._part(event.item_id, event.content_index)
-        if part is not None:
-            _append(part, "text", event.delta)
+        self._extend(event.item_id, event.content_index, "text", event.delta)
 
     def _on_transcript_delta(self, event: ResponseOutputAudioTranscriptDeltaEvent) -> None:
-        part = self._part(event.item_id, event.content_index)
-        if part is not None:
-            _append(part, "transcript", event.delta)
+        self._extend(event.item_id, event.content_index, "transcript", event.delta)
+
+    def _extend(self, item_id: str, index: int, name: str, delta: str) -> None:
+        """Add a text or transcript delta to its part, without pydantic's ``__setattr__``.
+
+        This runs for every text and transcript delta: the part is there already
+        for all but the first, so the common case makes no further call, and the
+        field is set once through pydantic (which records it as set), then
+        extended in the instance's dict.
+        """
+        item = self._items.get(item_id)
+        if item is None:
+            return
+        content = item.content
+        part: ContentPart | None
+        if content is not None and index < len(content):
+            part = content[index]
+        else:
+            part = self._part(item_id, index)  # makes the part (and the list)
+            if part is None:
+                return
+        fields = part.__dict__
+        if fields.get(name) is None:
+            setattr(part, name, delta)  # once through pydantic, which records it as set
+        else:
+            fields[name] += delta
 
     def _on_audio_delta(self, event: ResponseOutputAudioDeltaEvent) -> None:
         item_id = event.item_id
@@ -411,19 +432,6 @@ def _copy(item: ConversationItem) -> ConversationItem:
         return item.model_copy()
     # An empty list too: the mirror appends parts to it, which the event must not see.
     return item.model_copy(update={"content": [part.model_copy() for part in content]})
-
-
-def _append(part: ContentPart, name: str, delta: str) -> None:
-    """Add a delta to a part's text or transcript, without pydantic's ``__setattr__``.
-
-    The field is set once through pydantic (which records it as set), then
-    extended in the instance's dict: this runs for every text delta.
-    """
-    fields = part.__dict__
-    if fields.get(name) is None:
-        setattr(part, name, delta)
-    else:
-        fields[name] += delta
 
 
 _KEPT_FIELDS = (
