@@ -37,6 +37,7 @@ from .errors import (
     ConnectionClosedError,
     ConnectionFailedError,
     HandshakeRejectedError,
+    LiveSessionGoneError,
     RealtimeError,
     SessionClosedError,
 )
@@ -387,7 +388,8 @@ class Supervisor:
                     self._opened_by = attempt
                     return ws
             except HandshakeRejectedError as exc:
-                if exc.status in (401, 403):
+                # A refused key, or a sideband's session gone: retrying cannot help.
+                if exc.status in (401, 403) or isinstance(exc, LiveSessionGoneError):
                     raise
                 wait, last = retry_after(exc.headers), exc
             except ConnectionFailedError as exc:
