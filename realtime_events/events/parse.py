@@ -42,8 +42,13 @@ __all__ = [
 _E = TypeVar("_E", bound=ClientEvent | ServerEvent)
 
 
-def _models(base: type[_E], *modules: ModuleType) -> tuple[type[_E], ...]:
-    """The public subclasses of ``base`` defined in ``modules``, in definition order."""
+def event_models(
+    base: type[_E], *modules: ModuleType, leave_out: tuple[type, ...] = ()
+) -> tuple[type[_E], ...]:
+    """The public subclasses of ``base`` defined in ``modules``, in definition order.
+
+    Shared with the Live protocol's parser (:mod:`realtime_events.live.parse`).
+    """
     return tuple(
         value
         for module in modules
@@ -52,6 +57,7 @@ def _models(base: type[_E], *modules: ModuleType) -> tuple[type[_E], ...]:
         and issubclass(value, base)
         and value.__module__ == module.__name__
         and not name.startswith("_")
+        and value not in leave_out
     )
 
 
@@ -59,7 +65,7 @@ def _models(base: type[_E], *modules: ModuleType) -> tuple[type[_E], ...]:
 # modules is parsed, dispatched, exported (see the package) and typed by the
 # generated overloads. Private classes (``_ContentEvent``) are shared bases.
 #: Every server event model.
-SERVER_EVENTS: tuple[type[ServerEvent], ...] = _models(
+SERVER_EVENTS: tuple[type[ServerEvent], ...] = event_models(
     ServerEvent,
     response,
     conversation,
@@ -70,7 +76,7 @@ SERVER_EVENTS: tuple[type[ServerEvent], ...] = _models(
     misc,
 )
 #: Every client event model.
-CLIENT_EVENTS: tuple[type[ClientEvent], ...] = _models(ClientEvent, client)
+CLIENT_EVENTS: tuple[type[ClientEvent], ...] = event_models(ClientEvent, client)
 
 if TYPE_CHECKING:
     # A union built at run time is no static type: checkers see the base class.
@@ -92,16 +98,17 @@ _CLIENT_ADAPTER: TypeAdapter[AnyClientEvent] = TypeAdapter(AnyClientEvent)
 _validate_server_json = _SERVER_ADAPTER.validator.validate_json
 
 
-def _classes_by_type(models: tuple[type[_E], ...]) -> dict[str, type[_E]]:
+def classes_by_type(models: tuple[type[_E], ...]) -> dict[str, type[_E]]:
+    """Every wire spelling of each model's ``type`` -> the model."""
     # The ``type`` literals are the single source of truth for wire spellings.
     return {name: cls for cls in models for name in get_args(cls.model_fields["type"].annotation)}
 
 
 #: Every wire spelling of every known server event (GA and beta) -> its class.
-SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = _classes_by_type(SERVER_EVENTS)
+SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = classes_by_type(SERVER_EVENTS)
 
 #: Every client event type (both dialects) -> its class.
-CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(CLIENT_EVENTS)
+CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = classes_by_type(CLIENT_EVENTS)
 
 
 def parse_server_event(data: bytes | bytearray | str) -> ServerEvent:
@@ -121,10 +128,23 @@ def parse_server_event(data: bytes | bytearray | str) -> ServerEvent:
     try:
         return _validate_server_json(data)  # type: ignore[no-any-return]
     except ValidationError as error:
-        return _parse_irregular(data, error)
+        return irregular_server_event(data, error, SERVER_EVENT_CLASSES)
 
 
-def _parse_irregular(data: bytes | bytearray | str, error: ValidationError) -> ServerEvent:
+def irregular_server_event(
+    data: bytes | bytearray | str,
+    error: ValidationError,
+    classes: Mapping[str, type[ServerEvent]],
+) -> ServerEvent:
+    """The frame that failed the union's ``validate_json``: kept whole, or refused.
+
+    ``classes`` are the protocol's known types (a known one also gets the error of
+    its own class). Shared with the Live protocol's parser.
+
+    Raises:
+        InvalidFrameError: the frame is not JSON, not a JSON object, or has no
+            string ``type``.
+    """
     frame = bytes(data) if isinstance(data, bytearray) else data
     try:
         # The same parser as validate_json, so both paths agree on what is JSON.
@@ -138,7 +158,7 @@ def _parse_irregular(data: bytes | bytearray | str, error: ValidationError) -> S
     event_type = obj.get("type")
     if not isinstance(event_type, str):
         raise InvalidFrameError("server frame has no string 'type' field", frame) from error
-    cls = SERVER_EVENT_CLASSES.get(event_type)
+    cls = classes.get(event_type)
     event = UnknownServerEvent.model_validate(obj)
     if cls is not None:
         try:
@@ -182,7 +202,9 @@ def parse_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
     try:
         return _CLIENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise InvalidEventError(_describe_client_error(data.get("type"), exc)) from exc
+        raise InvalidEventError(
+            describe_client_error(data.get("type"), exc, CLIENT_EVENT_CLASSES, _UNION_BRANCHES)
+        ) from exc
 
 
 # The model branches of the dict-or-model fields of client events (see client.py).
@@ -197,21 +219,36 @@ _UNION_BRANCHES = frozenset(
 )
 
 
-def _describe_client_error(event_type: Any, error: ValidationError) -> str:
+def describe_client_error(
+    event_type: Any,
+    error: ValidationError,
+    classes: Mapping[str, type[ClientEvent]],
+    branches: frozenset[str],
+    *,
+    protocol: str = "",
+) -> str:
+    """What is wrong with a client event, by field: the message of :class:`InvalidEventError`.
+
+    ``classes`` are the protocol's client events, ``branches`` the model names of
+    its mapping-or-model fields (a field fails once per branch: name the field,
+    not the branches), ``protocol`` a word naming the protocol in the message
+    (``"Live "``). Shared with the Live protocol's parser.
+    """
     if event_type is None:
         return "client event has no 'type' field"
-    if not isinstance(event_type, str) or event_type not in CLIENT_EVENT_CLASSES:
-        known = ", ".join(sorted(CLIENT_EVENT_CLASSES))
-        return f"unknown client event type {event_type!r} (known: {known})"
+    if not isinstance(event_type, str) or event_type not in classes:
+        known = ", ".join(sorted(classes))
+        return f"unknown {protocol}client event type {event_type!r} (known: {known})"
     problems: dict[str, list[str]] = {}
     for detail in error.errors(include_url=False):
         loc = detail["loc"]
         if loc and loc[0] == event_type:  # the discriminated union's tag
             loc = loc[1:]
-        # A dict-or-model field fails once per branch; name the field, not the branches.
-        where = ".".join(str(part) for part in loc if part not in _UNION_BRANCHES) or "(event)"
+        where = ".".join(str(part) for part in loc if part not in branches) or "(event)"
+        # A configuration's check raised InvalidConfigError (a ValueError): its own words.
+        message = detail["msg"].removeprefix("Value error, ")
         messages = problems.setdefault(where, [])
-        if detail["msg"] not in messages:
-            messages.append(detail["msg"])
+        if message not in messages:
+            messages.append(message)
     described = "; ".join(f"{where}: {' / '.join(msgs)}" for where, msgs in problems.items())
     return f"invalid {event_type!r} client event: {described}"

@@ -16,14 +16,18 @@ handler names against and what the typed overloads are generated from.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
-import pydantic_core
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ..errors import InvalidEventError, InvalidFrameError
-from ..events._base import ClientEvent, ServerEvent, UnknownServerEvent
+from ..errors import InvalidEventError
+from ..events._base import ClientEvent, ServerEvent
+from ..events.parse import (
+    classes_by_type,
+    describe_client_error,
+    event_models,
+    irregular_server_event,
+)
 from . import client, events
 
 __all__ = [
@@ -37,31 +41,13 @@ __all__ = [
     "parse_live_server_event",
 ]
 
-_E = TypeVar("_E", bound=ClientEvent | ServerEvent)
-
-
-def _models(
-    base: type[_E], module: ModuleType, *, leave_out: tuple[type, ...] = ()
-) -> tuple[type[_E], ...]:
-    """The public subclasses of ``base`` defined in ``module``, in definition order."""
-    return tuple(
-        value
-        for name, value in vars(module).items()
-        if isinstance(value, type)
-        and issubclass(value, base)
-        and value.__module__ == module.__name__
-        and not name.startswith("_")
-        and value not in leave_out
-    )
-
-
 # The one list of events is their definitions, as for Realtime: a public model of
 # events.py or client.py is parsed, validated and named here.
 #: Every Live server event model: the SDK's 28, and WebRTC's ``session.paused`` and ``resumed``.
-LIVE_SERVER_EVENTS: tuple[type[ServerEvent], ...] = _models(ServerEvent, events)
+LIVE_SERVER_EVENTS: tuple[type[ServerEvent], ...] = event_models(ServerEvent, events)
 #: Every Live client event model: the SDK's 15, and the sideband's ``transport.dtmf.send``.
 #: (A fork's ``session.start`` is :class:`~.client.LiveForkSessionStartEvent`, built directly.)
-LIVE_CLIENT_EVENTS: tuple[type[ClientEvent], ...] = _models(
+LIVE_CLIENT_EVENTS: tuple[type[ClientEvent], ...] = event_models(
     ClientEvent, client, leave_out=(client.LiveForkSessionStartEvent,)
 )
 
@@ -80,14 +66,10 @@ _CLIENT_ADAPTER: TypeAdapter[AnyLiveClientEvent] = TypeAdapter(AnyLiveClientEven
 _validate_server_json = _SERVER_ADAPTER.validator.validate_json
 
 
-def _classes_by_type(models: tuple[type[_E], ...]) -> dict[str, type[_E]]:
-    return {name: cls for cls in models for name in get_args(cls.model_fields["type"].annotation)}
-
-
 #: Every Live server event type -> its class.
-LIVE_SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = _classes_by_type(LIVE_SERVER_EVENTS)
+LIVE_SERVER_EVENT_CLASSES: dict[str, type[ServerEvent]] = classes_by_type(LIVE_SERVER_EVENTS)
 #: Every Live client event type -> its class.
-LIVE_CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = _classes_by_type(LIVE_CLIENT_EVENTS)
+LIVE_CLIENT_EVENT_CLASSES: dict[str, type[ClientEvent]] = classes_by_type(LIVE_CLIENT_EVENTS)
 
 
 def parse_live_server_event(data: bytes | bytearray | str) -> ServerEvent:
@@ -107,32 +89,7 @@ def parse_live_server_event(data: bytes | bytearray | str) -> ServerEvent:
     try:
         return _validate_server_json(data)  # type: ignore[no-any-return]
     except ValidationError as error:
-        return _parse_irregular(data, error)
-
-
-def _parse_irregular(data: bytes | bytearray | str, error: ValidationError) -> ServerEvent:
-    frame = bytes(data) if isinstance(data, bytearray) else data
-    try:
-        obj = pydantic_core.from_json(data)
-    except ValueError as exc:
-        raise InvalidFrameError(f"server frame is not valid JSON: {exc}", frame) from exc
-    if not isinstance(obj, dict):
-        kind = "array" if isinstance(obj, list) else type(obj).__name__
-        raise InvalidFrameError(f"server frame is a JSON {kind}, not an object", frame) from error
-    event_type = obj.get("type")
-    if not isinstance(event_type, str):
-        raise InvalidFrameError("server frame has no string 'type' field", frame) from error
-    event = UnknownServerEvent.model_validate(obj)
-    cls = LIVE_SERVER_EVENT_CLASSES.get(event_type)
-    if cls is not None:
-        try:
-            # One class's own error names the field without the union's discriminator.
-            cls.model_validate(obj)
-        except ValidationError as exc:
-            event._validation_error = exc
-        else:  # pragma: no cover - validate_json and model_validate agree in practice
-            event._validation_error = error
-    return event
+        return irregular_server_event(data, error, LIVE_SERVER_EVENT_CLASSES)
 
 
 def parse_live_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEvent:
@@ -153,31 +110,14 @@ def parse_live_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEve
     try:
         return _CLIENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise InvalidEventError(_describe(data.get("type"), exc)) from exc
+        raise InvalidEventError(
+            describe_client_error(
+                data.get("type"), exc, LIVE_CLIENT_EVENT_CLASSES, _UNION_BRANCHES, protocol="Live "
+            )
+        ) from exc
 
 
 # The model branches of the mapping-or-model fields of client events (see client.py).
 _UNION_BRANCHES = frozenset(
     {"dict[str,any]", "LiveSessionConfig", "LiveSessionUpdate", "LiveDecisionItem"}
 )
-
-
-def _describe(event_type: Any, error: ValidationError) -> str:
-    if event_type is None:
-        return "client event has no 'type' field"
-    if not isinstance(event_type, str) or event_type not in LIVE_CLIENT_EVENT_CLASSES:
-        known = ", ".join(sorted(LIVE_CLIENT_EVENT_CLASSES))
-        return f"unknown Live client event type {event_type!r} (known: {known})"
-    problems: dict[str, list[str]] = {}
-    for detail in error.errors(include_url=False):
-        loc = detail["loc"]
-        if loc and loc[0] == event_type:  # the discriminated union's tag
-            loc = loc[1:]
-        where = ".".join(str(part) for part in loc if part not in _UNION_BRANCHES) or "(event)"
-        # A configuration's check raised InvalidConfigError (a ValueError): its own words.
-        message = detail["msg"].removeprefix("Value error, ")
-        messages = problems.setdefault(where, [])
-        if message not in messages:
-            messages.append(message)
-    described = "; ".join(f"{where}: {' / '.join(msgs)}" for where, msgs in problems.items())
-    return f"invalid {event_type!r} client event: {described}"
