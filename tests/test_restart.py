@@ -216,8 +216,9 @@ async def test_a_session_stuck_on_server_errors_restarts_from_a_handler(
         with anyio.fail_after(20):
             async with session:
                 for text in ("one", "two"):
-                    await session.send_text(text)
-                    await session.wait_for("response.done")
+                    await session.send_text(text, respond=False)
+                    request = await session.response.create()
+                    await request.done()  # the peer answers at once: wait on the request
                 await restored.wait()
                 mirrored = [item.id for item in session.conversation.items]
                 reply = await session.ask("three", timeout=10)
@@ -247,7 +248,7 @@ async def test_a_response_in_flight_is_lost_with_the_old_session(anyio_backend: 
             async with session:
                 await session.send_text("one", respond=False)
                 request = await session.response.create()
-                await session.wait_for("response.created")
+                await request.created()  # waited on the request: the event may come first
                 assert session.response.current is not None  # running
                 await session.restart()
                 with pytest.raises(ConnectionClosedError) as lost:

@@ -399,8 +399,11 @@ async def test_a_turn_lost_to_a_restart_fails_at_once(anyio_backend: str) -> Non
         with anyio.fail_after(60):
             async with session:
                 turn = session.expect_reply()
+                # Listening before sending: the event may come before a wait_for would start.
+                started = anyio.Event()
+                session.once("response.created", lambda _: started.set())
                 await session.send_text("Tell me a story.")
-                await session.wait_for("response.created")
+                await started.wait()
                 await session.restart()
                 with pytest.raises(ConnectionClosedError) as lost:
                     await turn.wait(timeout=3600)
