@@ -21,7 +21,7 @@ for a field it did not send).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -65,10 +65,19 @@ class Setting(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    #: Whether this class is a kind (its ``type`` has a default), worked out once
+    #: per class: ``model_post_init`` runs for every setting of every event.
+    _sends_type: ClassVar[bool] = False
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.__pydantic_fields__.get("type")
+        cls._sends_type = field is not None and field.default is not None
+
     def model_post_init(self, context: Any, /) -> None:
         # A kind's ``type`` (``ServerVad.type``) is part of what it says: always sent.
-        field = type(self).model_fields.get("type")
-        if field is not None and field.default is not None:
+        if self._sends_type:
             self.__pydantic_fields_set__.add("type")
 
     def __getitem__(self, key: str) -> Any:
