@@ -39,6 +39,7 @@ from realtime_events.events import (
 from realtime_events.events import settings as events_settings
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events.testing import McpTool as FakeMcpTool
+from realtime_events.testing.connection import TICK_SECONDS
 
 AUDIO = Path(__file__).parent / "audio"
 RECORDINGS: dict[str, dict[str, Any]] = json.loads((AUDIO / "recordings.json").read_text())
@@ -257,6 +258,42 @@ async def test_the_idle_timeout_fires_on_wall_time_alone(anyio_backend: str) -> 
     assert timeout.audio_end_ms - timeout.audio_start_ms >= IDLE_MS
     assert nudge.response.text == "Are you still there?"
     assert "input_audio_buffer.append" not in received
+
+
+@pytest.mark.anyio
+async def test_a_connection_ticks_only_while_an_idle_timeout_is_configured(
+    anyio_backend: str,
+) -> None:
+    idle = {"type": "server_vad", "idle_timeout_ms": IDLE_MS, "create_response": False}
+    async with LocalRealtimeServer(model=answers()) as server:
+        session = Session(url=server.url, output_modalities=["text"])
+        with anyio.fail_after(60):
+            async with (
+                session,
+                session.stream("session.updated") as updates,
+                session.stream("input_audio_buffer.cleared") as cleared,
+                session.stream("input_audio_buffer.timeout_triggered") as timeouts,
+            ):
+
+                async def configure(**fields: Any) -> None:
+                    await session.update(**fields)
+                    await updates.receive(timeout=30)
+                    # One more round trip: the server has acted on the update by its answer.
+                    await session.send({"type": "input_audio_buffer.clear"})
+                    await cleared.receive(timeout=30)
+
+                await session.ask("hello", timeout=30)
+                connection = server.connection
+                assert not connection.ticking  # nothing needs the wall time
+
+                await configure(turn_detection=idle)
+                assert connection.ticking
+                triggered = await timeouts.receive(timeout=30)  # the wall time counted
+
+                await configure(turn_detection={"type": "server_vad", "idle_timeout_ms": None})
+                while connection.ticking:  # noqa: ASYNC110 - the ticker ends at its next tick
+                    await anyio.sleep(TICK_SECONDS)
+    assert triggered.audio_end_ms - triggered.audio_start_ms >= IDLE_MS
 
 
 @pytest.mark.anyio

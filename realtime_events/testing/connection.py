@@ -3,7 +3,8 @@
 :class:`EngineConnection` drives a Sans-I/O engine over a WebSocket: it
 feeds the engine each client frame and sends what it answers, streams the
 runs it pops from ``next_response`` (paced by their audio), tells it every
-:data:`TICK_SECONDS` the wall time that passed, and injects the
+:data:`TICK_SECONDS` the wall time that passed while it needs that (a
+ticker task runs only then), and injects the
 :class:`Faults` asked for. A lock orders the sends of the reader, the ticker
 and the streamer as the engine made them. Each protocol's connection
 (:mod:`.realtime_connection`, :mod:`.live_connection`) says only what
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import anyio
+import anyio.abc
 from websockets.http11 import Request
 
 from ..connection import WebSocket
@@ -75,6 +77,10 @@ class Engine(Protocol):
         """The events ``ms`` of wall time cause."""
         ...
 
+    def needs_time(self) -> bool:
+        """Whether wall time can cause anything now, so the connection must tell it."""
+        ...
+
 
 EngineT = TypeVar("EngineT", bound=Engine)
 
@@ -91,6 +97,9 @@ class EngineConnection(Generic[EngineT]):
     received: list[dict[str, Any]] = field(default_factory=list)
     sent_events: deque[Mapping[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
     sent: int = 0
+    #: Whether the ticker telling the engine the wall time runs (only while it needs it).
+    ticking: bool = False
+    _tasks: anyio.abc.TaskGroup | None = None
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _cancel: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     # Held from asking the engine for events to sending them, so that what the reader,
@@ -174,8 +183,9 @@ class EngineConnection(Generic[EngineT]):
                     await self.close(REFUSED_CLOSE_CODE, refusal)
                     return
                 async with anyio.create_task_group() as task_group:
+                    self._tasks = task_group
                     task_group.start_soon(self._stream_responses)
-                    task_group.start_soon(self._tick)
+                    self._tick_if_needed()
                     if self.faults.session_cap is not None:
                         task_group.start_soon(self._cap, self.faults.session_cap)
                     while True:
@@ -184,6 +194,7 @@ class EngineConnection(Generic[EngineT]):
                         async with self._order:
                             await self.send_events(self.engine.receive(data))
                         await self._close_if_finished()
+                        self._tick_if_needed()
                         self._wake.set()
         except* ConnectionClosedError:
             pass  # the client left, or a fault dropped it: either way this connection is over
@@ -261,22 +272,34 @@ class EngineConnection(Generic[EngineT]):
             # Yield even when not pacing, so client frames (a cancel) are read between events.
             await anyio.sleep(delay)
 
+    def _tick_if_needed(self) -> None:
+        """Start the ticker if the engine needs wall time now (a frame may have configured it)."""
+        if not self.ticking and self._tasks is not None and self.engine.needs_time():
+            self.ticking = True
+            self._tasks.start_soon(self._tick)
+
     async def _tick(self) -> None:
         """Tell the engine the wall time passing; send what it causes, wake the streamer.
 
         The time is measured, not assumed, so a late wake-up under load still
-        counts all of it (server VAD's idle timeout, Live's usage reports).
+        counts all of it (server VAD's idle timeout, Live's usage reports). It
+        stops once the engine no longer needs the time (the idle timeout was
+        turned off, the Live session closed); a frame that needs it again
+        starts it again.
         """
-        last = anyio.current_time()
-        while True:
-            await anyio.sleep(TICK_SECONDS)
-            now = anyio.current_time()
-            async with self._order:
-                events = self.engine.advance((now - last) * 1000)
-                last = now
-                await self.send_events(events)
-            if events:
-                self._wake.set()
+        try:
+            last = anyio.current_time()
+            while self.engine.needs_time():
+                await anyio.sleep(TICK_SECONDS)
+                now = anyio.current_time()
+                async with self._order:
+                    events = self.engine.advance((now - last) * 1000)
+                    last = now
+                    await self.send_events(events)
+                if events:
+                    self._wake.set()
+        finally:
+            self.ticking = False
 
     async def _cap(self, seconds: float) -> None:
         await anyio.sleep(seconds)

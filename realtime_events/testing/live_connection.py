@@ -157,6 +157,7 @@ class LiveServerConnection(EngineConnection[LiveEngine]):
                 sideband.push(each)
             await self.send_events([each for each in answer if each.get("type") != "error"])
         await self._close_if_finished()
+        self._tick_if_needed()
         self._wake.set()
 
     def audio_ms(self, event: Mapping[str, Any]) -> float:

@@ -73,8 +73,9 @@ class LocalRealtimeServer(ListeningServer):
     servers, by server label, for every connection (by default the model's
     own, from :meth:`ScriptedModel.mcp_tool
     <realtime_events.testing.models.ScriptedModel.mcp_tool>`). Every
-    :data:`TICK_SECONDS` each connection tells its engine the wall time that
-    passed, so server VAD's ``idle_timeout_ms`` fires on a silent client.
+    :data:`TICK_SECONDS` a connection tells its engine the wall time that
+    passed, so server VAD's ``idle_timeout_ms`` fires on a silent client; a
+    Realtime connection does so only while an idle timeout is configured.
 
     ``calls`` holds the SIP calls: ``await server.calls.ring(url, secret=...)``
     makes one and POSTs its signed webhook; the control endpoints are served at

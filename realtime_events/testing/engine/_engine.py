@@ -200,6 +200,10 @@ class RealtimeEngine:
             raise ValueError(f"time does not go back: {ms} ms")
         return self._audio.advance(ms)
 
+    def needs_time(self) -> bool:
+        """Whether :meth:`advance` can cause anything: server VAD's idle timeout is configured."""
+        return self._audio.idle_timeout_ms is not None
+
     def receive(self, frame: str | bytes) -> list[JSON]:
         """Handle one client frame; return the server events it causes at once, in order.
 

@@ -128,16 +128,21 @@ class InputAudio:
         self.idle.advance(ms)
         return self._idle_timeout()
 
+    @property
+    def idle_timeout_ms(self) -> int | None:
+        """Server VAD's ``idle_timeout_ms`` in a realtime session, else None (no idle timeout)."""
+        config = self._host.config
+        timeout: int | None = (config.turn_detection or {}).get("idle_timeout_ms")
+        return timeout if config.type == "realtime" else None
+
     def _idle_timeout(self) -> list[JSON]:
         """``input_audio_buffer.timeout_triggered`` once the user stayed silent long enough.
 
         The silence after playback is committed as a user item and answered,
         as the real server does (``create_response`` permitting).
         """
-        config = self._host.config
-        detection = config.turn_detection or {}
-        timeout = detection.get("idle_timeout_ms")
-        if timeout is None or config.type != "realtime" or self._speech is not None:
+        timeout = self.idle_timeout_ms
+        if timeout is None or self._speech is not None:
             return []
         span = self.idle.due(self._stream_ms, timeout)
         if span is None:
@@ -154,7 +159,7 @@ class InputAudio:
             )
         ]
         events += self._commit(item_id, min(start, self._stream_ms), self._stream_ms)
-        if detection.get("create_response"):
+        if (self._host.config.turn_detection or {}).get("create_response"):
             self._host.respond_to_turn()
         return events
 

@@ -156,6 +156,10 @@ class LiveEngine:
         self._wall_ms += ms
         return self._usage_due()
 
+    def needs_time(self) -> bool:
+        """Whether :meth:`advance` matters: the timeline is wall time until the session closes."""
+        return not self.closed
+
     def close(self, reason: CloseReason = "connection_lost") -> list[JSON]:
         """End the session for ``reason`` (the I/O layer's: a lost socket, an expiry).
 
