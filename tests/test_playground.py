@@ -13,18 +13,21 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from websockets.exceptions import InvalidStatus
+from websockets.http11 import Request, Response
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.server import ServerConnection, serve
 
 from realtime_events import Session
 from realtime_events.audio import read_wav
 from realtime_events.playground import Bot, Playground, demo_bot
+from realtime_events.playground.bridge import HELD_MESSAGES
 from realtime_events.playground.protocol import MAX_AUDIO_FRAME
 from realtime_events.testing import DemoModel, LocalRealtimeServer
 
@@ -184,9 +187,20 @@ async def test_filter_uses_the_session_pattern_syntax() -> None:
 
 
 @contextmanager
-def peer() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """An independent Realtime peer (websockets' own server, in a thread): keeps what it gets."""
+def peer(
+    release: threading.Event | None = None, *, refuse: bool = False
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An independent Realtime peer (websockets' own server, in a thread): keeps what it gets.
+
+    With ``release``, the handshake (so the session's opening) waits until it is
+    set; ``refuse`` then answers it with 403 instead of accepting it.
+    """
     received: list[dict[str, Any]] = []
+
+    def hold(connection: ServerConnection, _request: Request) -> Response | None:
+        if release is not None:
+            release.wait(30)
+        return connection.respond(HTTPStatus.FORBIDDEN, "refused\n") if refuse else None
 
     def handler(connection: ServerConnection) -> None:
         created = {"type": "session.created", "event_id": "e1", "session": {"id": "s1"}}
@@ -194,7 +208,7 @@ def peer() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         for message in connection:
             received.append(json.loads(message))
 
-    with serve(handler, "127.0.0.1", 0) as server:
+    with serve(handler, "127.0.0.1", 0, process_request=hold) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -242,6 +256,64 @@ async def test_bad_input_gets_an_error_and_never_reaches_the_session() -> None:
             assert "response.create" not in types
             appended = base64.b64decode(received[-2]["audio"])
             assert appended == pcm[:4800]
+
+
+async def test_what_the_page_sends_before_the_session_is_ready_waits_for_it() -> None:
+    release = threading.Event()
+    with peer(release) as (url, received):
+        async with (
+            Playground(lambda: Session(url=url)) as playground,
+            page(playground) as ws,
+        ):
+            # The session is not ready (no session.created yet): no hello, and these wait.
+            await ws.send(json.dumps({"type": "text", "text": "Hello as soon as I load"}))
+            pcm = b"\x01\x00" * 2400
+            await ws.send(pcm)
+            await ws.send(json.dumps({"type": "filter", "pattern": "input_audio_buffer.*"}))
+            # The filter is the page's own: answered at once, before the session is ready.
+            filtered = await until(ws, lambda m: m["type"] in ("filter", "hello", "error"))
+            assert filtered["type"] == "filter"
+            release.set()
+            seen: list[dict[str, Any]] = []
+
+            def appended(message: dict[str, Any]) -> bool:
+                seen.append(message)
+                return entry("input_audio_buffer.append", "client")(message)
+
+            await until(ws, appended)
+    assert [m["type"] for m in seen if m["type"] != "entry"] == ["hello"]
+    client = [m["name"] for m in seen if m["type"] == "entry" and m["kind"] == "client"]
+    assert client[-3:] == [
+        "conversation.item.create",
+        "response.create",
+        "input_audio_buffer.append",
+    ]
+    types = [event["type"] for event in received]
+    assert "conversation.item.create" in types
+    item = received[types.index("conversation.item.create")]["item"]
+    assert item["content"][0]["text"] == "Hello as soon as I load"
+    assert base64.b64decode(received[types.index("input_audio_buffer.append")]["audio"]) == pcm
+
+
+async def test_held_messages_are_bounded_and_dropped_if_the_session_fails() -> None:
+    release = threading.Event()
+    with peer(release, refuse=True) as (url, received):
+        async with (
+            Playground(lambda: Session(url=url, reconnect=False)) as playground,
+            page(playground) as ws,
+        ):
+            for n in range(HELD_MESSAGES):
+                await ws.send(json.dumps({"type": "text", "text": f"turn {n}"}))
+            await ws.send(json.dumps({"type": "text", "text": "one too many"}))
+            refused = await until(ws, of_type("error"))
+            release.set()  # the handshake is refused: the session fails before it was ready
+            failed = await until(ws, of_type("error"))
+            dropped = await until(ws, of_type("error"))
+    assert "not ready yet" in refused["message"]
+    assert f"{HELD_MESSAGES} messages" in refused["message"]
+    assert "the session failed" in failed["message"]
+    assert dropped["message"].startswith(f"{HELD_MESSAGES} messages sent before the session")
+    assert received == []
 
 
 async def test_played_position_reaches_the_bot() -> None:

@@ -7,6 +7,13 @@ client events, the microphone, the played position of the assistant's audio
 (for barge-in), the filter and recordings to scrub. Everything the page sends
 is validated first; what fails gets an ``error`` message naming the problem
 and never reaches the session.
+
+What is for the session (text turns, client events, the microphone) and comes
+before it is ready (before ``hello``) is held, in order, and sent once it is:
+a page may send a text turn as soon as it loads. At most :data:`HELD_MESSAGES`
+messages and :data:`HELD_BYTES` bytes are held; past that a message gets an
+``error`` and is dropped. If the session fails before it is ready, the page
+gets one ``error`` saying how many held messages were not sent.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +45,7 @@ from .protocol import (
     Filter,
     Kind,
     OpenRecording,
+    PageMessage,
     Played,
     ProtocolError,
     SendEvent,
@@ -51,7 +60,7 @@ from .recordings import recording_entries
 if TYPE_CHECKING:
     from .. import Session
 
-__all__ = ["PAGE_RATE", "Bot", "PageBridge", "PlaybackReports"]
+__all__ = ["HELD_BYTES", "HELD_MESSAGES", "PAGE_RATE", "Bot", "PageBridge", "PlaybackReports"]
 
 logger = logging.getLogger("realtime_events.playground")
 
@@ -61,6 +70,10 @@ PAGE_RATE = 24_000
 _KEPT_ENTRIES = 5000
 #: Messages queued for a page that reads slowly; past that, entries are dropped and counted.
 _QUEUE = 20_000
+#: Messages for the session held until it is ready: 10 s of the page's 100 ms microphone chunks.
+HELD_MESSAGES = 100
+#: Bytes of held messages, at most (what the page sent, as it sent it).
+HELD_BYTES = 2 * 1024 * 1024
 _SIGNALS = ("connected", "disconnected", "reconnecting", "reconnected", "event_invalid", "closed")
 _OUTPUT_AUDIO = "response.output_audio.delta"
 
@@ -90,6 +103,16 @@ class Bot:
     playback: PlaybackReports | None = None
 
 
+@dataclass(frozen=True)
+class _Microphone:
+    """A binary frame of the page: microphone audio, pcm16 mono at :data:`PAGE_RATE`."""
+
+    pcm: bytes
+
+
+_Inbound = PageMessage | _Microphone
+
+
 class PageBridge:
     """Serves one page's WebSocket with one :class:`Bot` until the page leaves."""
 
@@ -106,6 +129,9 @@ class PageBridge:
         self._out_reader: MemoryObjectReceiveStream[dict[str, Any]]
         self._out, self._out_reader = anyio.create_memory_object_stream[dict[str, Any]](_QUEUE)
         self._receivers: list[Callable[..., None]] = []
+        # What is for the session, until it is ready; None from then on.
+        self._held: deque[tuple[_Inbound, int]] | None = deque()
+        self._held_bytes = 0
 
     async def serve(self) -> None:
         """Run the session and relay both ways; return when the page closes its socket."""
@@ -131,11 +157,36 @@ class PageBridge:
         try:
             async with session:
                 self._post(self._hello())
+                await self._send_held()
                 await anyio.sleep_forever()
         except Exception as error:  # its own failure: the page shows it and stays up for recordings
             logger.info("the playground's session failed: %s", error)
             self._post({"type": "error", "message": f"the session failed: {error}"})
+        finally:
+            self._drop_held()
         self._post({"type": "state", "state": str(session.state)})
+
+    async def _send_held(self) -> None:
+        """Send what the page sent before the session was ready, in order, then stop holding."""
+        held = self._held
+        while held:  # the reader may add more while one is sent: they go in order too
+            message, size = held.popleft()
+            self._held_bytes -= size
+            with self._errors_to_page():
+                await self._handle(message)
+        self._held = None
+
+    def _drop_held(self) -> None:
+        """The session ended before it was ready: tell the page what was not sent."""
+        held, self._held = self._held, None
+        if held:
+            self._post(
+                {
+                    "type": "error",
+                    "message": f"{len(held)} messages sent before the session was ready "
+                    f"were not sent: the session is {self._bot.session.state}",
+                }
+            )
 
     def _hello(self) -> dict[str, Any]:
         session = self._bot.session
@@ -226,20 +277,40 @@ class PageBridge:
                 data, text = await self._websocket.recv()
             except ConnectionClosedError:
                 return
-            try:
-                if text:
-                    await self._handle(data)
+            with self._errors_to_page():
+                message = parse_page_message(data) if text else _microphone(data)
+                if self._held is not None and isinstance(message, _FOR_SESSION):
+                    self._hold(message, len(data))
                 else:
-                    await self._microphone(data)
-            except ProtocolError as error:
-                self._post({"type": "error", "message": str(error)})
-            except (InvalidEventError, RealtimeError, ValueError) as error:
-                self._post({"type": "error", "message": f"{type(error).__name__}: {error}"})
+                    await self._handle(message)
 
-    async def _handle(self, data: bytes) -> None:
-        message = parse_page_message(data)
+    @contextmanager
+    def _errors_to_page(self) -> Iterator[None]:
+        """What the page sent and was refused: an ``error`` message naming the problem."""
+        try:
+            yield
+        except ProtocolError as error:
+            self._post({"type": "error", "message": str(error)})
+        except (InvalidEventError, RealtimeError, ValueError) as error:
+            self._post({"type": "error", "message": f"{type(error).__name__}: {error}"})
+
+    def _hold(self, message: _Inbound, size: int) -> None:
+        """Keep a message for the session until it is ready, within the bounds."""
+        assert self._held is not None
+        if len(self._held) >= HELD_MESSAGES or self._held_bytes + size > HELD_BYTES:
+            raise ProtocolError(
+                f"not sent: the session is not ready yet, and {len(self._held)} messages "
+                f"({self._held_bytes} bytes) already wait for it (at most {HELD_MESSAGES} "
+                f"messages, {HELD_BYTES} bytes)"
+            )
+        self._held.append((message, size))
+        self._held_bytes += size
+
+    async def _handle(self, message: _Inbound) -> None:
         session = self._bot.session
-        if isinstance(message, SendText):
+        if isinstance(message, _Microphone):
+            await self._microphone(message.pcm)
+        elif isinstance(message, SendText):
             await session.send_text(message.text)
         elif isinstance(message, SendEvent):
             await session.send(message.event)
@@ -258,13 +329,6 @@ class PageBridge:
             await self._open_recording(message)
 
     async def _microphone(self, pcm: bytes) -> None:
-        if len(pcm) > MAX_AUDIO_FRAME:
-            raise ProtocolError(
-                f"audio frame of {len(pcm)} bytes refused: at most {MAX_AUDIO_FRAME} bytes "
-                f"(pcm16 mono at {PAGE_RATE} Hz, in chunks)"
-            )
-        if len(pcm) % 2:
-            raise ProtocolError(f"audio frame of {len(pcm)} bytes refused: pcm16 has even sizes")
         if not pcm:
             return
         if self._bot.listen is not None:
@@ -296,6 +360,22 @@ class PageBridge:
         for item, entry in zip(messages, entries, strict=True):
             item["match"] = self._filter.matches(entry.cls, entry.name)
         self._post({"type": "recording", "name": message.name, "entries": messages})
+
+
+#: What the page sends that needs the session (the rest is the page's own or the bot's).
+_FOR_SESSION = (SendText, SendEvent, _Microphone)
+
+
+def _microphone(pcm: bytes) -> _Microphone:
+    """A binary frame of the page, checked: pcm16 in chunks of at most :data:`MAX_AUDIO_FRAME`."""
+    if len(pcm) > MAX_AUDIO_FRAME:
+        raise ProtocolError(
+            f"audio frame of {len(pcm)} bytes refused: at most {MAX_AUDIO_FRAME} bytes "
+            f"(pcm16 mono at {PAGE_RATE} Hz, in chunks)"
+        )
+    if len(pcm) % 2:
+        raise ProtocolError(f"audio frame of {len(pcm)} bytes refused: pcm16 has even sizes")
+    return _Microphone(pcm)
 
 
 def _plain(value: object) -> bool:
