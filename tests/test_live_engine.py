@@ -264,7 +264,8 @@ def test_an_audio_turn_is_detected_transcribed_and_a_client_delegation_answered_
     )
     assert (ack["type"], ack["client_event_id"]) == ("session.commentary.appended", "evt_result")
     spoken = conversation.stream()
-    assert transcript(spoken, "output") == "It is 21 degrees in Paris."
+    # The answer continues the turn its acknowledgement began: a space between the two.
+    assert transcript(answer + spoken, "output") == f"{ACKNOWLEDGEMENT} It is 21 degrees in Paris."
     output = [e for e in spoken if e["type"] == "session.output_transcript.delta"]
     acknowledged = [e for e in answer if e["type"] == "session.output_transcript.delta"]
     assert output[0]["start_ms"] >= acknowledged[-1]["end_ms"]
@@ -411,7 +412,7 @@ def test_a_responses_delegation_streams_the_function_call_and_speaks_the_backend
         "It is 19 degrees in Paris."
     )
     assert all(e["client_event_id"] == "go" for e in answer if e["type"] == "response.event")
-    assert transcript(answer, "output") == "It is 19 degrees in Paris."
+    assert transcript(answer, "output") == " It is 19 degrees in Paris."  # the turn goes on
     [error] = conversation.send(
         type="session.commentary.append", content="x", delegation_id=created["delegation"]["id"]
     )
@@ -430,7 +431,7 @@ def test_a_responses_delegation_streams_the_function_call_and_speaks_the_backend
     assert [e["text"] for e in texts if e["type"] == "response.output_text.done"] == [
         "Hello there!"
     ]
-    assert transcript(fresh, "output") == "Hello there!"  # the backend's answer, spoken
+    assert transcript(fresh, "output") == " Hello there!"  # the backend's answer, spoken
 
 
 # -------------------------------------------------------------------- Decisions

@@ -167,7 +167,8 @@ async def test_the_sdk_holds_a_live_conversation_while_its_realtime_client_share
             )
             appended = await live.until("session.commentary.appended")
             assert appended.client_event_id == "evt_result"
-            assert await live.said("It is 18 degrees in Paris.") == "It is 18 degrees in Paris."
+            # The answer continues the turn its acknowledgement began, after a space.
+            assert await live.said("It is 18 degrees in Paris.") == " It is 18 degrees in Paris."
 
             # The Realtime client is still served while the Live one is open.
             done = await realtime_text_turn(realtime, "weather?")
@@ -187,6 +188,9 @@ async def test_the_sdk_holds_a_live_conversation_while_its_realtime_client_share
     assert seen[-1].type == "session.closed"
     heard = "".join(e.delta for e in seen if e.type == "session.input_transcript.delta")
     assert heard == HEARD
+    said = "".join(e.delta for e in seen if e.type == "session.output_transcript.delta")
+    # Each turn of the model reads as one text (the user's turn came between the two).
+    assert said == f"Your train leaves at nine.{ACKNOWLEDGEMENT} It is 18 degrees in Paris."
     audio = b"".join(
         base64.b64decode(e.delta) for e in seen if e.type == "session.output_audio.delta"
     )

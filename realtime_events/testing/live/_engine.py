@@ -94,6 +94,8 @@ class LiveEngine:
         self.closed = False
         self._wall_ms = 0.0
         self._speech_end_ms = 0
+        # Whose transcript went out last: the model's speech continues its own turn.
+        self._last_transcript: Literal["input", "output"] | None = None
         self._output_ms = 0.0
         self._usage_next_ms = USAGE_INTERVAL_MS
         self._history: list[JSON] = []
@@ -244,6 +246,17 @@ class LiveEngine:
             return []
         return self.delegations.triggered("session.output_transcript.delta", last_delta)
 
+    def transcript_continues(self) -> bool:
+        """Whether the output transcript went out last, so new speech continues the model's turn."""
+        return self._last_transcript == "output"
+
+    def output_transcript(self, text: str, start_ms: int, end_ms: int) -> JSON:
+        """A delta of the model's transcript; its turn goes on until the user's is transcribed."""
+        self._last_transcript = "output"
+        return self.event(
+            "session.output_transcript.delta", delta=text, start_ms=start_ms, end_ms=end_ms
+        )
+
     def delegate(self, delegate: Delegate) -> list[JSON]:
         """The events of a delegation, from :class:`Delegations`."""
         return self.delegations.delegate(delegate)
@@ -276,6 +289,7 @@ class LiveEngine:
         """A turn was heard: it joins the conversation and the model answers it."""
         events: list[JSON] = []
         if last_delta_id is not None:
+            self._last_transcript = "input"
             events += self.delegations.triggered("session.input_transcript.delta", last_delta_id)
         if not text:
             return events

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ...audio import AudioFormat, from_pcm16_24k
@@ -90,6 +90,14 @@ class RunHost(Protocol):
 
     def speech_start_ms(self) -> int:
         """Where speech starting now sits on the session timeline."""
+        ...
+
+    def transcript_continues(self) -> bool:
+        """Whether speech starting now continues the model's turn in the output transcript."""
+        ...
+
+    def output_transcript(self, text: str, start_ms: int, end_ms: int) -> JSON:
+        """An output transcript delta: ``text``, spoken from ``start_ms`` to ``end_ms``."""
         ...
 
     def spoke(self, text: str, end_ms: int, audio_ms: float, last_delta: str | None) -> list[JSON]:
@@ -222,6 +230,10 @@ class LiveRun:
         audio = speech.encoded(fmt)
         start = host.speech_start_ms()
         words = list(speech.words)
+        if words and host.transcript_continues() and not words[0].text[:1].isspace():
+            # More of the same turn (an answer after its acknowledgement): the transcript
+            # reads "now. In Paris", not "now.In Paris".
+            words[0] = replace(words[0], text=" " + words[0].text)
         said = ""
         sent_ms = 0.0
         last: str | None = None
@@ -249,11 +261,8 @@ class LiveRun:
 
     def _transcript(self, word: WordTiming, start: int) -> JSON:
         """One word of the output transcript, placed on the session timeline."""
-        return self._host.event(
-            "session.output_transcript.delta",
-            delta=word.text,
-            start_ms=start + round(word.start_ms),
-            end_ms=start + round(word.end_ms),
+        return self._host.output_transcript(
+            word.text, start + round(word.start_ms), start + round(word.end_ms)
         )
 
     def _audio_delta(self, chunk: bytes, fmt: AudioFormat) -> JSON:
