@@ -28,6 +28,7 @@ from test_engine import (
 )
 
 from realtime_events.audio import PCM16
+from realtime_events.testing.engine import audio_ms
 from realtime_events.testing.models import (
     DemoModel,
     ScriptedModel,
@@ -434,6 +435,30 @@ def test_idle_timeout_by_wall_time_without_audio() -> None:
     assert client.engine.next_response() is not None
     with pytest.raises(ValueError, match="back"):
         client.engine.advance(-1)
+
+
+@pytest.mark.parametrize("pace", [1.0, 0.5, 0.0])
+def test_idle_timeout_counts_the_playback_once_however_fast_the_answer_streams(
+    pace: float,
+) -> None:
+    # The I/O layer's way: each audio delta, then ``pace`` times its playback of wall time.
+    client, _ = idle_client(timeout_ms=1000, create_response=False)
+    client.say("hello")
+    client.send({"type": "response.create"})
+    run = client.engine.next_response()
+    assert run is not None
+    playback = 0.0
+    for event in run:
+        client.check([event])
+        playback += audio_ms(event)
+        assert client.check(client.engine.advance(audio_ms(event) * pace)) == []
+    assert playback > 1000  # longer than the timeout: counted twice, it would fire far later
+    # The client plays from the first delta on: what has not played yet, then the timeout.
+    left = playback * (1 - pace)
+    assert client.check(client.engine.advance(left + 900)) == []
+    timeout = one(client.check(client.engine.advance(200)), "input_audio_buffer.timeout_triggered")
+    assert timeout["audio_start_ms"] == round(playback)  # no input audio: where playback ended
+    assert timeout["audio_end_ms"] - timeout["audio_start_ms"] == pytest.approx(1100, abs=1)
 
 
 def test_idle_timeout_never_fires_once_the_user_speaks_or_when_unset() -> None:

@@ -40,6 +40,7 @@ from realtime_events.events import settings as events_settings
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 from realtime_events.testing import McpTool as FakeMcpTool
 from realtime_events.testing.connection import TICK_SECONDS
+from realtime_events.testing.engine import audio_ms
 
 AUDIO = Path(__file__).parent / "audio"
 RECORDINGS: dict[str, dict[str, Any]] = json.loads((AUDIO / "recordings.json").read_text())
@@ -258,6 +259,31 @@ async def test_the_idle_timeout_fires_on_wall_time_alone(anyio_backend: str) -> 
     assert timeout.audio_end_ms - timeout.audio_start_ms >= IDLE_MS
     assert nudge.response.text == "Are you still there?"
     assert "input_audio_buffer.append" not in received
+
+
+@pytest.mark.anyio
+async def test_in_real_time_the_idle_timeout_counts_the_answers_playback_once(
+    anyio_backend: str,
+) -> None:
+    detection = {"type": "server_vad", "idle_timeout_ms": IDLE_MS, "create_response": False}
+    model = (
+        ScriptedModel().when("hello").say("Hi there! It is a fine day to talk about the weather.")
+    )
+    async with LocalRealtimeServer(model=model, pace=1) as server:
+        session = Session(url=server.url, turn_detection=detection)
+        with anyio.fail_after(60):
+            async with session, session.stream("input_audio_buffer.timeout_triggered") as timeouts:
+                await session.ask("hello", timeout=30)  # streamed as fast as it plays
+                done = anyio.current_time()
+                timeout = await timeouts.receive(timeout=30)
+                silent = (anyio.current_time() - done) * 1000
+        playback = sum(audio_ms(event) for event in server.connection.sent_events)
+    assert playback > 4 * IDLE_MS
+    assert timeout.audio_start_ms == round(playback)  # where the playback ended (no input audio)
+    assert timeout.audio_end_ms - timeout.audio_start_ms >= IDLE_MS
+    # The answer had played by its response.done: the timeout comes IDLE_MS after it. Counted
+    # twice, the playback would be waited again first (a generous bound, not a measurement).
+    assert silent < IDLE_MS + playback / 2
 
 
 @pytest.mark.anyio

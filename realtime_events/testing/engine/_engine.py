@@ -280,6 +280,11 @@ class RealtimeEngine:
         else:
             self._auto_response_pending = True
 
+    def audio_started(self, run: ResponseRun) -> None:
+        """A run's first audio is being sent: an idle wait after it counts the playback from now."""
+        if self._active is run:
+            self._audio.playback_started()
+
     def response_finished(self, run: ResponseRun) -> None:
         """A run's ``response.done`` is being sent: it is no longer active."""
         self._running.pop(run.id, None)

@@ -119,6 +119,10 @@ class InputAudio:
                 events += self._speech_stopped(found.audio_end_ms + self._vad_offset_ms)
         return events + self._idle_timeout()
 
+    def playback_started(self) -> None:
+        """The response's first audio is being sent: its playback starts now."""
+        self.idle.playback_started(self._stream_ms)
+
     def response_done(self, playback_ms: float) -> None:
         """A response is done; its audio plays ``playback_ms``: the idle wait starts after it."""
         self.idle.arm(self._stream_ms, playback_ms)

@@ -75,6 +75,10 @@ class RunHost(Protocol):
         """The run's ``response.done`` is being sent."""
         ...
 
+    def audio_started(self, run: ResponseRun) -> None:
+        """The run's first audio delta is being sent: the client starts playing it now."""
+        ...
+
     @property
     def mcp(self) -> McpServers:
         """The session's fake MCP servers, which run MCP calls."""
@@ -355,6 +359,8 @@ class _PartStream:
         assert content.audio is not None
         content.audio.extend(chunk)
         duration = fmt.duration_ms(len(chunk))
+        if not self.run._out_audio_ms:
+            self.engine.audio_started(self.run)
         self.run._out_audio_ms += duration
         self.engine.assistant_audio_sent = True
         name = for_dialect("response.output_audio.delta", self.engine.dialect)
