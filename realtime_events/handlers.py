@@ -1,7 +1,7 @@
 """A session's handler API over its one dispatcher: on, once, off, wait_for, stream, emit, declare.
 
 :class:`~realtime_events.Session` is a :class:`SessionHandlers`: the typed
-``on`` and ``wait_for`` come from the generated overloads, and the rest of
+``on``, ``once`` and ``wait_for`` come from the generated overloads, and the rest of
 the handler API is here, each call handed to the session's one
 :class:`~realtime_events.dispatch.Dispatcher`, made here too. A handler that
 fails is logged and signalled (``handler_failed``); emitting outside a handler
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from . import signals
 from ._generated_overloads import SessionOverloads
@@ -26,8 +26,6 @@ from .events._base import PluginEvent
 from .supervisor import Supervisor
 
 __all__ = ["SessionHandlers"]
-
-H = TypeVar("H", bound=Handler)
 
 # The session's logger: handler failures have always been logged there.
 logger = logging.getLogger("realtime_events.session")
@@ -70,10 +68,6 @@ class SessionHandlers(SessionOverloads):
         Plugins declare theirs with an ``events`` class attribute.
         """
         self._dispatcher.declare(*names)
-
-    def once(self, name: Pattern, handler: H | None = None) -> Any:
-        """Register a handler that runs for the first matching event only."""
-        return self.on(name, handler, once=True)
 
     def off(self, handler: Handler, name: Pattern | None = None) -> bool:
         """Remove a handler (from ``name`` only, if given); tell whether it was registered."""

@@ -1,4 +1,4 @@
-"""Generate the typed ``on`` and ``wait_for`` of each protocol, one overload per event name.
+"""Generate the typed ``on``, ``once`` and ``wait_for`` of each protocol, one overload per name.
 
 For every server event, each spelling of its name maps to its model class, so
 ``@session.on("response.output_audio.delta")`` type-checks the handler's
@@ -7,7 +7,8 @@ returns the model. Two modules are written whole:
 
 - ``realtime_events/_generated_overloads.py``, from
   ``realtime_events.events.SERVER_EVENT_CLASSES``: the mixins of ``Session``
-  (async ``wait_for``) and ``SyncSession`` (blocking ``wait_for``).
+  (async ``wait_for``, and a typed ``once``) and ``SyncSession`` (blocking
+  ``wait_for``).
 - ``realtime_events/_generated_live_overloads.py``, from
   ``realtime_events.live.LIVE_SERVER_EVENT_CLASSES``: the mixins of
   ``session.live`` (``LiveControl``) and ``SyncSession.live``, with a typed
@@ -41,7 +42,7 @@ PREAMBLE = """\
 """
 
 REALTIME_HEADER = '''\
-"""The typed ``on`` and ``wait_for`` of Session and SyncSession, one overload per event name.
+"""The typed ``on``, ``once`` and ``wait_for`` of Session (SyncSession: ``on``, ``wait_for``).
 
 Each mixin implements the public method once and delegates to private methods
 the class it is mixed into provides (``_register`` and ``_wait_for``).
@@ -150,7 +151,9 @@ ONCE_DOC = '''\
 """Register a handler that runs for the first matching event only, typed as ``on``."""'''
 
 CLASS_DOC = {
-    "SessionOverloads": "The typed ``on`` and ``wait_for`` of :class:`~realtime_events.Session`.",
+    "SessionOverloads": (
+        "The typed ``on``, ``once`` and ``wait_for`` of :class:`~realtime_events.Session`."
+    ),
     "SyncSessionOverloads": (
         "The typed ``on`` and blocking ``wait_for`` of :class:`~realtime_events.SyncSession`."
     ),
@@ -168,8 +171,7 @@ class Target:
     path: Path
     header: str
     table: str  # the module.attribute of the name -> class table
-    mixins: tuple[tuple[str, bool], ...]  # (class name, async wait_for)
-    once: bool  # whether ``once`` is typed too
+    mixins: tuple[tuple[str, bool, bool], ...]  # (class name, async wait_for, typed once)
 
 
 TARGETS = (
@@ -177,15 +179,14 @@ TARGETS = (
         PACKAGE / "_generated_overloads.py",
         REALTIME_HEADER,
         "realtime_events.events.SERVER_EVENT_CLASSES",
-        (("SessionOverloads", True), ("SyncSessionOverloads", False)),
-        once=False,
+        # SyncSession keeps its own ``once`` (untyped) until it takes the generated one.
+        (("SessionOverloads", True, True), ("SyncSessionOverloads", False, False)),
     ),
     Target(
         PACKAGE / "_generated_live_overloads.py",
         LIVE_HEADER,
         "realtime_events.live.parse.LIVE_SERVER_EVENT_CLASSES",
-        (("LiveOverloads", True), ("SyncLiveOverloads", False)),
-        once=True,
+        (("LiveOverloads", True, True), ("SyncLiveOverloads", False, True)),
     ),
 )
 
@@ -329,8 +330,8 @@ def render(target: Target) -> str:
     """The whole generated module of ``target``."""
     by_class = _names(target.table)
     mixins = "".join(
-        _mixin(name, by_class, is_async=is_async, once=target.once)
-        for name, is_async in target.mixins
+        _mixin(name, by_class, is_async=is_async, once=once)
+        for name, is_async, once in target.mixins
     )
     return PREAMBLE + target.header + mixins
 

@@ -46,6 +46,26 @@ def handlers_get_their_event_type(session: Session) -> None:
     def anything(event: object) -> None: ...
 
 
+def once_types_its_handler_as_on_does(session: Session) -> None:
+    @session.once("response.output_audio.delta")
+    def first_audio(event: ResponseOutputAudioDeltaEvent) -> None:
+        assert_type(event.audio, bytes)
+
+    @session.once("response.audio.delta")  # the beta spelling types the same
+    async def first_audio_beta(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+    def configured(event: SessionUpdatedEvent) -> int:
+        return 1
+
+    assert_type(session.once("session.updated", configured), Callable[[SessionUpdatedEvent], int])
+
+    @session.once(ResponseCreatedEvent)
+    def created(event: ResponseCreatedEvent) -> None: ...
+
+    @session.once("response.*")  # patterns accept any event
+    def anything(event: object) -> None: ...
+
+
 async def wait_for_returns_the_event_type(session: Session) -> None:
     done = await session.wait_for("response.done")
     assert_type(done, ResponseDoneEvent)
@@ -58,6 +78,9 @@ async def wait_for_returns_the_event_type(session: Session) -> None:
 def misuse_is_an_error(session: Session) -> None:
     @session.on("response.done")  # type: ignore[arg-type]
     def wrong_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+    @session.once("response.done")  # type: ignore[arg-type]
+    def wrong_first_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
 
     # Limitation: in the call form, ``session.on(name, handler)``, a mismatched
     # handler falls back to the untyped ``str`` overload instead of failing; only
