@@ -6,14 +6,16 @@ changes, a plugin is refused when its name is taken, when it does not apply to
 the session's protocol (:class:`PluginNotApplicableError`), or when the session
 would refuse the configuration it contributes. Then its event names are
 declared and it attaches; it is listed in ``plugins`` only once ``attach``
-returned, so a plugin whose ``attach`` raises is not left attached. A plugin's
+returned, so a plugin whose ``attach`` raises is not left attached, and the
+names it declared that were not declared before are undeclared again (when
+the session hands the host ``declared`` and ``undeclare``). A plugin's
 ``run(session)`` becomes a task of each run of the session.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from typing import Any
 
 from .dispatch import current_dispatcher
@@ -37,6 +39,9 @@ class PluginHost:
     that asks for them). ``admit`` checks the configuration a plugin would
     contribute (raising to refuse it); ``declare`` declares the event names it
     announces. Without ``protocol`` and ``own`` they are read from the session.
+    ``declared`` returns the names declared so far and ``undeclare`` forgets
+    names: with both, a plugin whose ``attach`` raises takes back the names it
+    added, so a typo of one of them is refused again.
     """
 
     def __init__(
@@ -47,10 +52,14 @@ class PluginHost:
         declare: Callable[..., None],
         protocol: Protocol | None = None,
         own: Callable[[], Mapping[str, Any]] | None = None,
+        declared: Callable[[], Collection[str]] | None = None,
+        undeclare: Callable[..., None] | None = None,
     ) -> None:
         self._session = session
         self._admit = admit
         self._declare = declare
+        self._declared = declared
+        self._undeclare = undeclare
         self._protocol: Protocol = protocol or session.protocol
         self._own: Callable[[], Mapping[str, Any]] = own or (lambda: session.config)
         self.plugins: dict[str, Plugin] = {}
@@ -62,7 +71,8 @@ class PluginHost:
         (ValueError), when the plugin does not apply to the session's protocol
         (:class:`PluginNotApplicableError`), or when the configuration it
         contributes would be refused. When its ``attach`` raises, the plugin is
-        not listed (its declared event names stay declared).
+        not listed, and the event names it added are undeclared (given
+        ``declared`` and ``undeclare``).
         """
         loaded: Any = load(plugin, **options) if isinstance(plugin, str) else plugin
         name = getattr(loaded, "name", None)
@@ -72,10 +82,24 @@ class PluginHost:
             raise ValueError(f"a plugin named {name!r} is already attached")
         self._check_protocol(name, loaded)
         self._admit(self._config_of(loaded))
-        self._declare(*declared_events(loaded))
-        loaded.attach(self._session)
+        names = declared_events(loaded)
+        added = self._added_by(names)
+        self._declare(*names)
+        try:
+            loaded.attach(self._session)
+        except BaseException:
+            if added and self._undeclare is not None:
+                self._undeclare(*added)
+            raise
         self.plugins[name] = loaded
         return loaded
+
+    def _added_by(self, names: Collection[str]) -> tuple[str, ...]:
+        """Which of ``names`` declaring them adds (none known when they cannot be undone)."""
+        if self._declared is None or self._undeclare is None:
+            return ()
+        before = self._declared()
+        return tuple(dict.fromkeys(name for name in names if name not in before))
 
     def _check_protocol(self, name: str, plugin: Any) -> None:
         """Refuse ``plugin`` when the session's protocol is not one it applies to."""

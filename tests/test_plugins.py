@@ -17,6 +17,7 @@ import anyio.to_thread
 import pytest
 
 from realtime_events import PluginNotApplicableError, PluginNotFoundError, Session
+from realtime_events.plugin_host import PluginHost
 from realtime_events.plugins import PROTOCOLS, available, declared_protocols, load
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
@@ -60,7 +61,7 @@ async def test_a_plugin_attached_from_another_thread_works(anyio_backend: str) -
 class Probe:
     """A plugin that records what the session asked of it, and in which order."""
 
-    events = ("probe.seen",)
+    events: tuple[str, ...] = ("probe.seen",)
 
     def __init__(self, name: str = "probe", *, fail: bool = False, **fields: Any) -> None:
         self.name = name
@@ -220,3 +221,59 @@ async def test_a_plugin_whose_attach_raises_is_not_left_attached(anyio_backend: 
     updates = [e["session"] for e in server.connection.received if e["type"] == "session.update"]
     assert updates
     assert all("instructions" not in update for update in updates)
+
+
+class Names:
+    """Declared event names as a session keeps them: declare, read, and forget."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+        self.undeclared: list[tuple[str, ...]] = []
+
+    def declare(self, *names: str) -> None:
+        self.names.update(names)
+
+    def declared(self) -> frozenset[str]:
+        return frozenset(self.names)
+
+    def undeclare(self, *names: str) -> None:
+        self.undeclared.append(names)
+        self.names.difference_update(names)
+
+
+class Greeter(Probe):
+    events = ("greeter.hello", "greeter.*")
+
+
+def test_a_plugin_whose_attach_raises_takes_back_the_names_it_added() -> None:
+    session = Session(url="ws://127.0.0.1:9/v1/realtime")
+    names = Names("greeter.hello")  # the application declared this one itself
+    host = PluginHost(
+        session,
+        admit=lambda config: None,
+        declare=names.declare,
+        declared=names.declared,
+        undeclare=names.undeclare,
+    )
+    broken = Greeter("greeter", fail=True)
+    with pytest.raises(RuntimeError, match="refuses to attach"):
+        host.attach(broken, {})
+    assert broken.calls == ["session_config", "attach"]  # it was declared, then attach raised
+    assert names.undeclared == [("greeter.*",)]  # what it added, not what was there before
+    assert names.names == {"greeter.hello"}
+    assert host.plugins == {}
+    # A fixed plugin of the same name attaches, and keeps its names.
+    fixed = host.attach(Greeter("greeter"), {})
+    assert host.plugins == {"greeter": fixed}
+    assert names.names == {"greeter.hello", "greeter.*"}
+    assert names.undeclared == [("greeter.*",)]
+
+
+def test_without_a_way_to_undeclare_a_failed_attach_leaves_the_names() -> None:
+    session = Session(url="ws://127.0.0.1:9/v1/realtime")
+    names = Names()
+    host = PluginHost(session, admit=lambda config: None, declare=names.declare)
+    with pytest.raises(RuntimeError, match="refuses to attach"):
+        host.attach(Greeter("greeter", fail=True), {})
+    assert names.names == {"greeter.hello", "greeter.*"}
+    assert host.plugins == {}
