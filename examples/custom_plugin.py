@@ -16,6 +16,11 @@ any other event. This one publishes:
 - ``profanity.detected`` (``role``, ``words``, ``item_id``): for user and assistant text;
 - ``profanity.report`` (``counts``): now and then, while anything was detected.
 
+It handles Realtime's events only, so it says so in ``protocols``: a Live
+session refuses it in ``session.use``, before anything is configured or
+attached, with :class:`~realtime_events.PluginNotApplicableError` and the
+``protocol_hints`` text telling what to do instead (the demo ends by showing it).
+
 To ship it, put the class in a distribution with an entry point in the group
 ``realtime_events.plugins``; then ``Session(plugins=["profanity"])`` loads it.
 """
@@ -34,7 +39,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from realtime_events import Session
+from realtime_events import PluginNotApplicableError, Session
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
 
 
@@ -48,6 +53,12 @@ class ProfanityFilter:
         "profanity.detected",
         "profanity.report",
     )
+    # Its handlers are for Realtime's event names, which a Live session refuses.
+    protocols = ("realtime",)
+    protocol_hints = {
+        "live": "Live has no response text or item events: mask "
+        "session.output_transcript.delta in a handler of your own instead",
+    }
 
     def __init__(
         self, words: Iterable[str], *, transcribe_user: bool = False, report_every: float = 5.0
@@ -130,6 +141,14 @@ class ProfanityFilter:
 DEMO = ["Hello!", "Why is the sky blue, darn it?"]
 
 
+def show_live_refusal() -> None:
+    """A Live session refuses the plugin up front, saying what to do instead."""
+    try:
+        Session(protocol="live", model="gpt-live-1").use(ProfanityFilter(["darn"]))
+    except PluginNotApplicableError as refused:
+        print(f"on Live: {refused}")
+
+
 def make_session(**options: Any) -> tuple[Session, ProfanityFilter]:
     session = Session(output_modalities=["text"], instructions="Be brief.", **options)
     profanity = session.use(ProfanityFilter(["darn", "heck"], report_every=0.5))
@@ -176,6 +195,8 @@ async def main(args: argparse.Namespace) -> None:
                     await session.send_text(line)
                     await answers.receive(timeout=60)
     print(f"totals: {dict(profanity.counts)}")
+    if args.demo:
+        show_live_refusal()
 
 
 def parse_args() -> argparse.Namespace:

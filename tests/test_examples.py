@@ -85,6 +85,9 @@ def test_custom_plugin_demo() -> None:
     assert len(said) == 2
     assert not any(word in line.lower() for line in said for word in ("heck", "darn"))
     assert "totals: {'heck': 2, 'darn': 2}" in out
+    # It declares its protocols: a Live session refuses it, with its hint.
+    assert "on Live: the 'profanity' plugin does not apply to a Live session" in out
+    assert "mask session.output_transcript.delta in a handler of your own instead" in out
 
 
 def test_tools_bot_calls_its_tool() -> None:
