@@ -130,7 +130,7 @@ async def test_a_sideband_sees_the_conversation_and_answers_the_delegation() -> 
                         said += delta.delta
                         if said.endswith(ANSWER):
                             break
-            assert said == ACKNOWLEDGEMENT + ANSWER
+            assert said == ACKNOWLEDGEMENT + " " + ANSWER
             assert "".join(heard) == HEARD
             assert b"".join(reflected) == audio  # sideband-only, as the primary appended it
             assert len(delegated) == 1
@@ -318,6 +318,6 @@ async def test_the_sdks_sideband_watches_a_session_and_answers_its_delegation(
             await connection.send({"type": "session.input_audio.append", "audio": "AAAA"})
             error = await until("error")
             assert "not allowed on a sideband" in error.error.message
-        assert said == ACKNOWLEDGEMENT + ANSWER
+        assert said == ACKNOWLEDGEMENT + " " + ANSWER
     assert "error" not in {e["type"] for e in live.sent_events}
     assert live.request.path == LIVE_PATH
