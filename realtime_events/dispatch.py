@@ -265,6 +265,10 @@ class Dispatcher:
         """Accept these custom event names (or ``prefix.*`` patterns) from now on."""
         self.names.declare(*names)
 
+    def undeclare(self, *names: str) -> None:
+        """Stop accepting these declared names (see :meth:`EventNames.undeclare`)."""
+        self.names.undeclare(*names)
+
     def check_emit(self, name: str) -> None:
         """Raise unless ``name`` may be emitted: declared, and not a server event."""
         self.names.check_emit(name)

@@ -91,6 +91,14 @@ class _Declared:
             else:
                 self.names.update(spellings(name))
 
+    def discard(self, names: Iterable[str]) -> None:
+        """Forget these names and patterns (each spelling of a name)."""
+        for name in names:
+            if name.endswith(".*"):
+                self.prefixes.discard(name[:-1])
+            else:
+                self.names.difference_update(spellings(name))
+
     def has(self, name: str) -> bool:
         return name in self.names or any(name.startswith(p) for p in self.prefixes)
 
@@ -133,6 +141,10 @@ class EventNames:
     def declare(self, *names: str) -> None:
         """Accept these names (or ``prefix.*`` patterns) from now on."""
         self._declared.add(names)
+
+    def undeclare(self, *names: str) -> None:
+        """Stop accepting these declared names or patterns (a failed plugin's, say)."""
+        self._declared.discard(names)
 
     @property
     def declared(self) -> frozenset[str]:

@@ -272,7 +272,11 @@ class Session(SessionHandlers):
             )
             self._exchange = self._live.exchange
         self._plugins = PluginHost(
-            self, admit=self._exchange.admit, declare=self._dispatcher.declare
+            self,
+            admit=self._exchange.admit,
+            declare=self._dispatcher.declare,
+            declared=lambda: self._dispatcher.names.declared,
+            undeclare=self._dispatcher.undeclare,
         )
         #: The attached plugins by name, in attaching order.
         self.plugins: dict[str, Plugin] = self._plugins.plugins

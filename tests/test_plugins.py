@@ -16,7 +16,12 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from realtime_events import PluginNotApplicableError, PluginNotFoundError, Session
+from realtime_events import (
+    PluginNotApplicableError,
+    PluginNotFoundError,
+    Session,
+    UnknownEventError,
+)
 from realtime_events.plugin_host import PluginHost
 from realtime_events.plugins import PROTOCOLS, available, declared_protocols, load
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
@@ -277,3 +282,15 @@ def test_without_a_way_to_undeclare_a_failed_attach_leaves_the_names() -> None:
         host.attach(Greeter("greeter", fail=True), {})
     assert names.names == {"greeter.hello", "greeter.*"}
     assert host.plugins == {}
+
+
+def test_a_session_forgets_the_names_of_a_plugin_whose_attach_raised() -> None:
+    session = Session(url="ws://127.0.0.1:9/v1/realtime")
+    session.declare("greeter.hello")  # the application's own
+    with pytest.raises(RuntimeError, match="refuses to attach"):
+        session.use(Greeter("greeter", fail=True))
+    with pytest.raises(UnknownEventError):
+        session.on("greeter.bye", lambda event: None)  # the failed plugin's pattern is gone
+    session.on("greeter.hello", lambda event: None)  # the application's name stays
+    session.use(Greeter("greeter"))
+    session.on("greeter.bye", lambda event: None)  # the fixed plugin's pattern holds
