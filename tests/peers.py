@@ -15,8 +15,8 @@ Behaviours (``--behaviour``):
   ``session.created``, and never reads again, so the client's sends block once
   the buffers are full;
 - ``last-words``: raw socket; sends ``session.created`` and an ``error``
-  (``model_not_found``), then a close frame with 1000 after ``--delay`` seconds
-  (0: in the same write as the handshake's answer);
+  (``model_not_found``), then a close frame with ``--code`` (1000) after
+  ``--delay`` seconds (0: in the same write as the handshake's answer);
 - ``refuse``: answers the handshake with HTTP ``--status`` (and ``Retry-After:
   --retry-after`` when given); the first ``--accept-first`` connections are
   accepted instead and treated as ``drop`` (after one client event);
@@ -445,7 +445,7 @@ def _stop_reading(conn: socket.socket, options: argparse.Namespace) -> None:
 
 
 def _last_words(conn: socket.socket, options: argparse.Namespace) -> None:
-    """Say ``session.created`` and why the session can't go on, then close with 1000.
+    """Say ``session.created`` and why the session can't go on, then close (1000 by default).
 
     Without a delay, everything goes in the write that accepts the handshake:
     the client has it all before it can send a single frame.
@@ -454,7 +454,7 @@ def _last_words(conn: socket.socket, options: argparse.Namespace) -> None:
     message = f"The model '{model}' does not exist or you do not have access to it."
     words = _text_frame(_event("session.created", session=_session_object()))
     words += _text_frame(_Realtime().error("model_not_found", message))
-    close = _close_frame(1000, options.reason)
+    close = _close_frame(options.code, options.reason)
     if options.delay:
         conn.sendall(_accept(conn) + words)
         time.sleep(options.delay)
@@ -524,6 +524,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--after", type=int, default=0, help="drop: client events read first")
     parser.add_argument("--delay", type=float, default=0.0, help="last-words: before closing")
     parser.add_argument("--reason", default="", help="last-words: the close reason")
+    parser.add_argument("--code", type=int, default=1000, help="last-words: the close code")
     parser.add_argument("--status", type=int, default=503, help="refuse: the HTTP status")
     parser.add_argument("--retry-after", type=int, default=None, help="refuse: Retry-After")
     parser.add_argument("--accept-first", type=int, default=0, help="refuse: accept these first")

@@ -318,3 +318,27 @@ async def test_last_words_of_the_server_are_handled(anyio_backend: str, delay: f
         or "model_not_found" in str(reported)
         or getattr(reported, "code", None) == 1000
     ), reported
+
+
+async def test_a_failing_close_names_the_servers_last_error_not_yet_dispatched(
+    anyio_backend: str,
+) -> None:
+    # The error and a 1011 come in one write, while a slow handler of
+    # session.created still holds the dispatcher: the error has not been parsed
+    # when the close is reported, and the close's reason still names it.
+    with running("last-words", "--code", "1011") as peer:
+        session = Session(
+            url=peer.url, api_key="test", close_timeout=CLOSE_TIMEOUT, reconnect=False
+        )
+        errors: list[ErrorEvent] = []
+
+        @session.on("session.created")
+        async def slow(event: SessionCreatedEvent) -> None:
+            await anyio.sleep(0.3)
+
+        session.on("error", errors.append)
+        with anyio.fail_after(10), pytest.raises(RealtimeError) as failed:
+            await session.run()
+    assert "1011" in str(failed.value)
+    assert "the server's last error: model_not_found: The model" in str(failed.value)
+    assert [event.error.code for event in errors] == ["model_not_found"]  # still delivered
