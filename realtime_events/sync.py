@@ -400,10 +400,6 @@ class SyncSession(SyncSessionOverloads):
         """Declare custom event names (see ``Session.declare``)."""
         self.session.declare(*names)
 
-    def once(self, name: Pattern, handler: H | None = None) -> Any:
-        """Register a handler for the first matching event only."""
-        return self.on(name, handler, once=True)
-
     def off(self, handler: Handler, name: Pattern | None = None) -> bool:
         """Remove a handler; tell whether it was registered."""
         return self._registry(self.session.off, handler, name)

@@ -7,8 +7,8 @@ returns the model. Two modules are written whole:
 
 - ``realtime_events/_generated_overloads.py``, from
   ``realtime_events.events.SERVER_EVENT_CLASSES``: the mixins of ``Session``
-  (async ``wait_for``, and a typed ``once``) and ``SyncSession`` (blocking
-  ``wait_for``).
+  (async ``wait_for``) and ``SyncSession`` (blocking ``wait_for``), both with
+  a typed ``once``.
 - ``realtime_events/_generated_live_overloads.py``, from
   ``realtime_events.live.LIVE_SERVER_EVENT_CLASSES``: the mixins of
   ``session.live`` (``LiveControl``) and ``SyncSession.live``, with a typed
@@ -42,7 +42,7 @@ PREAMBLE = """\
 """
 
 REALTIME_HEADER = '''\
-"""The typed ``on``, ``once`` and ``wait_for`` of Session (SyncSession: ``on``, ``wait_for``).
+"""The typed ``on``, ``once`` and ``wait_for`` of Session and SyncSession.
 
 Each mixin implements the public method once and delegates to private methods
 the class it is mixed into provides (``_register`` and ``_wait_for``).
@@ -155,7 +155,8 @@ CLASS_DOC = {
         "The typed ``on``, ``once`` and ``wait_for`` of :class:`~realtime_events.Session`."
     ),
     "SyncSessionOverloads": (
-        "The typed ``on`` and blocking ``wait_for`` of :class:`~realtime_events.SyncSession`."
+        "The typed ``on``, ``once`` and blocking ``wait_for`` of "
+        ":class:`~realtime_events.SyncSession`."
     ),
     "LiveOverloads": "The typed ``on``, ``once`` and ``wait_for`` of ``session.live``.",
     "SyncLiveOverloads": (
@@ -179,8 +180,7 @@ TARGETS = (
         PACKAGE / "_generated_overloads.py",
         REALTIME_HEADER,
         "realtime_events.events.SERVER_EVENT_CLASSES",
-        # SyncSession keeps its own ``once`` (untyped) until it takes the generated one.
-        (("SessionOverloads", True, True), ("SyncSessionOverloads", False, False)),
+        (("SessionOverloads", True, True), ("SyncSessionOverloads", False, True)),
     ),
     Target(
         PACKAGE / "_generated_live_overloads.py",

@@ -313,3 +313,19 @@ def test_calls_racing_a_close_fail_only_with_session_closed(
     assert not any(thread.is_alive() for thread in threads)
     assert unexpected == []
     assert s.closed
+
+
+def test_once_runs_for_the_first_matching_event_only(
+    server: LocalRealtimeServer, backend: Any
+) -> None:
+    firsts: list[str] = []
+    with SyncSession(url=server.url, output_modalities=["text"], backend=backend) as s:
+
+        @s.once("response.output_text.delta")
+        def first(event: Any) -> None:
+            firsts.append(event.delta)
+
+        s.ask("hello", timeout=10)
+        s.ask("again", timeout=10)
+    assert len(firsts) == 1
+    assert "Hi there, nice to meet you!".startswith(firsts[0])

@@ -114,9 +114,26 @@ def sync_wait_for_blocks_and_returns_the_event_type(s: SyncSession) -> None:
     assert_type(s.wait_for("session.updated", timeout=5), SessionUpdatedEvent)
 
 
+def sync_once_types_its_handler_as_on_does(s: SyncSession) -> None:
+    @s.once("response.output_audio.delta")
+    def first_audio(event: ResponseOutputAudioDeltaEvent) -> None:
+        assert_type(event.audio, bytes)
+
+    def configured(event: SessionUpdatedEvent) -> int:
+        return 1
+
+    assert_type(s.once("session.updated", configured), Callable[[SessionUpdatedEvent], int])
+
+    @s.once("response.*")
+    def anything(event: object) -> None: ...
+
+
 def sync_misuse_is_an_error(s: SyncSession) -> None:
     @s.on("response.done")  # type: ignore[arg-type]
     def wrong_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
+
+    @s.once("response.done")  # type: ignore[arg-type]
+    def wrong_first_event(event: ResponseOutputAudioDeltaEvent) -> None: ...
 
 
 def sync_wait_for_is_not_any(s: SyncSession) -> ResponseOutputAudioDeltaEvent:
