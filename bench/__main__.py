@@ -65,6 +65,7 @@ FRAMES: dict[str, Client] = {
     "realtime-events connection: frames, no parsing": clients.our_frames,
 }
 LATENCY: dict[str, Client] = {
+    FLOOR: clients.our_json,  # what the machine and the connection allow, for reference
     WEBSOCKETS: clients.raw_json,
     SDK: clients.sdk_iter,
     SESSION: clients.session_sync,
@@ -272,7 +273,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.latency_events:,} events)")  # fmt: skip
             lat = latency(server, args.latency_events, 1000.0, runs)
             p99, p999 = lat[SESSION], lat[SESSION + " p99.9"]
-            targets.record("latency", f"p99 {p99:.3f} ms, p99.9 {p999:.3f} ms", p99 < 0.5)
+            targets.record(
+                "latency",
+                f"p99 {p99:.3f} ms, p99.9 {p999:.3f} ms (floor's p99 {lat[FLOOR]:.3f} ms)",
+                p99 < 0.5,
+            )
         if "concurrency" in sections:
             n = args.sessions
             print(f"\n## {n:,} concurrent sessions, one turn of 20 audio deltas each "

@@ -52,7 +52,7 @@ async def _raw(url: str, delivered: list[int], index: int) -> None:
         await ws.send(SESSION_UPDATE)
         try:
             while True:
-                kind = json.loads(await ws.recv(decode=False))["type"]
+                kind = json.loads(await ws.recv())["type"]  # text frames come as str
                 types[kind] = types.get(kind, 0) + 1
         except websockets.ConnectionClosed:
             pass
