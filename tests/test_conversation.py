@@ -278,3 +278,60 @@ async def test_a_denial_is_replayed_as_one() -> None:
         "approve": False,
     }
     check_accepted(replayed)
+
+
+# -- deltas -----------------------------------------------------------------------
+
+
+def text_of(item: Any) -> str:
+    """The text of an item's first content part."""
+    return str(item.content[0].text)
+
+
+@pytest.mark.anyio
+async def test_deltas_extend_the_mirror_and_leave_a_text_read_earlier_as_it_was(
+    anyio_backend: str,
+) -> None:
+    # The mirror extends the text in place where nothing else holds it: a string
+    # a reader kept must still read as it did.
+    item = {"id": "item_1", "type": "message", "role": "assistant", "content": []}
+    function = {"id": "item_2", "type": "function_call", "call_id": "call_1", "name": "f"}
+    at = {"response_id": "resp_1", "output_index": 0}
+    async with components() as c:
+        await c.feed(
+            server_event("response.output_item.added", **at, item=item),
+            server_event("response.output_item.added", **at, item=function),
+        )
+        words = [f"w{n} " for n in range(200)]
+        kept: list[str] = []
+        arguments_kept: list[str] = []
+        for n, word in enumerate(words):
+            await c.feed(
+                server_event(
+                    "response.output_text.delta",
+                    **at,
+                    item_id="item_1",
+                    content_index=0,
+                    delta=word,
+                ),
+                server_event(
+                    "response.function_call_arguments.delta",
+                    **at,
+                    item_id="item_2",
+                    call_id="call_1",
+                    delta=word,
+                ),
+            )
+            if n in (0, 99):
+                kept.append(text_of(c.conversation.get("item_1")))
+                arguments_kept.append(str(c.conversation.get("item_2").arguments))  # type: ignore[union-attr]
+        message = c.conversation.get("item_1")
+        assert text_of(message) == "".join(words)
+        assert message is not None
+        assert message.content is not None
+        assert "text" in message.content[0].model_fields_set
+        call = c.conversation.get("item_2")
+        assert call is not None
+        assert call.arguments == "".join(words)
+    assert kept == [words[0], "".join(words[:100])]
+    assert arguments_kept == [words[0], "".join(words[:100])]
