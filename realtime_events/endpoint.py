@@ -25,6 +25,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Literal, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
@@ -32,6 +33,7 @@ from ._secrets import (
     OPENAI_HOST,
     InsecureKeyError,
     SecretHeaders,
+    Target,
     check_key_transport,
     environment_key,
     is_openai_host,
@@ -70,6 +72,10 @@ class Endpoint:
     with ``azure_endpoint``; any other ``url`` gets a key only from ``api_key``.
     The environment is read when the headers are built, so a key rotated there
     is picked up by the next reconnect.
+
+    The URL is worked out once, when first asked for (a session asks for it at
+    every connection and in its checks): with Azure OpenAI and no
+    ``api_version``, ``$OPENAI_API_VERSION`` is read then, and kept.
 
     ``headers`` is kept as :class:`SecretHeaders`: its ``repr`` hides the value
     of every credential (Authorization, api-key, Cookie, any name holding
@@ -131,9 +137,13 @@ class Endpoint:
                 "dialect= is a Realtime setting: the Live protocol has one dialect", "dialect"
             )
 
-    @property
+    @cached_property
     def ws_url(self) -> str:
-        """The WebSocket URL, query included (no credentials: they go in headers)."""
+        """The WebSocket URL, query included (no credentials: they go in headers).
+
+        Worked out once: the fields are frozen, and ``$OPENAI_API_VERSION``
+        (Azure OpenAI without ``api_version``) is read the first time.
+        """
         query: dict[str, str] = {}
         if self.protocol == "live":
             # No model in the query: the model goes in session.start.
@@ -161,12 +171,17 @@ class Endpoint:
             return base
         return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
 
+    @cached_property
+    def _where(self) -> Target | None:
+        """Where :attr:`ws_url` goes: host, user info, encrypted (None: not a WebSocket URL)."""
+        return target(self.ws_url)
+
     @property
     def is_openai(self) -> bool:
         """True when this is the OpenAI API, the one place ``$OPENAI_API_KEY`` goes."""
         if self.azure_endpoint:
             return False
-        where = target(self.ws_url)
+        where = self._where
         return where is not None and is_openai_host(where.host)
 
     def handshake_headers(self) -> dict[str, str]:
@@ -203,7 +218,7 @@ class Endpoint:
         if self.api_key:
             return self.api_key
         azure = bool(self.azure_endpoint)
-        where = target(self.ws_url)
+        where = self._where
         key = environment_key(where.host if where is not None else "", azure=azure)
         if key is None and not azure and environment_key(OPENAI_HOST):
             # The environment has a key, but for the OpenAI API only. Said once
@@ -218,7 +233,7 @@ class Endpoint:
     def _check_transport(self, headers: Mapping[str, str]) -> None:
         if self.allow_insecure_key:
             return
-        where = target(self.ws_url)
+        where = self._where
         if where is None:
             return  # not a WebSocket URL: connect() refuses it before sending anything
         what = [name for name in headers if is_secret_header(name)]
