@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 from collections import deque
 
@@ -548,50 +549,95 @@ class WebSocket:
         interval, timeout = self.ping_interval, self.ping_timeout
         if interval is None:
             return
-        async with anyio.create_task_group() as task_group:
-            if timeout is not None:
-                task_group.start_soon(self._watch_writes, timeout, task_group.cancel_scope)
-            await self._ping(interval, timeout)
-            task_group.cancel_scope.cancel()
-
-    async def _ping(self, interval: float, timeout: float | None) -> None:
+        # One task, one loop: it sleeps until the earliest of the next ping, the
+        # deadline of the pong awaited, and the next look at the write in progress.
+        clock = anyio.current_time
+        ping_at = clock() + interval
+        sent_at: float | None = None  # a ping awaiting its pong, sent then
+        watch_at = clock() if timeout is not None else math.inf
         while self._closed_error is None:
-            await anyio.sleep(interval)
-            try:
-                async with self._send_lock:
-                    if not self._writable():
-                        await self._flush_pending_locked()
-                        return
-                    self.protocol.send_ping(os.urandom(4))
-                    await self._flush_locked()
-            except ConnectionClosedError:
-                return  # the reader reports why
-            if timeout is None:
+            await anyio.sleep_until(min(ping_at, watch_at))
+            if clock() >= watch_at:
+                look = await self._watch_writes(timeout)
+                if look is None:
+                    return
+                watch_at = look
+            if clock() < ping_at or self._closed_error is not None:
                 continue
-            sent_at = anyio.current_time()
-            await anyio.sleep(timeout)
-            silent = self._last_received < sent_at
-            if silent and self._receiving and self._closed_error is None:
-                await self._fail_dead("keepalive ping timeout", polite=True)
+            if sent_at is not None:
+                silent = self._last_received < sent_at
+                if silent and self._receiving and self._closed_error is None:
+                    await self._fail_dead("keepalive ping timeout", polite=True)
+                    return
+                sent_at, ping_at = None, clock() + interval
+                continue
+            look = await self._ping(timeout, watch_at)
+            if look is None:
                 return
+            watch_at = look
+            if timeout is None:
+                ping_at = clock() + interval
+            else:
+                sent_at = clock()
+                ping_at = sent_at + timeout
 
-    async def _watch_writes(self, timeout: float, scope: anyio.CancelScope) -> None:
-        """Fail the connection once a write has made no progress for ``timeout`` seconds."""
-        while self._closed_error is None and not self._stream_closed:
-            since = self._send_since
-            if since is None:
-                await anyio.sleep(max(timeout, 0.05))
-                continue
-            stalled = anyio.current_time() - since
-            if stalled < timeout:
-                await anyio.sleep(timeout - stalled)
-                continue
+    async def _watch_writes(self, timeout: float | None) -> float | None:
+        """Look at the write in progress: when to look next, or None once it failed the connection.
+
+        A write that made no progress for ``timeout`` seconds (the peer stopped
+        reading) fails the connection. Once TCP is closed there is nothing to watch.
+        """
+        if timeout is None or self._stream_closed:
+            return math.inf
+        since, now = self._send_since, anyio.current_time()
+        if since is None:
+            return now + max(timeout, 0.05)
+        if now - since < timeout:
+            return since + timeout
+        await self._fail_dead(
+            f"keepalive: a send was blocked for {timeout:g} s (the peer stopped reading)",
+            polite=False,
+        )
+        return None
+
+    async def _ping(self, timeout: float | None, watch_at: float) -> float | None:
+        """Send a ping, still watching the writes meanwhile; None when keepalive should end.
+
+        The ping waits for the send lock behind a sender, and its own write may
+        block: the loop's look at the writes is due all the same, so each wait
+        ends by then, for a look, before going on.
+        """
+        clock = anyio.current_time
+        lock = self._send_lock
+        while True:
+            with anyio.move_on_after(max(watch_at - clock(), 0)):
+                await lock.acquire()
+                break
+            next_look = await self._watch_writes(timeout)
+            if next_look is None:
+                return None
+            watch_at = next_look
+        try:
+            if not self._writable():
+                await self._flush_pending_locked()
+                return None
+            self.protocol.send_ping(os.urandom(4))
+            # The ping's own write counts as any other: blocked for ``timeout``, the
+            # connection is dead (a cancelled write leaves TCP closed, see _write_locked).
+            stall_by = max(watch_at, clock() + (timeout if timeout is not None else math.inf))
+            with anyio.CancelScope(deadline=stall_by) as scope:
+                await self._flush_locked()
+        except ConnectionClosedError:
+            return None  # the reader reports why
+        finally:
+            lock.release()
+        if scope.cancelled_caught:
             await self._fail_dead(
                 f"keepalive: a send was blocked for {timeout:g} s (the peer stopped reading)",
                 polite=False,
             )
-            scope.cancel()
-            return
+            return None
+        return watch_at
 
     async def _fail_dead(self, reason: str, *, polite: bool) -> None:
         """Fail a connection whose peer is gone: 1011, then close TCP at once."""
