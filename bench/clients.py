@@ -272,7 +272,8 @@ async def sdk_dispatch(url: str, tally: Tally) -> None:
 
 
 def _session(url: str) -> Session:
-    return Session(model=MODEL, url=url, reconnect=False, ping_interval=None)
+    # Keepalive on, as a user gets it (websockets' and aiohttp's clients keep theirs).
+    return Session(model=MODEL, url=url, reconnect=False)
 
 
 def _counting_handler(tally: Tally) -> Callable[[Any], None]:

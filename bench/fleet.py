@@ -35,7 +35,8 @@ CLIENTS = ("session", "raw")
 
 
 async def _session(url: str, delivered: list[int], index: int) -> None:
-    session = Session(model=MODEL, url=url, reconnect=False, ping_interval=None)
+    # Keepalive on, as a user gets it and as websockets' client below keeps its own.
+    session = Session(model=MODEL, url=url, reconnect=False)
 
     def count(event: Any) -> None:
         delivered[index] += 1
