@@ -86,15 +86,16 @@ class ConfigExchange:
     """The configuration a session asks for and the one the server reports.
 
     ``own`` is the session's own fields (checked here); ``contributions``
-    returns the fields each attached plugin contributes, in attaching order,
-    which override the session's.
+    returns the fields each attached plugin contributes to a session with the
+    own fields it is given (those of an update being checked, say), in
+    attaching order, which override the session's.
     """
 
     def __init__(
         self,
         own: dict[str, Any],
         dialect: Dialect,
-        contributions: Callable[[], Iterable[Mapping[str, Any]]],
+        contributions: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
     ) -> None:
         check_config(own)
         self.own = own
@@ -110,7 +111,8 @@ class ConfigExchange:
     ) -> dict[str, Any]:
         """The session's fields, then each plugin's; ``own`` and ``extra`` say what if."""
         merged = dict(self.own if own is None else own)
-        for contribution in (*self._contributions(), *extra):
+        # A copy: a plugin may keep what it is told, and merged changes below.
+        for contribution in (*self._contributions(dict(merged)), *extra):
             merged.update(contribution)
         return merged
 

@@ -120,12 +120,17 @@ class PluginHost:
             supported=supported,
         )
 
-    def _config_of(self, plugin: Any) -> Mapping[str, Any]:
-        return session_config_of(plugin, protocol=self._protocol, config=self._own())
+    def _config_of(self, plugin: Any, own: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        config = self._own() if own is None else own
+        return session_config_of(plugin, protocol=self._protocol, config=config)
 
-    def contributions(self) -> list[Mapping[str, Any]]:
-        """The configuration fields each plugin contributes, in attaching order."""
-        return [self._config_of(plugin) for plugin in self.plugins.values()]
+    def contributions(self, own: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+        """The configuration fields each plugin contributes, in attaching order.
+
+        ``own`` is the session's own fields they are for (by default the
+        session's current ones): an update is checked with the fields it makes.
+        """
+        return [self._config_of(plugin, own) for plugin in self.plugins.values()]
 
     def tasks(self) -> list[PluginTask]:
         """The tasks of the plugins that have a ``run``, for a run of the session."""

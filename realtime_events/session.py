@@ -215,7 +215,9 @@ class Session(SessionHandlers):
             query = dict(query or {})
         else:
             own = {**own_config(**fields), **(config or {})}
-            self._exchange = ConfigExchange(own, dialect, lambda: self._plugins.contributions())
+            self._exchange = ConfigExchange(
+                own, dialect, lambda given: self._plugins.contributions(given)
+            )
             model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
         #: Where and how to connect (the key stays out of its repr).
         self.endpoint = Endpoint(
@@ -262,7 +264,7 @@ class Session(SessionHandlers):
                 wait_for=self.wait_for,
                 stream=self.stream,
                 send=self.send,
-                contributions=lambda: self._plugins.contributions(),
+                contributions=lambda given: self._plugins.contributions(given),
                 close_current=self._close_current,
                 end_run=self._runs.end,
                 start_timeout=open_timeout,

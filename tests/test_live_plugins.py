@@ -374,3 +374,27 @@ async def test_tools_refuse_a_live_delegation_that_cannot_call_functions() -> No
         delegation = server.live_connection.received[0]["session"]["delegation"]
         assert delegation["responses"]["model"] == "gpt-5.2"
         assert [t["name"] for t in delegation["responses"]["tools"]] == ["get_weather"]
+
+
+@pytest.mark.anyio
+async def test_an_update_of_the_delegation_reaches_the_tools_contribution() -> None:
+    # The tools plugin builds its delegation from the session's own: an update
+    # must be checked and sent with the new one, not with the one it replaces.
+    def backend(model: str) -> dict[str, Any]:
+        return {"type": "responses", "responses": {"model": model}}
+
+    async with LocalRealtimeServer() as server:
+        session = Session(
+            protocol="live", url=server.live_url, config={"delegation": backend("gpt-5.2")}
+        )
+        tools, _ = weather_tools()
+        session.use(tools)
+        async with session:
+            await session.update(delegation=backend("gpt-5.4"))
+            effective = session.session_config()["delegation"]
+        updates = [e for e in server.live_connection.received if e["type"] == "session.update"]
+    assert len(updates) == 1
+    sent = updates[0]["session"]["delegation"]
+    assert sent["responses"]["model"] == "gpt-5.4"
+    assert [t["name"] for t in sent["responses"]["tools"]] == ["get_weather"]
+    assert effective == sent

@@ -76,7 +76,7 @@ class LiveControl(LiveResources, LiveOverloads):
         wait_for: Callable[..., Awaitable[Any]],
         stream: Callable[..., AbstractAsyncContextManager[Any]],
         send: Send,
-        contributions: Callable[[], Iterable[Mapping[str, Any]]],
+        contributions: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
         close_current: Callable[[int, str], Awaitable[None]],
         end_run: Callable[[], Awaitable[None]],
         start_timeout: float,

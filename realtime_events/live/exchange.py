@@ -202,8 +202,8 @@ class LiveExchange:
     """The start a Live session asks for, and the session the server reports.
 
     ``own`` is the session's own fields (checked here, in Live's shape, without
-    the model); ``contributions`` returns each attached plugin's fields, which
-    override the session's; ``history`` returns the conversation so far as
+    the model); ``contributions`` returns each attached plugin's fields for the
+    given own fields, which override the session's; ``history`` returns the conversation so far as
     ``input`` messages, for a connection after the first; ``close`` closes the
     current connection (code, reason) when its start is refused.
     """
@@ -213,7 +213,7 @@ class LiveExchange:
         own: dict[str, Any],
         model: str,
         *,
-        contributions: Callable[[], Iterable[Mapping[str, Any]]],
+        contributions: Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]],
         history: Callable[[int], list[dict[str, Any]]],
         close: Callable[[int, str], Awaitable[None]],
         start_timeout: float,
@@ -247,7 +247,9 @@ class LiveExchange:
     ) -> dict[str, Any]:
         """The session's fields, then each plugin's; ``own`` and ``extra`` say what if."""
         merged = dict(self.own if own is None else own)
-        for contribution in (*self._contributions(), *extra):
+        # A plugin's fields follow the own ones they are merged with (the tools'
+        # delegation is built from the session's); a copy, as merged changes below.
+        for contribution in (*self._contributions(dict(merged)), *extra):
             merged.update(contribution)
         return merged
 
