@@ -243,7 +243,9 @@ class Dispatcher:
         self._registrations: list[Registration] = []
         # The same registrations by their matcher's key, for add's duplicate check;
         # None until the first add needs it (the core's registrations skip it).
-        self._by_key: dict[Any, list[Registration]] | None = None
+        # A key's one registration is held as itself, not in a list of one: a list per
+        # pattern a session handles is objects the garbage collector walks, for nothing.
+        self._by_key: dict[Any, Registration | list[Registration]] | None = None
         self._taps: list[Tap] = []
         self._cache: dict[Any, tuple[Registration, ...]] = {}
         # The matchers of the registrations in order, the key of the shared routes;
@@ -293,8 +295,8 @@ class Dispatcher:
         by_key = self._by_key
         if by_key is None:
             by_key = self._by_key = self._index()
-        same_key = by_key.setdefault(key, [])
-        for existing in same_key:
+        same_key = by_key.get(key)
+        for existing in _registrations_in(same_key):
             if existing.handler == handler:
                 if (existing.once, existing.concurrent) != (once, concurrent):
                     raise ValueError(
@@ -306,7 +308,7 @@ class Dispatcher:
                 return existing
         registration = Registration(matcher, handler, once, concurrent)
         self._registrations.append(registration)
-        same_key.append(registration)
+        _index_add(by_key, key, registration)
         self._changed()
         return registration
 
@@ -324,12 +326,12 @@ class Dispatcher:
         self._cache.clear()
         self._matchers = None
 
-    def _index(self) -> dict[Any, list[Registration]]:
+    def _index(self) -> dict[Any, Registration | list[Registration]]:
         """The registrations by their matcher's key, for :meth:`add`'s duplicate check."""
-        by_key: dict[Any, list[Registration]] = {}
+        by_key: dict[Any, Registration | list[Registration]] = {}
         for registration in self._registrations:
             if not registration.core:
-                by_key.setdefault(registration.matcher.key, []).append(registration)
+                _index_add(by_key, registration.matcher.key, registration)
         return by_key
 
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
@@ -568,6 +570,26 @@ class Dispatcher:
 
     def _closed_error(self) -> SessionClosedError:
         return SessionClosedError(self._closed_message)
+
+
+def _registrations_in(entry: Registration | list[Registration] | None) -> Iterable[Registration]:
+    """The registrations an index entry holds: none, one, or a list of several."""
+    if entry is None:
+        return ()
+    return entry if isinstance(entry, list) else (entry,)
+
+
+def _index_add(
+    by_key: dict[Any, Registration | list[Registration]], key: Any, registration: Registration
+) -> None:
+    """Add ``registration`` to the index under ``key`` (a list only once there are two)."""
+    entry = by_key.get(key)
+    if entry is None:
+        by_key[key] = registration
+    elif isinstance(entry, list):
+        entry.append(registration)
+    else:
+        by_key[key] = [entry, registration]
 
 
 def _name(handler: Any) -> str:
