@@ -105,8 +105,46 @@ async def test_unreachable_server_is_a_connection_error() -> None:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
-    with pytest.raises(ConnectionFailedError):
+    with pytest.raises(ConnectionFailedError, match=rf"could not connect to 127\.0\.0\.1:{port}: "):
         await connect(f"ws://127.0.0.1:{port}/")
+
+
+async def echo(ws: WebSocket, request: Request) -> None:
+    """Send back each message until the client closes."""
+    with contextlib.suppress(ConnectionClosedError):
+        while True:
+            message = await ws.recv()
+            await ws.send(message.data, text=message.text)
+
+
+async def test_a_host_name_is_resolved_and_connected() -> None:
+    # A name goes through resolution and happy eyeballs; an address connects directly.
+    async with raw_server(echo) as url:
+        ws = await connect(url.replace("127.0.0.1", "localhost"))
+        await ws.send("by name")
+        assert (await ws.recv()).data == b"by name"
+        await ws.close()
+
+
+async def test_an_ipv6_address_connects() -> None:
+    try:
+        listener = await anyio.create_tcp_listener(local_host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        accepted = await accept(stream)
+        if accepted is not None:
+            await echo(*accepted)
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(listener.serve, handle)
+        ws = await connect(f"ws://[::1]:{port}/v1/realtime")
+        await ws.send("over IPv6")
+        assert (await ws.recv()).data == b"over IPv6"
+        await ws.close()
+        task_group.cancel_scope.cancel()
 
 
 async def test_close_is_bounded_when_the_peer_never_answers() -> None:

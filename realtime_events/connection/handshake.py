@@ -10,13 +10,17 @@ came after the response headers.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
+import os
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 import anyio.abc
+from anyio.streams.tls import TLSStream
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus, InvalidURI
@@ -73,16 +77,7 @@ async def connect(
     stream: anyio.abc.ByteStream | None = None
     try:
         with anyio.fail_after(open_timeout):
-            if uri.secure:
-                stream = await anyio.connect_tcp(
-                    uri.host,
-                    uri.port,
-                    tls=True,
-                    ssl_context=_ssl_context(ssl_context),
-                    tls_hostname=uri.host,
-                )
-            else:
-                stream = await anyio.connect_tcp(uri.host, uri.port)
+            stream = await _open_stream(uri.host, uri.port, uri.secure, ssl_context)
             protocol = ClientProtocol(uri, max_size=max_size, logger=wire_logger)
             websocket = WebSocket(
                 protocol,
@@ -110,6 +105,62 @@ async def connect(
         ) from exc
     except BaseException:
         await _aclose_quietly(stream)
+        raise
+
+
+async def _open_stream(
+    host: str, port: int, secure: bool, ssl_context: ssl.SSLContext | None
+) -> anyio.abc.ByteStream:
+    """Open TCP to ``host``, and TLS on top when ``secure``."""
+    family = _ip_family(host)
+    if family is None:
+        # A name: anyio resolves it and races its addresses (happy eyeballs).
+        if secure:
+            return await anyio.connect_tcp(
+                host, port, tls=True, ssl_context=_ssl_context(ssl_context), tls_hostname=host
+            )
+        return await anyio.connect_tcp(host, port)
+    # An address: one attempt, nothing to resolve or race, so no task group and
+    # no task per address (a thousand sessions connecting at once pay for each).
+    tcp = await _connect_address(family, host, port)
+    if not secure:
+        return tcp
+    try:
+        return await TLSStream.wrap(
+            tcp, server_side=False, hostname=host, ssl_context=_ssl_context(ssl_context)
+        )
+    except BaseException:
+        await anyio.aclose_forcefully(tcp)
+        raise
+
+
+def _ip_family(host: str) -> socket.AddressFamily | None:
+    """The address family of an IP address literal; None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return socket.AF_INET6 if address.version == 6 else socket.AF_INET
+
+
+async def _connect_address(
+    family: socket.AddressFamily, host: str, port: int
+) -> anyio.abc.SocketStream:
+    """Connect TCP to an IP address with a non-blocking connect; raise OSError on failure."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            sock.connect((host, port))
+        except BlockingIOError:
+            await anyio.wait_writable(sock)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                raise OSError(error, os.strerror(error)) from None
+        return await anyio.abc.SocketStream.from_socket(sock)
+    except BaseException:
+        sock.close()
         raise
 
 
