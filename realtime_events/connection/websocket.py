@@ -79,7 +79,9 @@ class WebSocket:
         self.ping_timeout = ping_timeout
         self.close_timeout = close_timeout
         self.max_size = _check_max_size(max_size)
-        self._send_lock = anyio.Lock()
+        # No yield when the lock is free: stream.send() yields anyway, so a task that
+        # sends in a loop still lets others run, and each send saves a loop turn.
+        self._send_lock = anyio.Lock(fast_acquire=True)
         self._messages: deque[Message] = deque()
         self._fragments: list[bytes] = []
         self._fragments_size = 0
