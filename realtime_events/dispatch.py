@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from inspect import isawaitable
+from types import MethodType
 from typing import Any, Literal, TypeAlias
 
 import anyio
@@ -190,15 +191,24 @@ def _route(matchers: tuple[Matcher, ...], key: Any, event: Event) -> tuple[int, 
 
 @dataclass(eq=False, slots=True)
 class Registration:
-    """One handler registered for one pattern."""
+    """One handler registered for one pattern.
+
+    A core registration of a bound method holds the function in ``handler`` and
+    the part it is bound to in ``owner``, called as ``handler(owner, event)``:
+    a session's ~33 core handlers then cost no bound method each, objects the
+    garbage collector would walk for as long as the session lives.
+    :meth:`callback` gives the handler as it was registered.
+    """
 
     matcher: Matcher
-    handler: Handler
+    handler: Callable[..., Awaitable[Any] | Any]  # a Handler, or a core one's function
     once: bool = False
     concurrent: bool = False
     active: bool = True
     #: One of the session's own (:meth:`Dispatcher.add_core`): out of the duplicate check.
     core: bool = False
+    #: What ``handler`` is called on, for a core registration of a bound method.
+    owner: Any = None
     # Active, neither once nor concurrent: the dispatch loop's one test per handler.
     plain: bool = field(init=False, repr=False)
 
@@ -208,6 +218,12 @@ class Registration:
     def deactivate(self) -> None:
         """Take this registration out of dispatch (an event in progress skips it too)."""
         self.active = self.plain = False
+
+    def callback(self) -> Handler:
+        """The handler as it was registered (a core registration's bound method again)."""
+        if self.owner is None:
+            return self.handler
+        return MethodType(self.handler, self.owner)
 
 
 @dataclass(eq=False, slots=True)
@@ -322,7 +338,14 @@ class Dispatcher:
         would otherwise cost every session a list per pattern of the core. Like
         :meth:`add`, it runs after the handlers registered before it.
         """
-        self._registrations.append(Registration(Matcher.parse(pattern), handler, core=True))
+        matcher = Matcher.parse(pattern)
+        if type(handler) is MethodType:
+            # The function and its part, not the bound method: see Registration.
+            function, owner = handler.__func__, handler.__self__
+            registration = Registration(matcher, function, core=True, owner=owner)
+        else:
+            registration = Registration(matcher, handler, core=True)
+        self._registrations.append(registration)
         self._cache.clear()
         self._matchers = None
 
@@ -342,7 +365,9 @@ class Dispatcher:
         key = Matcher.parse(pattern).key if pattern is not None else None
         found = False
         for registration in self._registrations:
-            if registration.handler == handler and (key is None or registration.matcher.key == key):
+            if registration.callback() == handler and (
+                key is None or registration.matcher.key == key
+            ):
                 registration.deactivate()
                 found = True
         if found:
@@ -411,12 +436,13 @@ class Dispatcher:
                     continue
                 # The body of _invoke, inline: this is the per-event cost.
                 handler = registration.handler
+                owner = registration.owner
                 try:
-                    result = handler(event)
+                    result = handler(event) if owner is None else handler(owner, event)
                     if result is not None and isawaitable(result):
                         await result
                 except Exception as exc:
-                    on_error(event, handler, exc)
+                    on_error(event, registration.callback(), exc)
             if self._taps:
                 await self._feed_taps(event)
             if pending and not _emitted:
@@ -430,9 +456,9 @@ class Dispatcher:
             # By identity: a permanent registration of the same handler and pattern stays.
             self.discard(registration)
         if registration.concurrent:
-            self._spawn(self._concurrent_call(registration.handler, event))
+            self._spawn(self._concurrent_call(registration.callback(), event))
         else:
-            await self._invoke(registration.handler, event)
+            await self._invoke(registration.callback(), event)
 
     def _concurrent_call(
         self, handler: Handler, event: Event

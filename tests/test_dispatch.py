@@ -610,6 +610,36 @@ async def test_core_registrations_run_in_order_before_the_users() -> None:
         assert failures == []
 
 
+async def test_a_core_bound_method_is_called_reported_and_removed_as_registered() -> None:
+    class Part:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_done(self, event: Event) -> None:
+            self.seen.append(event.response.id)  # type: ignore[attr-defined]
+
+        async def on_any(self, event: Event) -> None:
+            if event.type == "response.created":
+                raise RuntimeError("boom")
+
+    async with running() as (dispatcher, failures):
+        part, other = Part(), Part()
+        dispatcher.add_core("response.done", part.on_done)
+        dispatcher.add_core("*", part.on_any)
+        await dispatcher.dispatch(done("resp_1"))
+        await dispatcher.dispatch(server_event("response.created", response={}))
+        assert part.seen == ["resp_1"]
+        # A failure names the handler as registered: the part's bound method.
+        [(_, handler, error)] = failures
+        assert handler == part.on_any
+        assert str(error) == "boom"
+        # off() finds it as registered, and only for its own part.
+        assert not dispatcher.remove(other.on_done)
+        assert dispatcher.remove(part.on_done)
+        await dispatcher.dispatch(done("resp_2"))
+        assert part.seen == ["resp_1"]
+
+
 async def test_a_core_registration_added_after_dispatch_began_is_routed() -> None:
     async with running() as (dispatcher, _):
         seen: list[str] = []
