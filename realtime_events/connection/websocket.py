@@ -83,7 +83,7 @@ class WebSocket:
         # sends in a loop still lets others run, and each send saves a loop turn.
         self._send_lock = anyio.Lock(fast_acquire=True)
         self._messages: deque[Message] = deque()
-        self._fragments: list[bytes] = []
+        self._fragments: list[bytes] | None = None  # a fragmented message's parts so far
         self._fragments_size = 0
         self._fragment_text = False
         self._closed_error: ConnectionClosedError | None = None
@@ -97,7 +97,7 @@ class WebSocket:
         self._receiving = False  # a read waits on the socket (see keepalive)
         self._reading = False  # a recv() call is reading
         self._close_reading = False  # close() is reading, as nobody else was
-        self._closed_event = anyio.Event()
+        self._closed_event: anyio.Event | None = None  # see _wait_closed
         self._last_received = anyio.current_time()
         self._stream_closed = False
         # The fast receive path (see frames.py): allowed by whoever built the
@@ -121,7 +121,15 @@ class WebSocket:
         reason (1006 when it sent none).
         """
         while not self._messages:
-            await self._read_for_caller()
+            if self._close_reading:
+                raise await self._closing_outcome()
+            # No helper coroutine around _read: each read saves a call, and each
+            # waiting reader a frame the garbage collector walks.
+            self._reading = True
+            try:
+                await self._read()
+            finally:
+                self._reading = False
         return self._messages.popleft()
 
     async def recv_batch(self) -> list[Message]:
@@ -131,23 +139,36 @@ class WebSocket:
         message when the peer sends faster than the application reads.
         """
         while not self._messages:
-            await self._read_for_caller()
+            if self._close_reading:
+                raise await self._closing_outcome()
+            self._reading = True
+            try:
+                await self._read()
+            finally:
+                self._reading = False
         batch = list(self._messages)
         self._messages.clear()
         return batch
 
-    async def _read_for_caller(self) -> None:
-        if self._close_reading:
-            # close() reads for the closing handshake (nobody was reading when it
-            # began): wait for its outcome rather than race it for the socket.
-            await self._closed_event.wait()
-            assert self._closed_error is not None
-            raise self._closed_error
-        self._reading = True
-        try:
-            await self._read()
-        finally:
-            self._reading = False
+    async def _closing_outcome(self) -> ConnectionClosedError:
+        """Wait for the close that close() is reading for; return why it closed.
+
+        close() reads for the closing handshake when nobody was reading as it
+        began: a reader that comes later waits for its outcome rather than race
+        it for the socket.
+        """
+        await self._wait_closed()
+        assert self._closed_error is not None
+        return self._closed_error
+
+    async def _wait_closed(self) -> None:
+        """Wait until the connection is fully closed."""
+        if self._closed_error is not None:
+            return
+        # Made only when someone waits: most connections never need one.
+        if self._closed_event is None:
+            self._closed_event = anyio.Event()
+        await self._closed_event.wait()
 
     async def _read(self) -> None:
         protocol = self.protocol
@@ -226,14 +247,17 @@ class WebSocket:
                 self._fragments_size = len(frame.data)
                 self._fragment_text = opcode is Opcode.TEXT
         elif opcode is Opcode.CONT:
+            fragments = self._fragments
+            if fragments is None:
+                return  # the protocol refuses a continuation with nothing to continue
             self._fragments_size += len(frame.data)
             if self._too_big(self._fragments_size):
-                self._fragments = []
+                self._fragments = None
                 return
-            self._fragments.append(bytes(frame.data))
+            fragments.append(bytes(frame.data))
             if frame.fin:
-                self._messages.append(Message(b"".join(self._fragments), self._fragment_text))
-                self._fragments = []
+                self._messages.append(Message(b"".join(fragments), self._fragment_text))
+                self._fragments = None
 
     def _too_big(self, size: int) -> bool:
         """Fail the connection if a message of ``size`` bytes exceeds ``max_size``."""
@@ -302,7 +326,8 @@ class WebSocket:
         if self._closed_error is not None:
             return
         self._closed_error = ConnectionClosedError(*self._close_info(final=True))
-        self._closed_event.set()
+        if self._closed_event is not None:
+            self._closed_event.set()
 
     # -- sending -----------------------------------------------------------
 
@@ -492,7 +517,7 @@ class WebSocket:
             if self._reading or self._close_reading:
                 # Whoever reads this connection now will see the close; reading
                 # here too would race it.
-                await self._closed_event.wait()
+                await self._wait_closed()
                 return
             self._close_reading = True
             try:
@@ -558,7 +583,8 @@ class WebSocket:
         sent_at: float | None = None  # a ping awaiting its pong, sent then
         watch_at = clock() if timeout is not None else math.inf
         while self._closed_error is None:
-            await anyio.sleep_until(min(ping_at, watch_at))
+            # anyio.sleep, not sleep_until: one frame less in every sleeping keepalive.
+            await anyio.sleep(max(min(ping_at, watch_at) - clock(), 0))
             if clock() >= watch_at:
                 look = await self._watch_writes(timeout)
                 if look is None:
