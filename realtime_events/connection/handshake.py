@@ -10,6 +10,7 @@ came after the response headers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
@@ -47,7 +48,14 @@ install_log_redaction(wire_logger)
 
 
 def _ssl_context(ssl_context: ssl.SSLContext | None) -> ssl.SSLContext:
-    return ssl_context or ssl.create_default_context()
+    return ssl_context or _default_ssl_context()
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The default TLS context, made once: loading the system's trust store costs tens of ms."""
+    # An SSLContext is meant to be shared by many connections (and threads).
+    return ssl.create_default_context()
 
 
 async def connect(
