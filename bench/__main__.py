@@ -165,12 +165,15 @@ def concurrency(
         cpu = statistics.median(r["cpu"] / r["events"] * 100_000 for r in runs)
         peak = statistics.median((r["peak"] - r["base"]) / sessions for r in runs)
         wall = statistics.median(r["events"] / r["wall"] for r in runs)
+        collector = statistics.median(r["gc_cpu"] / r["cpu"] * 100 for r in runs)
+        full = statistics.median(r["full_collections"] for r in runs)
         rows.append([
             "realtime-events Session" if client == "session" else WEBSOCKETS,
             f"{int(events):,} / {expected:,}", f"{wall:,.0f}", f"{cpu:.2f}", f"{peak / KiB:,.0f}",
+            f"{collector:.0f} % ({full:.0f} full)",
         ])  # fmt: skip
     print(table(["client", "events delivered", "events/s", "CPU s/100k ev",
-                 "peak RSS KiB/session"], rows))  # fmt: skip
+                 "peak RSS KiB/session", "of it the collector"], rows))  # fmt: skip
     cpu_ratio = paired_ratio([r["cpu"] / r["events"] for r in results["session"]],
                              [r["cpu"] / r["events"] for r in results["raw"]])  # fmt: skip
     rss_ratio = paired_ratio([r["peak"] - r["base"] for r in results["session"]],
