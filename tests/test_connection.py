@@ -147,6 +147,25 @@ async def test_an_ipv6_address_connects() -> None:
         task_group.cancel_scope.cancel()
 
 
+async def test_tls_to_an_address_that_hangs_up_is_a_connection_error() -> None:
+    # wss:// to an IP address: TLS goes on top of the direct connect (a ClientHello
+    # first), and a peer that hangs up during it fails the connect like any other.
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    first: list[bytes] = []
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        first.append(await stream.receive())
+        await stream.aclose()
+
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(listener.serve, handle)
+        with pytest.raises(ConnectionFailedError, match="during the TLS handshake"):
+            await connect(f"wss://127.0.0.1:{port}/")
+        task_group.cancel_scope.cancel()
+    assert first[0][:1] == b"\x16"  # a TLS handshake record
+
+
 async def test_close_is_bounded_when_the_peer_never_answers() -> None:
     async with raw_server(silent) as url:
         ws = await connect(url, close_timeout=0.2)

@@ -106,6 +106,11 @@ async def connect(
     except (OSError, ssl.SSLError) as exc:
         await _aclose_quietly(stream)
         raise ConnectionFailedError(f"could not connect to {uri.host}:{uri.port}: {exc}") from exc
+    except anyio.BrokenResourceError as exc:  # only TLS raises it: the handshake's reads catch it
+        await _aclose_quietly(stream)
+        raise ConnectionFailedError(
+            f"connection to {uri.host}:{uri.port} lost during the TLS handshake"
+        ) from exc
     except ConnectionClosedError as exc:  # writing the request failed
         await _aclose_quietly(stream)
         raise ConnectionFailedError(
