@@ -1,9 +1,9 @@
 """Many sessions in one process, each measured in a fresh process of its own.
 
-``python -m bench.fleet burst CLIENT URL SESSIONS`` connects SESSIONS clients at
-once, each receiving the stream at URL, and prints one JSON line: events
-delivered, complete sessions, CPU and wall time, resident memory before the
-burst and at its peak. ``python -m bench.fleet idle URL SESSIONS [--traced]``
+``python -m bench.fleet burst CLIENT URL SESSIONS [--gc-threshold N]`` connects
+SESSIONS clients at once, each receiving the stream at URL, and prints one JSON
+line: events delivered, complete sessions, CPU and wall time, resident memory
+before the burst and at its peak, and the garbage collector's share. ``python -m bench.fleet idle URL SESSIONS [--traced]``
 connects SESSIONS sessions that stay idle after ``session.created`` and prints
 the memory they hold. A fresh process per measurement, so that no memory freed
 by an earlier run is reused (which made idle sessions look 4x smaller), and a
@@ -188,12 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("client", choices=CLIENTS)
     b.add_argument("url")
     b.add_argument("sessions", type=int)
+    b.add_argument(
+        "--gc-threshold",
+        type=int,
+        metavar="N",
+        help="collect generation 0 every N net new objects instead of 700 (docs/scaling.md)",
+    )
     i = sub.add_parser("idle")
     i.add_argument("url")
     i.add_argument("sessions", type=int)
     i.add_argument("--traced", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "burst":
+        if args.gc_threshold is not None:
+            gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
         print(json.dumps(burst(args.client, args.url, args.sessions)))
     else:
         print(json.dumps(idle(args.url, args.sessions, args.traced)))
