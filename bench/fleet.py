@@ -3,9 +3,10 @@
 ``python -m bench.fleet burst CLIENT URL SESSIONS [--gc-threshold N]`` connects
 SESSIONS clients at once, each receiving the stream at URL, and prints one JSON
 line: events delivered, complete sessions, CPU and wall time, resident memory
-before the burst and at its peak, and the garbage collector's share. ``python -m bench.fleet idle URL SESSIONS [--traced]``
-connects SESSIONS sessions that stay idle after ``session.created`` and prints
-the memory they hold. A fresh process per measurement, so that no memory freed
+before the burst and at its peak, and the garbage collector's share.
+``python -m bench.fleet idle URL SESSIONS [--traced]`` connects SESSIONS
+sessions that stay idle after ``session.created`` and prints the memory they
+hold. A fresh process per measurement, so that no memory freed
 by an earlier run is reused (which made idle sessions look 4x smaller), and a
 warm-up session first, so that lazy imports and model building are not counted.
 """
