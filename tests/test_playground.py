@@ -250,6 +250,9 @@ async def test_bad_input_gets_an_error_and_never_reaches_the_session() -> None:
                 json.dumps({"type": "send", "event": {"type": "input_audio_buffer.clear"}})
             )
             await until(ws, entry("input_audio_buffer.clear", "client"))
+            with anyio.fail_after(10):  # sent is not yet read: the peer reads in its thread
+                while not received or received[-1]["type"] != "input_audio_buffer.clear":  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
             types = [event["type"] for event in received]
             assert types[-2:] == ["input_audio_buffer.append", "input_audio_buffer.clear"]
             assert types.count("input_audio_buffer.append") == 1

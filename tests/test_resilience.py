@@ -471,10 +471,17 @@ async def test_history_limit_bounds_the_mirror_and_the_replay(anyio_backend: str
             await server.connection.drop()
             with anyio.fail_after(10):
                 await seen.reconnected.wait()
+                # Sent is not yet received: the server reads the replay in its own task.
+                while len(replayed_ids(server)) < len(kept):  # noqa: ASYNC110
+                    await anyio.sleep(0.01)
     assert len(kept) == 2  # the second turn: its user message and the reply
-    replayed = [
+    assert replayed_ids(server) == kept
+
+
+def replayed_ids(server: LocalRealtimeServer) -> list[str]:
+    """The ids of the items the server's second connection received with item.create."""
+    return [
         e["item"]["id"]
         for e in server.connections[1].received
         if e["type"] == "conversation.item.create"
     ]
-    assert replayed == kept
