@@ -121,15 +121,7 @@ class WebSocket:
         reason (1006 when it sent none).
         """
         while not self._messages:
-            if self._close_reading:
-                raise await self._closing_outcome()
-            # No helper coroutine around _read: each read saves a call, and each
-            # waiting reader a frame the garbage collector walks.
-            self._reading = True
-            try:
-                await self._read()
-            finally:
-                self._reading = False
+            await self._read_for_caller()
         return self._messages.popleft()
 
     async def recv_batch(self) -> list[Message]:
@@ -139,16 +131,20 @@ class WebSocket:
         message when the peer sends faster than the application reads.
         """
         while not self._messages:
-            if self._close_reading:
-                raise await self._closing_outcome()
-            self._reading = True
-            try:
-                await self._read()
-            finally:
-                self._reading = False
+            await self._read_for_caller()
         batch = list(self._messages)
         self._messages.clear()
         return batch
+
+    async def _read_for_caller(self) -> None:
+        """Read once for recv() or recv_batch(), or wait for the close that close() reads for."""
+        if self._close_reading:
+            raise await self._closing_outcome()
+        self._reading = True
+        try:
+            await self._read()
+        finally:
+            self._reading = False
 
     async def _closing_outcome(self) -> ConnectionClosedError:
         """Wait for the close that close() is reading for; return why it closed.
