@@ -105,6 +105,10 @@ class ConfigExchange:
         self.transcription = is_transcription(own)
         #: The server's session object, from its last answer (None before one).
         self.server_session: RealtimeSessionInfo | None = None
+        # The audio formats the server reported, per server session object: metrics
+        # read the output format at every response.done, and server() dumps the
+        # whole session object (about 0.3 ms) to find it.
+        self._formats: dict[str, tuple[RealtimeSessionInfo, AudioFormat]] = {}
 
     def effective(
         self, own: Mapping[str, Any] | None = None, extra: Iterable[Mapping[str, Any]] = ()
@@ -170,13 +174,24 @@ class ConfigExchange:
 
     def audio_format(self, name: str) -> AudioFormat:
         """``input_audio_format`` or ``output_audio_format``: the server's, asked for, pcm16."""
-        wire = self.server().get(name) or self.effective().get(name)
+        server_session = self.server_session
+        known = self._formats.get(name)
+        if known is not None and known[0] is server_session:
+            return known[1]
+        wire = self.server().get(name)
+        reported = bool(wire)
+        if not reported:
+            wire = self.effective().get(name)
         if wire is None:
             return PCM16
         try:
-            return AudioFormat.from_wire(wire)
+            found = AudioFormat.from_wire(wire)
         except (ValueError, TypeError, KeyError):
             return PCM16
+        if reported and server_session is not None:
+            # Only the server's word is kept: what the session asks for may change.
+            self._formats[name] = (server_session, found)
+        return found
 
     def refuse_response(self, what: str) -> None:
         """Raise for ``what`` (a request for a response) in a transcription session."""
