@@ -126,6 +126,10 @@ class _InFlight:
     first_text_at: float | None = None
 
 
+#: The record's fields, which the ``metrics.response`` event carries.
+_RECORD_FIELDS = tuple(f.name for f in fields(ResponseMetrics))
+
+
 class Metrics:
     """Collects :class:`ResponseMetrics` for a session, and counts reconnects.
 
@@ -358,7 +362,7 @@ class Metrics:
         if tracer is not None:
             self._trace(tracer, record)
         if self._session is not None:
-            shallow = {f.name: getattr(record, f.name) for f in fields(record)}
+            shallow = {name: getattr(record, name) for name in _RECORD_FIELDS}
             self._session.emit("metrics.response", shallow, metrics=record)
 
     def _tracer(self) -> Any:
@@ -407,26 +411,34 @@ class Metrics:
 
 
 _UNSET: Any = object()
-_global: Any = _UNSET
+_trace_api: Any = _UNSET  # opentelemetry.trace once imported; None without it
+_global: Any = None
 
 
 def _global_tracer() -> Any:
-    """OpenTelemetry's tracer for this library, or None without ``opentelemetry-api``.
+    """OpenTelemetry's tracer for this library; None without ``opentelemetry-api`` or a provider.
 
-    Imported on the first response, not before. Until a tracer provider is set,
-    the API hands out a proxy that follows the provider once it is set, so a
-    session created before the SDK is configured is traced all the same.
+    Imported on the first response, not before. The tracer is the API's proxy,
+    which follows the global provider once one is set, so a session created
+    before the SDK is configured is traced all the same. While no provider is set
+    (or the no-op one is), a span would record nothing: none is made, which
+    spares every response the span and its attributes.
     """
-    global _global
-    if _global is _UNSET:
+    global _trace_api, _global
+    if _trace_api is _UNSET:
         try:
-            trace = importlib.import_module("opentelemetry.trace")
+            _trace_api = importlib.import_module("opentelemetry.trace")
         except ImportError:
-            _global = None
+            _trace_api = None
         else:
             from . import __version__
 
-            _global = trace.get_tracer("realtime_events", __version__)
+            _global = _trace_api.get_tracer("realtime_events", __version__)
+    if _trace_api is None or isinstance(
+        _trace_api.get_tracer_provider(),
+        (_trace_api.ProxyTracerProvider, _trace_api.NoOpTracerProvider),
+    ):
+        return None
     return _global
 
 

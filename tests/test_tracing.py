@@ -135,3 +135,49 @@ def test_a_provider_set_after_the_session_still_gets_its_spans(
     assert result.returncode == 0, result.stderr
     names = json.loads(result.stdout.strip().splitlines()[-1])
     assert names == ([] if disabled else ["realtime.response"])
+
+
+def _last_json_line(script: str) -> Any:
+    """Run ``script`` in a fresh process (the global provider is set once per process)."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_no_span_is_made_while_no_provider_would_record_it() -> None:
+    script = """
+        import json
+
+        from opentelemetry import trace
+
+        from realtime_events import metrics
+
+        before = metrics._global_tracer()  # none set yet: a span would record nothing
+        trace.set_tracer_provider(trace.NoOpTracerProvider())
+        print(json.dumps([before is None, metrics._global_tracer() is None]))
+        """
+    assert _last_json_line(script) == [True, True]
+
+
+def test_a_provider_set_later_is_followed() -> None:
+    script = """
+        import json
+
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from realtime_events import metrics
+
+        before = metrics._global_tracer()
+        trace.set_tracer_provider(TracerProvider())
+        span = metrics._global_tracer().start_span("probe")
+        print(json.dumps([before is None, span.is_recording()]))
+        span.end()
+        """
+    assert _last_json_line(script) == [True, True]
