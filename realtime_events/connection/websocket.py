@@ -478,53 +478,52 @@ class WebSocket:
         ends that send with :class:`ConnectionClosedError`. Safe to call from any
         task, from several at once, and while cancelled (it is shielded).
         """
+        # Three cancel scopes, not six: the shield, one deadline for sending the
+        # close frame and waiting for the peer's answer, and the TCP close's own.
         with anyio.CancelScope(shield=True):
             deadline = anyio.current_time() + self.close_timeout
+            sent = False
             try:
-                if not await self._send_close(code, reason, deadline):
+                with anyio.CancelScope(deadline=deadline):
+                    await self._send_close(code, reason)
+                    sent = True
+                    if self._closed_error is None and not _is_closed(self.protocol):
+                        await self._wait_for_peer()
+                if not sent:
                     self._record_failure(
                         1006,
                         f"the close frame could not be sent within {self.close_timeout:g} s "
                         "(the peer is not reading)",
                     )
                     await self._abort_stream()
-                elif self._closed_error is None and not _is_closed(self.protocol):
-                    await self._wait_for_peer(deadline)
             finally:
                 self._set_closed()
                 await self._close_stream(deadline)
 
-    async def _send_close(self, code: int, reason: str, deadline: float) -> bool:
-        """Write our close frame unless the connection is closing already.
+    async def _send_close(self, code: int, reason: str) -> None:
+        """Write our close frame unless the connection is closing already (the caller bounds it)."""
+        async with self._send_lock:
+            if self._writable():
+                self.protocol.send_close(code, reason)
+            await self._flush_pending_locked()
 
-        Return False if the send lock or the write took past ``deadline``.
-        """
-        with anyio.CancelScope(deadline=deadline):
-            async with self._send_lock:
-                if self._writable():
-                    self.protocol.send_close(code, reason)
-                await self._flush_pending_locked()
-                return True
-        return False
-
-    async def _wait_for_peer(self, deadline: float) -> None:
-        """Wait, until ``deadline``, for the peer to answer the close frame and close TCP."""
-        with anyio.CancelScope(deadline=deadline):
-            if self._reading or self._close_reading:
-                # Whoever reads this connection now will see the close; reading
-                # here too would race it.
-                await self._wait_closed()
-                return
-            self._close_reading = True
-            try:
-                while self._closed_error is None:
-                    try:
-                        await self._read()
-                    except ConnectionClosedError:
-                        break
-                    self._messages.clear()
-            finally:
-                self._close_reading = False
+    async def _wait_for_peer(self) -> None:
+        """Wait for the peer to answer the close frame and close TCP (bounded by the caller)."""
+        if self._reading or self._close_reading:
+            # Whoever reads this connection now will see the close; reading
+            # here too would race it.
+            await self._wait_closed()
+            return
+        self._close_reading = True
+        try:
+            while self._closed_error is None:
+                try:
+                    await self._read()
+                except ConnectionClosedError:
+                    break
+                self._messages.clear()
+        finally:
+            self._close_reading = False
 
     async def abort(self, code: int = 1006, reason: str = "connection aborted") -> None:
         """Close TCP at once, without a close handshake."""
@@ -548,12 +547,9 @@ class WebSocket:
         if deadline is None:
             deadline = anyio.current_time() + self.close_timeout
         # Past the deadline, TLS streams close their socket without the courtesy;
-        # errors (a busy or broken stream) mean it is closed already or now.
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.CancelScope(deadline=deadline),
-            contextlib.suppress(Exception),
-        ):
+        # errors (a busy or broken stream) mean it is closed already or now. One
+        # scope: a shield still ends at its own deadline.
+        with anyio.CancelScope(shield=True, deadline=deadline), contextlib.suppress(Exception):
             await self.stream.aclose()
 
     # -- keepalive ---------------------------------------------------------
