@@ -61,7 +61,8 @@ class PluginHost:
         self._declared = declared
         self._undeclare = undeclare
         self._protocol: Protocol = protocol or session.protocol
-        self._own: Callable[[], Mapping[str, Any]] = own or (lambda: session.config)
+        # None: read the session's config when asked (no closure kept per session).
+        self._own = own
         self.plugins: dict[str, Plugin] = {}
 
     def attach(self, plugin: Any, options: Mapping[str, Any]) -> Any:
@@ -121,8 +122,9 @@ class PluginHost:
         )
 
     def _config_of(self, plugin: Any, own: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-        config = self._own() if own is None else own
-        return session_config_of(plugin, protocol=self._protocol, config=config)
+        if own is None:
+            own = self._own() if self._own is not None else self._session.config
+        return session_config_of(plugin, protocol=self._protocol, config=own)
 
     def contributions(self, own: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
         """The configuration fields each plugin contributes, in attaching order.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -215,9 +215,7 @@ class Session(SessionHandlers):
             query = dict(query or {})
         else:
             own = {**own_config(**fields), **(config or {})}
-            self._exchange = ConfigExchange(
-                own, dialect, lambda given: self._plugins.contributions(given)
-            )
+            self._exchange = ConfigExchange(own, dialect, self._contributions)
             model, query = transcription_target(own, model, query or {}, azure=bool(azure_endpoint))
         #: Where and how to connect (the key stays out of its repr).
         self.endpoint = Endpoint(
@@ -249,6 +247,9 @@ class Session(SessionHandlers):
         self.max_pending_bytes = max_pending_bytes
 
         live = protocol == "live"
+        # Bound methods, not closures: a closure is three objects per session that
+        # the garbage collector walks (docs/performance.md, a thousand sessions).
+        send = self.send
         # The session's own parts follow its signals through the relay, not blinker.
         self._relay = signals.Relay()
         self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
@@ -263,8 +264,8 @@ class Session(SessionHandlers):
                 on=self.on,
                 wait_for=self.wait_for,
                 stream=self.stream,
-                send=self.send,
-                contributions=lambda given: self._plugins.contributions(given),
+                send=send,
+                contributions=self._contributions,
                 close_current=self._close_current,
                 end_run=self._runs.end,
                 start_timeout=open_timeout,
@@ -277,7 +278,7 @@ class Session(SessionHandlers):
             self,
             admit=self._exchange.admit,
             declare=self._dispatcher.declare,
-            declared=lambda: self._dispatcher.names.declared,
+            declared=self._declared_names,
             undeclare=self._dispatcher.undeclare,
         )
         #: The attached plugins by name, in attaching order.
@@ -301,20 +302,20 @@ class Session(SessionHandlers):
         # Core state first: handlers run in registration order, so the conversation
         # mirror and the response tracker are current before any user handler runs.
         # The core's handlers are trusted: registered without the checks a user's get.
-        core, relay = self._dispatcher.add_core, self._relay
+        core, relay, send = self._dispatcher.add_core, self._relay, self.send
         for answer in ("session.created", "session.updated", "transcription_session.updated"):
             core(answer, self._exchange.on_info)
         self.conversation = Conversation(
             on=core,
-            send=self.send,
+            send=send,
             dialect=self.dialect,
-            output_format=lambda: self.output_format,
+            output_format=self._output_format,
             sender=self,
             history_limit=history_limit,
             relay=relay,
         )
         self.response = Responses(
-            on=core, send=self.send, dialect=self.dialect, sender=self, relay=relay
+            on=core, send=send, dialect=self.dialect, sender=self, relay=relay
         )
         self.turns = Turns(
             on=core,
@@ -324,8 +325,20 @@ class Session(SessionHandlers):
             relay=relay,
         )
         self.metrics = Metrics(self, on=core, relay=relay)
-        self.input_audio_buffer = InputAudioBufferResource(self.send)
-        self.output_audio_buffer = OutputAudioBufferResource(self.send)
+        self.input_audio_buffer = InputAudioBufferResource(send)
+        self.output_audio_buffer = OutputAudioBufferResource(send)
+
+    def _contributions(self, given: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+        return self._plugins.contributions(given)
+
+    def _declared_names(self) -> Collection[str]:
+        return self._dispatcher.names.declared
+
+    def _output_format(self) -> AudioFormat:
+        return self.output_format
+
+    def _signal(self, signal: Any, **kwargs: Any) -> None:
+        self._relay.send(signal, self, **kwargs)
 
     def __repr__(self) -> str:
         url = redact_url(self.url)
@@ -620,7 +633,7 @@ class Session(SessionHandlers):
             resume=self.response.resume if live is None else nothing,
             idle=self._idle if live is None else nothing,  # Live: no responses to wait for
             parse=self._frames,
-            signal=lambda signal, **kwargs: self._relay.send(signal, self, **kwargs),
+            signal=self._signal,
             tasks=self._plugins.tasks(),
             recorder=recorder,
         )
