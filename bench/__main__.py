@@ -14,6 +14,7 @@ import cProfile
 import pstats
 import statistics
 import sys
+from collections import Counter
 
 import anyio
 
@@ -120,18 +121,24 @@ def throughput(
 
 
 def latency(server: BenchServer, events: int, rate: float, runs: int) -> dict[str, float]:
-    """Send-to-handler latency at a fixed send rate, stamped by the server, over ``runs`` runs."""
+    """Send-to-handler latency at a fixed send rate, stamped by the server, over ``runs`` runs.
+
+    Also prints which event types make each client's slowest 1 %: a tail made of
+    one kind of event points at what its handling costs, not at the machine.
+    """
     url = server.url("paced", "ga", events, rate)
-    pooled: dict[str, list[int]] = {name: [] for name in LATENCY}
+    pooled: dict[str, list[tuple[int, str]]] = {name: [] for name in LATENCY}
     per_run: dict[str, list[float]] = {name: [] for name in LATENCY}
     for _ in range(runs):
         for name, client in LATENCY.items():
-            lat = sorted(run_client(client, url, stamped=True).latencies)
-            pooled[name].extend(lat)
+            sample = run_client(client, url, stamped=True)
+            lat = sorted(sample.latencies)
+            pooled[name].extend(zip(sample.latencies, sample.kinds, strict=True))
             per_run[name].append(lat[int(len(lat) * 0.99)] / 1e6)
-    rows, summary = [], {}
-    for name, lat in pooled.items():
-        lat.sort()
+    rows, tails, summary = [], [], {}
+    for name, pairs in pooled.items():
+        pairs.sort()
+        lat = [ns for ns, _ in pairs]
         p50, p99, p999 = (lat[min(len(lat) - 1, int(len(lat) * q))] / 1e6
                           for q in (0.5, 0.99, 0.999))  # fmt: skip
         summary[name] = p99
@@ -139,8 +146,13 @@ def latency(server: BenchServer, events: int, rate: float, runs: int) -> dict[st
         runs_p99 = " ".join(f"{p:.3f}" for p in per_run[name])
         rows.append([name, f"{len(lat):,}", f"{p50:.3f}", f"{p99:.3f}", f"{p999:.3f}",
                      f"{lat[-1] / 1e6:.3f}", runs_p99])  # fmt: skip
+        tail = Counter(kind for _, kind in pairs[int(len(pairs) * 0.99) :])
+        total = sum(tail.values())
+        tails.append([name, ", ".join(f"{kind} {n / total:.0%}"
+                                      for kind, n in tail.most_common(3))])  # fmt: skip
     print(table(["client", "events", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "p99 per run"],
                 rows))  # fmt: skip
+    print(table(["client", "the slowest 1 % of its events, by type"], tails))
     return summary
 
 

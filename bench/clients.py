@@ -60,14 +60,17 @@ class Tally:
 
     events: int = 0
     latencies: list[int] = field(default_factory=list)
+    #: The type of each event in ``latencies``, in the same order.
+    kinds: list[str] = field(default_factory=list)
     stamped: bool = False
 
-    def note(self, event_id: str | None) -> None:
+    def note(self, event_id: str | None, kind: str) -> None:
         """Record the latency of one event whose ``event_id`` carries a send time."""
         if event_id:
             sent = stamp_of(event_id)
             if sent:
                 self.latencies.append(time.monotonic_ns() - sent)
+                self.kinds.append(kind)
 
 
 Client = Callable[[str, Tally], Awaitable[None]]
@@ -90,7 +93,7 @@ async def raw_json(url: str, tally: Tally) -> None:
                 kind = obj["type"]
                 types[kind] = types.get(kind, 0) + 1
                 if stamped:
-                    tally.note(obj["event_id"])
+                    tally.note(obj["event_id"], kind)
         except websockets.ConnectionClosed:
             pass
     tally.events += sum(types.values())
@@ -115,7 +118,7 @@ async def aiohttp_json(url: str, tally: Tally) -> None:
             kind = obj["type"]
             types[kind] = types.get(kind, 0) + 1
             if stamped:
-                tally.note(obj["event_id"])
+                tally.note(obj["event_id"], kind)
     tally.events += sum(types.values())
 
 
@@ -138,7 +141,7 @@ async def our_json(url: str, tally: Tally) -> None:
                 kind = obj["type"]
                 types[kind] = types.get(kind, 0) + 1
                 if stamped:
-                    tally.note(obj["event_id"])
+                    tally.note(obj["event_id"], kind)
     except ConnectionClosedError:
         pass
     finally:
@@ -243,7 +246,7 @@ async def sdk_iter(url: str, tally: Tally) -> None:
         async for event in connection:
             n += 1
             if stamped:
-                tally.note(getattr(event, "event_id", None))
+                tally.note(getattr(event, "event_id", None), event.type)
     tally.events += n
 
 
@@ -281,7 +284,7 @@ def _counting_handler(tally: Tally) -> Callable[[Any], None]:
 
         def stamped(event: Any) -> None:
             tally.events += 1
-            tally.note(event.event_id)
+            tally.note(event.event_id, event.type)
 
         return stamped
 

@@ -24,6 +24,8 @@ class Sample:
     cpu: float
     events: int
     latencies: list[int]
+    #: The type of each event in ``latencies``, in the same order.
+    kinds: list[str]
 
 
 def run_client(
@@ -44,7 +46,9 @@ def run_client(
 
     gc.collect()
     anyio.run(timed, backend=backend)
-    return Sample(times[2] - times[0], times[3] - times[1], tally.events, tally.latencies)
+    return Sample(
+        times[2] - times[0], times[3] - times[1], tally.events, tally.latencies, tally.kinds
+    )
 
 
 def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
