@@ -4,11 +4,14 @@
 SESSIONS clients at once, each receiving the stream at URL, and prints one JSON
 line: events delivered, complete sessions, CPU and wall time, resident memory
 before the burst and at its peak, and the garbage collector's share.
-``python -m bench.fleet idle URL SESSIONS [--traced]`` connects SESSIONS
-sessions that stay idle after ``session.created`` and prints the memory they
-hold. A fresh process per measurement, so that no memory freed
-by an earlier run is reused (which made idle sessions look 4x smaller), and a
-warm-up session first, so that lazy imports and model building are not counted.
+``python -m bench.fleet idle URL SESSIONS [--traced | --objects]`` connects
+SESSIONS sessions that stay idle after ``session.created`` and prints the
+memory they hold, or (``--objects``, each with the burst's handlers) the
+objects the garbage collector tracks per session: the stable figure behind the
+collector's share of a fleet's CPU. A fresh process per measurement, so that no
+memory freed by an earlier run is reused (which made idle sessions look 4x
+smaller), and a warm-up session first, so that lazy imports and model building
+are not counted.
 """
 
 from __future__ import annotations
@@ -118,12 +121,15 @@ class _Collections:
             self.runs[info["generation"]] += 1
 
 
-def idle(url: str, sessions: int, traced: bool) -> dict[str, float]:
-    """Connect ``sessions`` sessions that stay idle; return the memory each holds."""
+def idle(url: str, sessions: int, traced: bool, objects: bool = False) -> dict[str, float]:
+    """Connect ``sessions`` sessions that stay idle; return the memory (or objects) each holds."""
     result: dict[str, float] = {}
 
     async def main() -> None:
         async def connected(count: int) -> list[Session]:
+            def count_event(event: Any) -> None:
+                pass
+
             ready = anyio.Event()
             opened = [0]
             held: list[Session] = []
@@ -136,6 +142,8 @@ def idle(url: str, sessions: int, traced: bool) -> dict[str, float]:
             for _ in range(count):
                 session = Session(model=MODEL, url=url, reconnect=False)
                 session.on("session.created", on_created)
+                for name in HANDLED_TYPES if objects else ():
+                    session.on(name, count_event)  # what the burst's sessions register
                 await session.start()
                 held.append(session)
             with anyio.fail_after(120):
@@ -149,6 +157,13 @@ def idle(url: str, sessions: int, traced: bool) -> dict[str, float]:
 
         await close(await connected(1))  # the warm-up
         gc.collect()
+        if objects:
+            before = len(gc.get_objects())
+            held = await connected(sessions)
+            gc.collect()
+            result["objects"] = (len(gc.get_objects()) - before) / sessions
+            await close(held)
+            return
         if traced:
             tracemalloc.start()
         rss0, traced0 = rss(), tracemalloc.get_traced_memory()[0]
@@ -198,14 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("idle")
     i.add_argument("url")
     i.add_argument("sessions", type=int)
-    i.add_argument("--traced", action="store_true")
+    kind = i.add_mutually_exclusive_group()
+    kind.add_argument("--traced", action="store_true")
+    kind.add_argument("--objects", action="store_true", help="tracked objects per session")
     args = parser.parse_args(argv)
     if args.command == "burst":
         if args.gc_threshold is not None:
             gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
         print(json.dumps(burst(args.client, args.url, args.sessions)))
     else:
-        print(json.dumps(idle(args.url, args.sessions, args.traced)))
+        print(json.dumps(idle(args.url, args.sessions, args.traced, args.objects)))
     return 0
 
 
