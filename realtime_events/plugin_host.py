@@ -41,7 +41,8 @@ class PluginHost:
     announces. Without ``protocol`` and ``own`` they are read from the session.
     ``declared`` returns the names declared so far and ``undeclare`` forgets
     names: with both, a plugin whose ``attach`` raises takes back the names it
-    added, so a typo of one of them is refused again.
+    added, so a typo of one of them is refused again. ``plugins`` is the dict to
+    list them in (a new one by default).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class PluginHost:
         own: Callable[[], Mapping[str, Any]] | None = None,
         declared: Callable[[], Collection[str]] | None = None,
         undeclare: Callable[..., None] | None = None,
+        plugins: dict[str, Plugin] | None = None,
     ) -> None:
         self._session = session
         self._admit = admit
@@ -63,7 +65,7 @@ class PluginHost:
         self._protocol: Protocol = protocol or session.protocol
         # None: read the session's config when asked (no closure kept per session).
         self._own = own
-        self.plugins: dict[str, Plugin] = {}
+        self.plugins: dict[str, Plugin] = {} if plugins is None else plugins
 
     def attach(self, plugin: Any, options: Mapping[str, Any]) -> Any:
         """Attach ``plugin`` (an object, or the name of an installed one); return it.

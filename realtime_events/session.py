@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -274,15 +274,9 @@ class Session(SessionHandlers):
                 attached=lambda: self._relay.send(signals.connected, self, url=self.url),
             )
             self._exchange = self._live.exchange
-        self._plugins = PluginHost(
-            self,
-            admit=self._exchange.admit,
-            declare=self._dispatcher.declare,
-            declared=self._declared_names,
-            undeclare=self._dispatcher.undeclare,
-        )
         #: The attached plugins by name, in attaching order.
-        self.plugins: dict[str, Plugin] = self._plugins.plugins
+        self.plugins: dict[str, Plugin] = {}
+        self._plugins: PluginHost | None = None  # made by the first use()
 
         if live:
             # The Realtime-only parts stand in by objects that say so when used.
@@ -329,10 +323,7 @@ class Session(SessionHandlers):
         self.output_audio_buffer = OutputAudioBufferResource(send)
 
     def _contributions(self, given: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-        return self._plugins.contributions(given)
-
-    def _declared_names(self) -> Collection[str]:
-        return self._dispatcher.names.declared
+        return self._plugins.contributions(given) if self._plugins is not None else []
 
     def _output_format(self) -> AudioFormat:
         return self.output_format
@@ -391,8 +382,19 @@ class Session(SessionHandlers):
         Refused before anything changes when its name is taken or the session
         would refuse the configuration it contributes.
         """
-        loaded = self._plugins.attach(plugin, options)
-        task, run = self._plugins.task(loaded), self._runs.running()
+        host = self._plugins
+        if host is None:
+            # Most sessions attach no plugin: the host and its four callables wait for one.
+            host = self._plugins = PluginHost(
+                self,
+                admit=self._exchange.admit,
+                declare=self._dispatcher.declare,
+                declared=lambda: self._dispatcher.names.declared,
+                undeclare=self._dispatcher.undeclare,
+                plugins=self.plugins,
+            )
+        loaded = host.attach(plugin, options)
+        task, run = host.task(loaded), self._runs.running()
         if task is not None and run is not None:
             run.spawn(task)
         return loaded
@@ -634,7 +636,7 @@ class Session(SessionHandlers):
             idle=self._idle if live is None else nothing,  # Live: no responses to wait for
             parse=self._frames,
             signal=self._signal,
-            tasks=self._plugins.tasks(),
+            tasks=self._plugins.tasks() if self._plugins is not None else (),
             recorder=recorder,
         )
         return Supervisor(hooks, settings)
