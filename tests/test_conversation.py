@@ -27,6 +27,7 @@ from openai.types.realtime.conversation_item_param import ConversationItemParam
 from pydantic import TypeAdapter
 
 from realtime_events import Session
+from realtime_events.audio import PCM16
 from realtime_events.events import Event
 from realtime_events.events.names import Dialect
 from realtime_events.resources import image_message
@@ -335,3 +336,35 @@ async def test_deltas_extend_the_mirror_and_leave_a_text_read_earlier_as_it_was(
         assert call.arguments == "".join(words)
     assert kept == [words[0], "".join(words[:100])]
     assert arguments_kept == [words[0], "".join(words[:100])]
+
+
+@pytest.mark.anyio
+async def test_audio_is_counted_per_part_exactly_whatever_the_padding(anyio_backend: str) -> None:
+    # Chunks of 4800, 4801 and 4802 bytes: base64 without padding, with "==" and with "=".
+    chunks = [bytes(range(256)) * 18 + bytes(n) for n in (192, 193, 194)]
+    item = {"id": "item_1", "type": "message", "role": "assistant", "content": []}
+    at = {"response_id": "resp_1", "output_index": 0, "item_id": "item_1"}
+    async with components() as c:
+        await c.feed(server_event("response.output_item.added", **at, item=item))
+        for index, chunk in [(0, chunks[0]), (1, chunks[1]), (0, chunks[2]), (1, chunks[0])]:
+            delta = base64.b64encode(chunk).decode("ascii")
+            await c.feed(
+                server_event("response.output_audio.delta", **at, content_index=index, delta=delta)
+            )
+        # Deltas for an item the mirror does not hold are not counted.
+        stray = base64.b64encode(chunks[0]).decode("ascii")
+        await c.feed(
+            server_event(
+                "response.output_audio.delta",
+                **{**at, "item_id": "gone"},
+                content_index=0,
+                delta=stray,
+            )
+        )
+        conversation = c.conversation
+        first, second = len(chunks[0]) + len(chunks[2]), len(chunks[1]) + len(chunks[0])
+        assert conversation.audio_received_bytes("item_1") == first + second
+        assert conversation.audio_received_ms("item_1", 0) == PCM16.duration_ms(first)
+        assert conversation.audio_received_ms("item_1", 1) == PCM16.duration_ms(second)
+        assert conversation.audio_received_ms("item_1", 2) == 0
+        assert conversation.audio_received_bytes("gone") == 0
