@@ -9,7 +9,7 @@ does not know is reported and still dispatched; a typed event parsed leniently
 level, once per event type and set of missing fields, so that the leniency is
 visible without a line per frame. :func:`replay_frames` feeds a recording's
 frames through the same parser, offline. A Live session's parser is given
-:func:`~realtime_events.live.parse_live_server_event` to parse with.
+:data:`~realtime_events.live.parse.LIVE_EVENTS` to parse with.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import anyio
 
 from . import signals
 from .errors import InvalidFrameError
-from .events import Event, ServerEvent, UnknownServerEvent, parse_server_event
+from .events import Event, ServerEvent, UnknownServerEvent
+from .events.parse import REALTIME_EVENTS, EventUnion
 from .recording import read_recording
 
 __all__ = ["FrameParser", "replay_frames"]
@@ -36,19 +37,29 @@ class FrameParser:
     """Parses one session's frames into events and reports what does not parse cleanly.
 
     ``sender`` is the sender of the signals it sends (``event_received``,
-    ``event_invalid``, ``event_unknown``): the session. ``parse`` reads one
-    frame of the session's protocol (Realtime's by default). Calling the parser
+    ``event_invalid``, ``event_unknown``): the session. ``events`` are the server
+    events of the session's protocol (Realtime's by default). Calling the parser
     with a frame's bytes and whether it was a text frame returns the event, or
     None for a frame that is no event.
+
+    A reader on the hot path may instead call :attr:`validate` itself: an event
+    of one of the :attr:`routine` classes needs nothing more while nobody
+    follows ``event_received``; any other event goes through :meth:`checked`,
+    and a frame that ``validate`` refuses through the parser itself.
     """
 
-    def __init__(
-        self,
-        sender: object,
-        parse: Callable[[bytes | bytearray | str], ServerEvent] = parse_server_event,
-    ) -> None:
+    def __init__(self, sender: object, events: EventUnion = REALTIME_EVENTS) -> None:
         self._sender = sender
-        self._parse = parse
+        self._parse = events.parse
+        #: The protocol's union ``validate_json``: raises ValidationError for an irregular frame.
+        self.validate = events.validate
+        #: The classes whose events need nothing after ``validate``: no lenient parse
+        #: to log (no omittable field), and no ``error``, which a reader keeps an eye on.
+        self.routine: frozenset[type[ServerEvent]] = frozenset(
+            model
+            for model in events.models
+            if not model.omittable_fields and model.canonical_type != "error"
+        )
         # The lenient parses logged already: (event type, missing fields). Bounded
         # by the models: each has a handful of omittable fields.
         self._lenient: set[tuple[str, tuple[str, ...]]] = set()
@@ -65,7 +76,11 @@ class FrameParser:
             return None
         if type(event) is UnknownServerEvent:
             self._report_unknown(data, event)
-        elif event.omittable_fields:  # a class attribute: the common case costs one test
+        return self.checked(event)
+
+    def checked(self, event: ServerEvent) -> ServerEvent:
+        """Log a lenient parse and send ``event_received``: what follows every parse."""
+        if event.omittable_fields:  # a class attribute: the common case costs one test
             missing = event.missing_fields
             if missing:
                 self._report_lenient(event, missing)

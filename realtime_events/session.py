@@ -44,9 +44,9 @@ from .events import (
     RealtimeSessionInfo,
     ServerEvent,
     parse_client_event,
-    parse_server_event,
 )
 from .events.names import Dialect
+from .events.parse import REALTIME_EVENTS
 from .frames import FrameParser
 from .handlers import SessionHandlers
 from .live import parse_live_client_event
@@ -59,7 +59,7 @@ from .live.exchange import (
     live_model,
     live_own_config,
 )
-from .live.parse import parse_live_server_event
+from .live.parse import LIVE_EVENTS
 from .live.standins import nothing, realtime_only_parts, write_nothing
 from .metrics import Metrics
 from .plugin_host import PluginHost
@@ -252,7 +252,7 @@ class Session(SessionHandlers):
         send = self.send
         # The session's own parts follow its signals through the relay, not blinker.
         self._relay = signals.Relay()
-        self._frames = FrameParser(self, parse_live_server_event if live else parse_server_event)
+        self._frames = FrameParser(self, LIVE_EVENTS if live else REALTIME_EVENTS)
         # The run in progress, if any, and how the last one ended.
         self._runs = Runs(self._new_run, self.close)
         super().__init__(protocol, self._runs.spawn, self._runs.running)

@@ -8,7 +8,8 @@ after that call has failed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar, Union, get_args
 
@@ -31,10 +32,12 @@ from ._base import ClientEvent, ServerEvent, UnknownServerEvent
 __all__ = [
     "CLIENT_EVENTS",
     "CLIENT_EVENT_CLASSES",
+    "REALTIME_EVENTS",
     "SERVER_EVENTS",
     "SERVER_EVENT_CLASSES",
     "AnyClientEvent",
     "AnyServerEvent",
+    "EventUnion",
     "parse_client_event",
     "parse_server_event",
 ]
@@ -172,6 +175,24 @@ def irregular_server_event(
     return event
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class EventUnion:
+    """One protocol's server events, as a session's frame parser takes them.
+
+    ``parse`` reads any frame (see :func:`parse_server_event`); ``validate`` is
+    the one ``validate_json`` call over the discriminated union that ``parse``
+    starts with, which raises :class:`~pydantic.ValidationError` for every frame
+    that needs more (an unknown type, a bad payload, no JSON), and returns an
+    instance of one of ``models`` for every other. A reader can call
+    ``validate`` directly and hand ``parse`` only what it refused: a Python call
+    less per frame on the path every event takes.
+    """
+
+    models: tuple[type[ServerEvent], ...]
+    validate: Callable[[bytes | bytearray | str], ServerEvent]
+    parse: Callable[[bytes | bytearray | str], ServerEvent]
+
+
 def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "array"
@@ -252,3 +273,7 @@ def describe_client_error(
             messages.append(message)
     described = "; ".join(f"{where}: {' / '.join(msgs)}" for where, msgs in problems.items())
     return f"invalid {event_type!r} client event: {described}"
+
+
+#: The Realtime protocol's server events (both dialects).
+REALTIME_EVENTS = EventUnion(SERVER_EVENTS, _validate_server_json, parse_server_event)

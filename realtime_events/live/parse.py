@@ -23,6 +23,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from ..errors import InvalidEventError
 from ..events._base import ClientEvent, ServerEvent
 from ..events.parse import (
+    EventUnion,
     classes_by_type,
     describe_client_error,
     event_models,
@@ -33,6 +34,7 @@ from . import client, events
 __all__ = [
     "LIVE_CLIENT_EVENTS",
     "LIVE_CLIENT_EVENT_CLASSES",
+    "LIVE_EVENTS",
     "LIVE_SERVER_EVENTS",
     "LIVE_SERVER_EVENT_CLASSES",
     "AnyLiveClientEvent",
@@ -121,3 +123,7 @@ def parse_live_client_event(event: ClientEvent | Mapping[str, Any]) -> ClientEve
 _UNION_BRANCHES = frozenset(
     {"dict[str,any]", "LiveSessionConfig", "LiveSessionUpdate", "LiveDecisionItem"}
 )
+
+
+#: The Live protocol's server events, as a session's frame parser takes them.
+LIVE_EVENTS = EventUnion(LIVE_SERVER_EVENTS, _validate_server_json, parse_live_server_event)
