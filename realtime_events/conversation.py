@@ -38,6 +38,7 @@ from .events import (
     ResponseOutputAudioDeltaEvent,
     ResponseOutputAudioTranscriptDeltaEvent,
     ResponseOutputTextDeltaEvent,
+    ServerEvent,
 )
 from .events.names import Dialect
 from .resources import ConversationItemResource, Send
@@ -406,6 +407,9 @@ class Conversation:
         # Their confirmations, if the server takes them, are announced as new: the
         # old server never confirmed them, so no handler has seen them yet.
         self._unconfirmed.clear()
+
+    #: The classes of the events :meth:`absorb` may take (a reader shows it no others).
+    absorbs: tuple[type[ServerEvent], ...] = _ECHOES
 
     def absorb(self, event: Event) -> bool:
         """Take in the server's echo of a restored item; tell whether ``event`` was one.

@@ -632,6 +632,7 @@ class Session(SessionHandlers):
             # Live carries the conversation in session.start's input instead.
             restore=self.conversation.restore if live is None else write_nothing,
             absorb=self.conversation.absorb if live is None else live.exchange.absorb,
+            absorbs=self.conversation.absorbs if live is None else live.exchange.absorbs,
             resume=self.response.resume if live is None else nothing,
             idle=self._idle if live is None else nothing,  # Live: no responses to wait for
             parse=self._frames,

@@ -85,6 +85,8 @@ class RunHooks:
     restore: Callable[[Write], Awaitable[None]]
     #: Take a server event that only echoes what ``restore`` sent; True if it did.
     absorb: Callable[[ServerEvent], bool]
+    #: The classes of the events ``absorb`` may take: others skip it on the reader's fast path.
+    absorbs: tuple[type[ServerEvent], ...]
     #: After a reconnect: send what waited for it (queued response requests).
     resume: Callable[[], Awaitable[None]]
     #: Return once no response is running (renewal waits for a quiet moment).
@@ -134,6 +136,8 @@ class Supervisor:
         # emitted events. _parsing: the frames of the read being dispatched, not yet
         # parsed (reversed: the next one last).
         self._queue: deque[tuple[list[Message], int, int] | Event] = deque()
+        # The classes whose events take the reader's fast path (see _events_of).
+        self._routine = hooks.parse.routine.difference(hooks.absorbs)
         self._parsing: list[Message] | None = None
         self._parsing_of = 0  # the connection they came on
         self._queued_bytes = 0
@@ -504,7 +508,7 @@ class Supervisor:
         """
         parser = self._hooks.parse
         validate = parser.validate
-        routine = parser.routine
+        routine = self._routine
         received = signals.event_received
         absorb = self._hooks.absorb
         messages.reverse()
@@ -519,15 +523,16 @@ class Supervisor:
                     event = None
                 if event is None or type(event) not in routine or received.receivers:
                     # A binary or irregular frame (parsed again: diagnosed, reported),
-                    # a lenient parse, an error, or an event the signal follows.
+                    # a lenient parse, an error, an event absorb looks at, or one
+                    # the signal follows.
                     event = parser(data, text) if event is None else parser.checked(event)
                     if event is None:
                         continue
                     if event.type == "error":
                         self._last_error = (connection, getattr(event, "error", event))
+                    if absorb(event):
+                        continue
                 del data
-                if absorb(event):
-                    continue
                 yield event
         finally:
             self._parsing = None

@@ -336,6 +336,9 @@ class LiveExchange:
         await self._close(REFUSED_CLOSE_CODE, reason)
         raise ConnectionClosedError(REFUSED_CLOSE_CODE, reason)
 
+    #: The classes of the events :meth:`absorb` looks at (a reader shows it no others).
+    absorbs: tuple[type[ServerEvent], ...] = (LiveSessionStartedEvent, LiveErrorEvent)
+
     def absorb(self, event: ServerEvent) -> bool:
         """See the events that end a start (read before dispatch); never swallow one."""
         if isinstance(event, LiveSessionStartedEvent) and self.attach is not None:
