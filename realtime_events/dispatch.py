@@ -39,7 +39,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .errors import SessionClosedError
 from .event_names import EventNames, Protocol
-from .events._base import Event, UnknownServerEvent
+from .events._base import Event, PluginEvent, UnknownServerEvent
 from .events.names import canonical, spellings
 from .events.parse import SERVER_EVENT_CLASSES
 from .live.parse import LIVE_SERVER_EVENT_CLASSES
@@ -175,13 +175,14 @@ _MATCHES: dict[tuple[Matcher, type[Event], str], bool] = {}
 _ROUTES: dict[tuple[tuple[Matcher, ...], Any], tuple[int, ...]] = {}
 
 
-def _route(matchers: tuple[Matcher, ...], key: Any, event: Event) -> tuple[int, ...]:
-    """Return the positions in ``matchers`` of those that ``event`` (of cache key ``key``) hits."""
+def _route(matchers: tuple[Matcher, ...], key: Any, cls: type[Event], name: str) -> tuple[int, ...]:
+    """The positions in ``matchers`` of those an event of class ``cls`` named ``name`` hits.
+
+    ``key`` is the event's cache key (see :func:`event_key`); ``name`` its GA spelling.
+    """
     route_key = (matchers, key)
     route = _ROUTES.get(route_key)
     if route is None:
-        cls = type(event)
-        name = getattr(cls, "canonical_type", "") or canonical(event.type)
         route = tuple(i for i, matcher in enumerate(matchers) if matcher.matches(cls, name))
         if len(_ROUTES) >= _MAX_ROUTES:
             _ROUTES.clear()
@@ -390,17 +391,32 @@ class Dispatcher:
 
     def handlers_for(self, event: Event) -> tuple[Registration, ...]:
         """Return the registrations ``event`` reaches, in order."""
-        key = event_key(event)
+        cls = type(event)
+        name = getattr(cls, "canonical_type", "") or canonical(event.type)
+        return self._lookup(event_key(event), cls, name)
+
+    def _lookup(self, key: Any, cls: type[Event], name: str) -> tuple[Registration, ...]:
         cached = self._cache.get(key)
         if cached is None:
             registrations = self._registrations
             if self._matchers is None:
                 self._matchers = tuple(r.matcher for r in registrations)
-            cached = tuple(registrations[i] for i in _route(self._matchers, key, event))
+            cached = tuple(registrations[i] for i in _route(self._matchers, key, cls, name))
             if len(self._cache) >= _MAX_ROUTES:
                 self._cache.clear()  # fresh custom names, one after the other
             self._cache[key] = cached
         return cached
+
+    def listens_for(self, name: str) -> bool:
+        """Tell whether a plugin event named ``name`` would reach a handler or tap now.
+
+        Raises as :meth:`check_emit` does for a name that could not be emitted.
+        """
+        self.names.check_emit(name)
+        name = canonical(name)
+        if self._lookup((PluginEvent, name), PluginEvent, name):
+            return True
+        return any(tap.matcher.matches(PluginEvent, name) for tap in self._taps)
 
     # -- dispatch ----------------------------------------------------------
 

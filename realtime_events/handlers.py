@@ -99,6 +99,16 @@ class SessionHandlers(SessionOverloads):
         finally:
             events.close()
 
+    def listens_for(self, name: str) -> bool:
+        """Tell whether an event emitted as ``name`` now would reach a handler, waiter or stream.
+
+        A plugin that builds an event only to publish it can skip the building
+        when nothing would receive it; the answer holds until handlers are
+        registered or removed, or a waiter or stream starts. A name ``emit``
+        would refuse (undeclared, or a server event's) is refused here too.
+        """
+        return self._dispatcher.listens_for(name)
+
     def emit(self, name: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> Event:
         """Publish a plugin event (``"<plugin>.<event>"``) to this session's handlers.
 

@@ -361,9 +361,11 @@ class Metrics:
         tracer = self._tracer()
         if tracer is not None:
             self._trace(tracer, record)
-        if self._session is not None:
+        session = self._session
+        # Built only for a receiver: most sessions read session.metrics instead.
+        if session is not None and session.listens_for("metrics.response"):
             shallow = {name: getattr(record, name) for name in _RECORD_FIELDS}
-            self._session.emit("metrics.response", shallow, metrics=record)
+            session.emit("metrics.response", shallow, metrics=record)
 
     def _tracer(self) -> Any:
         """The tracer for the next span: the one given, else OpenTelemetry's global one."""

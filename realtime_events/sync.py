@@ -409,6 +409,10 @@ class SyncSession(SyncSessionOverloads):
         attached: T = self._registry(self.session.use, plugin, **options)
         return attached
 
+    def listens_for(self, name: str) -> bool:
+        """Tell whether an event emitted as ``name`` would reach a receiver (see Session)."""
+        return self._registry(self.session.listens_for, name)
+
     def emit(self, name: str, payload: Mapping[str, Any] | None = None, /, **fields: Any) -> Event:
         """Publish a plugin event to the session's handlers."""
         return self._registry(self.session.emit, name, payload, **fields)

@@ -686,3 +686,47 @@ async def test_a_released_batch_lets_go_of_each_event_as_it_is_dispatched() -> N
             [],
         ]
         assert batch == []
+
+
+# -- listens_for ------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_listens_for_follows_handlers_patterns_and_taps(anyio_backend: str) -> None:
+    async with running() as (dispatcher, _):
+        dispatcher.declare("demo.*")
+        assert not dispatcher.listens_for("demo.done")
+
+        def handler(event: Event) -> None:
+            pass
+
+        dispatcher.add("demo.other", handler)
+        assert not dispatcher.listens_for("demo.done")  # another name
+        dispatcher.add("demo.*", handler)
+        assert dispatcher.listens_for("demo.done")
+        dispatcher.remove(handler, "demo.*")
+        assert not dispatcher.listens_for("demo.done")
+        dispatcher.add("*", handler)
+        assert dispatcher.listens_for("demo.done")
+        dispatcher.remove(handler)
+        assert not dispatcher.listens_for("demo.done")
+
+        # A waiter listens while it waits; a stream while it is open.
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(dispatcher.wait_for, "demo.done")
+            await wait_until(lambda: dispatcher.listens_for("demo.done"))
+            tg.cancel_scope.cancel()
+        assert not dispatcher.listens_for("demo.done")
+        stream = dispatcher.open_stream("demo.*", where=None, buffer=4, overflow="block")
+        assert dispatcher.listens_for("demo.done")
+        stream.close()
+        assert not dispatcher.listens_for("demo.done")
+        # What emit refuses is refused here too: a typo says so.
+        with pytest.raises(ValueError, match=r"unknown event name 'dmeo\.done'"):
+            dispatcher.listens_for("dmeo.done")
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(5):
+        while not condition():
+            await anyio.lowlevel.checkpoint()

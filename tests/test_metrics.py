@@ -210,3 +210,21 @@ async def test_with_opentelemetry_when_installed(server: LocalRealtimeServer) ->
     (span,) = exporter.get_finished_spans()
     assert span.name == "realtime.response"
     assert span.attributes["realtime.response.status"] == "completed"
+
+
+async def test_a_record_is_published_only_to_a_receiver(server: LocalRealtimeServer) -> None:
+    session = Session(url=server.url, output_modalities=["text"])
+    assert not session.listens_for("metrics.response")  # nothing would receive it
+    async with session:
+        await session.send_text("hello")
+        await session.wait_for("response.done", timeout=10)
+        assert session.metrics.response_count == 1  # recorded all the same
+        seen: list[Any] = []
+        session.on("metrics.*", seen.append)
+        assert session.listens_for("metrics.response")
+        async with session.stream("metrics.response") as records:
+            await session.send_text("again")
+            event = await records.receive(timeout=10)
+    assert session.metrics.response_count == 2
+    assert seen == [event]
+    assert event.metrics is session.metrics.last
