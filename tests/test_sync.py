@@ -67,6 +67,10 @@ def test_conversation_from_the_main_thread(server: LocalRealtimeServer, backend:
         finished = request.done()
         assert finished.response.status == "completed"
         assert s.response.active is False
+        # Asked from this thread, answered on the loop's.
+        assert not s.listens_for("metrics.response")
+        with s.stream("metrics.*"):
+            assert s.listens_for("metrics.response")
     assert s.closed
     assert s.session.closed
 
