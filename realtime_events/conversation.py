@@ -476,14 +476,16 @@ _KEPT_FIELDS = (
 
 def _merged(known: ConversationItem, newer: ConversationItem) -> ConversationItem:
     """``newer``, with what it omits (content, a call's arguments...) taken from ``known``."""
+    # Read from the instances' dicts, the test for "empty" inline: this runs for every
+    # item event of a response, and thirteen fields made it fifty calls.
+    fresh, kept = newer.__dict__, known.__dict__
     for name in _KEPT_FIELDS:
-        if _empty(getattr(newer, name)) and not _empty(getattr(known, name)):
-            setattr(newer, name, getattr(known, name))
+        value = fresh.get(name)
+        if value is None or value == "" or value == []:
+            old = kept.get(name)
+            if not (old is None or old == "" or old == []):  # False (a denial) is a value
+                setattr(newer, name, old)
     return newer
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == []  # False (a denial) is a value
 
 
 def _field(part: Any, name: str) -> Any:
