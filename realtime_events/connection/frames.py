@@ -27,6 +27,9 @@ class Message(NamedTuple):
     text: bool
 
 
+_new_tuple = tuple.__new__
+
+
 def too_big_reason(size: int, max_size: int) -> str:
     """The close reason for a message of ``size`` bytes over ``max_size``."""
     # A close reason holds 123 bytes at most: this stays under 80.
@@ -153,7 +156,9 @@ class FrameSplitter:
                 self._pending_need = end - pos
                 break
             if (first == 0x81 or first == 0x82) and not second & 0x80 and not self._fragmented:
-                deliver(Message(data[start:end], first == 0x81))
+                # tuple.__new__ itself: a NamedTuple's own __new__ is a Python
+                # function, a call per message on the path every event takes.
+                deliver(_new_tuple(Message, (data[start:end], first == 0x81)))
             else:
                 self._forward(first, data[pos:end])
                 if protocol.state is not State.OPEN:
