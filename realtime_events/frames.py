@@ -14,9 +14,11 @@ frames through the same parser, offline. A Live session's parser is given
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from types import SimpleNamespace
 
 import anyio
 
@@ -26,7 +28,7 @@ from .events import Event, ServerEvent, UnknownServerEvent
 from .events.parse import REALTIME_EVENTS, EventUnion
 from .recording import read_recording
 
-__all__ = ["FrameParser", "replay_frames"]
+__all__ = ["FrameParser", "last_error_in", "replay_frames"]
 
 # The session's logger: frame reports have always been the session's, and logging
 # configurations filter on it.
@@ -140,3 +142,25 @@ async def replay_frames(
             await dispatch(event)
             count += 1
     return count
+
+
+def last_error_in(frames: Sequence[tuple[bytes, bool]]) -> SimpleNamespace | None:
+    """The ``message`` and ``code`` of the last ``error`` event among unparsed ``frames``.
+
+    A session's reader queues frames and its dispatcher parses them later; when
+    the connection closes, the close names the server's last error, which may
+    still wait in the queue. Only frames that mention ``"error"`` are read, with
+    ``json``: no event is made, and no handler sees anything.
+    """
+    for data, text in reversed(frames):
+        if not text or b'"error"' not in data:
+            continue
+        try:
+            event = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") == "error":
+            detail = event.get("error")
+            found = detail if isinstance(detail, dict) else event
+            return SimpleNamespace(message=found.get("message"), code=found.get("code"))
+    return None

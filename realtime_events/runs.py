@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine
+from types import TracebackType
 from typing import Any
 
 import anyio
@@ -27,7 +28,7 @@ from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, current_dispatcher
 from .errors import RealtimeError, SessionClosedError
 from .frames import FrameParser, replay_frames
-from .supervisor import SessionState, Supervisor, leave, single
+from .supervisor import SessionState, Supervisor
 
 __all__ = ["Runs"]
 
@@ -167,3 +168,37 @@ class Runs:
             self._replay_group.start_soon(call)
         else:
             raise SessionClosedError("the session is not running")
+
+
+def first_of(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a group wraps, through nested groups; the group if it holds several."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def leave(group: anyio.abc.TaskGroup, exc: BaseException | None) -> bool:
+    """Exit a task group entered by hand, raising what ended it as itself.
+
+    A task group wraps what it raises in an exception group, even a single
+    exception. One failure (the body's, or the run's) comes out as itself, so
+    ``except TimeoutError`` works around ``async with session``; several at once
+    (the body raised *and* the run failed) stay a group, as they must.
+    """
+    try:
+        return bool(await group.__aexit__(type(exc) if exc else None, exc, _traceback(exc)))
+    except BaseExceptionGroup as failures:
+        one = first_of(failures)
+        if one is failures:
+            raise
+    raise one
+
+
+def single(exc: BaseException) -> BaseException:
+    """The exception itself, or the one a group wraps (see :func:`first_of`)."""
+    return first_of(exc) if isinstance(exc, BaseExceptionGroup) else exc
+
+
+def _traceback(exc: BaseException | None) -> TracebackType | None:
+    return exc.__traceback__ if exc is not None else None

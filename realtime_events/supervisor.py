@@ -20,13 +20,11 @@ docs/reconnection.md for the lifecycle and its bounds).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from types import SimpleNamespace, TracebackType
 from typing import Any, Literal
 
 import anyio
@@ -45,7 +43,7 @@ from .errors import (
     SessionClosedError,
 )
 from .events import ClientEvent, Event, ServerEvent
-from .frames import FrameParser
+from .frames import FrameParser, last_error_in
 from .reconnect import ReconnectPolicy, retry_after
 from .recording import Recorder
 
@@ -309,18 +307,7 @@ class Supervisor:
         for item in self._queue:
             if type(item) is tuple and item[2] == self._connections:
                 frames.extend(item[0])
-        for data, text in reversed(frames):
-            if not text or b'"error"' not in data:
-                continue
-            try:
-                event = json.loads(data)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("type") == "error":
-                detail = event.get("error")
-                found = detail if isinstance(detail, dict) else event
-                return SimpleNamespace(message=found.get("message"), code=found.get("code"))
-        return None
+        return last_error_in(frames)
 
     async def _serve(self, ws: WebSocket) -> ConnectionClosedError:
         """Read one connection until it closes; return why it closed."""
@@ -692,37 +679,3 @@ async def _logged(task: Callable[[], Awaitable[None]]) -> None:
         await task()
     except Exception:
         logger.exception("background task %s failed", getattr(task, "__qualname__", task))
-
-
-def first_of(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception a group wraps, through nested groups; the group if it holds several."""
-    exc: BaseException = group
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-async def leave(group: anyio.abc.TaskGroup, exc: BaseException | None) -> bool:
-    """Exit a task group entered by hand, raising what ended it as itself.
-
-    A task group wraps what it raises in an exception group, even a single
-    exception. One failure (the body's, or the run's) comes out as itself, so
-    ``except TimeoutError`` works around ``async with session``; several at once
-    (the body raised *and* the run failed) stay a group, as they must.
-    """
-    try:
-        return bool(await group.__aexit__(type(exc) if exc else None, exc, _traceback(exc)))
-    except BaseExceptionGroup as failures:
-        one = first_of(failures)
-        if one is failures:
-            raise
-    raise one
-
-
-def single(exc: BaseException) -> BaseException:
-    """The exception itself, or the one a group wraps (see :func:`first_of`)."""
-    return first_of(exc) if isinstance(exc, BaseExceptionGroup) else exc
-
-
-def _traceback(exc: BaseException | None) -> TracebackType | None:
-    return exc.__traceback__ if exc is not None else None

@@ -27,6 +27,7 @@ from websockets.sync.server import ServerConnection, serve
 from realtime_events import ServerEvent, Session, signals
 from realtime_events.errors import InvalidFrameError
 from realtime_events.events import UnknownServerEvent
+from realtime_events.frames import last_error_in
 
 pytestmark = pytest.mark.anyio
 
@@ -94,6 +95,10 @@ def serving(frames: list[str | bytes]) -> Iterator[str]:
         thread.join(TIMEOUT)
 
 
+def _id(event: ServerEvent) -> Any:
+    return getattr(event, "event_id", None)  # every event here has one
+
+
 def _catch(signal: Any, session: Session) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
 
@@ -117,7 +122,7 @@ async def test_every_kind_of_frame_is_dispatched_and_reported_as_before(
         def on_any(event: Any) -> None:
             if isinstance(event, ServerEvent):
                 seen.append(event)
-                if event.event_id == "e9":
+                if _id(event) == "e9":
                     last.set()
 
         session.on("*", on_any)
@@ -128,8 +133,8 @@ async def test_every_kind_of_frame_is_dispatched_and_reported_as_before(
             with anyio.fail_after(TIMEOUT):
                 await last.wait()
 
-    assert [event.event_id for event in seen] == DISPATCHED
-    by_id = {event.event_id: event for event in seen}
+    assert [_id(event) for event in seen] == DISPATCHED
+    by_id = {_id(event): event for event in seen}
     assert by_id["e3"].missing_fields == ("usage",)
     assert by_id["e4"].type == "error"
     assert type(by_id["e5"]) is UnknownServerEvent
@@ -145,3 +150,21 @@ async def test_every_kind_of_frame_is_dispatched_and_reported_as_before(
     assert [type(kwargs["error"]) for kwargs in invalid[1:]] == [InvalidFrameError] * 2
     lenient = [r for r in caplog.records if "came without usage" in r.getMessage()]
     assert len(lenient) == 1
+
+
+def test_the_last_error_among_unparsed_frames_is_found_without_parsing_events() -> None:
+    first = {"type": "error", "error": {"message": "first", "code": "a"}}
+    last = {"type": "error", "error": {"message": "last", "code": "b"}}
+    frames = [
+        (json.dumps(first).encode(), True),
+        (json.dumps(last).encode(), True),
+        (b'{"type": "response.done", "note": "no error here"}', True),
+        (b'{"error": "not JSON after all', True),  # mentions "error", is no JSON
+        (b'"error"', False),  # binary: never an event
+    ]
+    found = last_error_in(frames)
+    assert found is not None
+    assert (found.message, found.code) == ("last", "b")
+    flat = {"type": "error", "message": "flat", "code": None}  # no nested error object
+    assert last_error_in([(json.dumps(flat).encode(), True)]).message == "flat"  # type: ignore[union-attr]
+    assert last_error_in(frames[2:]) is None
