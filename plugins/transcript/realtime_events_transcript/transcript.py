@@ -331,8 +331,13 @@ class Transcript:
         turn.text = new
         if turn.item_id in self._cuts:
             return  # trimmed text is announced by turn_interrupted / turn_completed
-        delta = new[len(old) :] if new.startswith(old) else ""
-        self._emit("updated", turn, delta=delta, text=new)
+        self._updated(turn, new[len(old) :] if new.startswith(old) else "")
+
+    def _updated(self, turn: Turn, delta: str) -> None:
+        # A snapshot of the turn per delta costs a copy of it and an event: made
+        # only for a receiver (most applications read the turns when they need them).
+        if self.session.listens_for("transcript.updated"):
+            self._emit("updated", turn, delta=delta, text=turn.text)
 
     def _set_part(self, turn: Turn, index: int, value: str, *, append: bool = False) -> None:
         if turn.done and turn.item_id not in self._untranscribed:
@@ -342,6 +347,16 @@ class Transcript:
             # done events and snapshots carry nothing we should take.
             return
         parts = self._parts.setdefault(turn.item_id, {})
+        if append and turn.item_id not in self._cuts and all(i <= index for i in parts):
+            # A delta at the end: the shown text grows by it, with no join of every
+            # part (which made a long answer quadratic). The part grows in place.
+            part = parts.pop(index, "")
+            part += value
+            parts[index] = part
+            if value:
+                turn.text += value
+                self._updated(turn, value)
+            return
         parts[index] = parts.get(index, "") + value if append else value
         self._refresh(turn)
 
