@@ -10,9 +10,7 @@ and says what it missed; a frame without a needed field is not.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,6 @@ import pytest
 from openai.types.beta.realtime import (
     ConversationItemInputAudioTranscriptionCompletedEvent as SdkTranscriptionCompleted,
 )
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
 
 from realtime_events import ServerEvent, Session, signals
 from realtime_events.events import (
@@ -37,7 +33,12 @@ from realtime_events.events import (
     parse_server_event,
 )
 
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _lifecycle import record
+from _replaying import replaying
+
 CORPUS = Path(__file__).parent / "corpus"
+
 TIMEOUT = 20.0  # a hang guard, not a timing expectation
 
 #: Frame types of the corpus that the SDK does not know, each with why. None so far:
@@ -210,39 +211,6 @@ def test_the_omittable_fields_are_the_ones_real_servers_omit() -> None:
 # --- Through a Session, from a plain websockets server ------------------------------
 
 
-@contextmanager
-def replaying(frames: list[str]) -> Iterator[str]:
-    """A websockets server that sends ``frames`` to each client, then waits for it to leave."""
-
-    def handler(connection: ServerConnection) -> None:
-        try:
-            for text in frames:
-                connection.send(text)
-            for _ in connection:  # the client's own events, until it closes
-                pass
-        except ConnectionClosed:
-            pass
-
-    server = serve(handler, "127.0.0.1", 0, compression=None, max_size=None)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-
-
-def _catch(signal: Any, session: Session) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def receive(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    signal.connect(receive, sender=session, weak=False)
-    return seen
-
-
 @pytest.mark.anyio
 async def test_every_recorded_frame_reaches_an_exact_name_handler(anyio_backend: str) -> None:
     expected = [frame for frame in FRAMES if frame.data["type"] not in UNKNOWN_TYPES]
@@ -258,7 +226,7 @@ async def test_every_recorded_frame_reaches_an_exact_name_handler(anyio_backend:
 
         for name in sorted({canonical(frame.data["type"]) for frame in expected}):
             session.on(name, on_event)  # exact names: the typed models only
-        invalid = _catch(signals.event_invalid, session)
+        invalid = record(signals.event_invalid, session)
         async with session:
             with anyio.fail_after(TIMEOUT):
                 await everything.wait()
@@ -289,7 +257,7 @@ async def test_a_frame_without_a_needed_field_is_reported_and_skips_typed_handle
                 done.set()
 
         session.on("*", on_any)
-        invalid = _catch(signals.event_invalid, session)
+        invalid = record(signals.event_invalid, session)
         async with session:
             with anyio.fail_after(TIMEOUT):
                 await done.wait()

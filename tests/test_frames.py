@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pydantic
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
 
 from realtime_events import ServerEvent, Session, signals
 from realtime_events.errors import InvalidFrameError
 from realtime_events.events import UnknownServerEvent
 from realtime_events.frames import last_error_in
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _lifecycle import record
+from _replaying import replaying
 
 pytestmark = pytest.mark.anyio
 
@@ -72,41 +73,8 @@ FRAMES: list[str | bytes] = [
 DISPATCHED = ["e1", "e2", "e3", "e4", "e5", "e6", "e9"]
 
 
-@contextmanager
-def serving(frames: list[str | bytes]) -> Iterator[str]:
-    """A plain websockets server that sends ``frames``, then waits for the client to leave."""
-
-    def handler(connection: ServerConnection) -> None:
-        try:
-            for frame in frames:
-                connection.send(frame)
-            for _ in connection:
-                pass
-        except ConnectionClosed:
-            pass
-
-    server = serve(handler, "127.0.0.1", 0, compression=None, max_size=None)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-
-
 def _id(event: ServerEvent) -> Any:
     return getattr(event, "event_id", None)  # every event here has one
-
-
-def _catch(signal: Any, session: Session) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-
-    def receive(sender: Any, **kwargs: Any) -> None:
-        seen.append(kwargs)
-
-    signal.connect(receive, sender=session, weak=False)
-    return seen
 
 
 @pytest.mark.parametrize("followed", [False, True], ids=["fast path", "event_received followed"])
@@ -114,7 +82,7 @@ async def test_every_kind_of_frame_is_dispatched_and_reported_as_before(
     anyio_backend: str, followed: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="realtime_events.session")
-    with serving(FRAMES) as url:
+    with replaying(FRAMES) as url:
         session = Session(url=url)
         seen: list[ServerEvent] = []
         last = anyio.Event()
@@ -126,9 +94,9 @@ async def test_every_kind_of_frame_is_dispatched_and_reported_as_before(
                     last.set()
 
         session.on("*", on_any)
-        received = _catch(signals.event_received, session) if followed else None
-        invalid = _catch(signals.event_invalid, session)
-        unknown = _catch(signals.event_unknown, session)
+        received = record(signals.event_received, session) if followed else None
+        invalid = record(signals.event_invalid, session)
+        unknown = record(signals.event_unknown, session)
         async with session:
             with anyio.fail_after(TIMEOUT):
                 await last.wait()
