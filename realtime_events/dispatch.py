@@ -178,7 +178,8 @@ _ROUTES: dict[tuple[tuple[Matcher, ...], Any], tuple[int, ...]] = {}
 def _route(matchers: tuple[Matcher, ...], key: Any, cls: type[Event], name: str) -> tuple[int, ...]:
     """The positions in ``matchers`` of those an event of class ``cls`` named ``name`` hits.
 
-    ``key`` is the event's cache key (see :func:`event_key`); ``name`` its GA spelling.
+    ``key`` is the event's cache key (see :meth:`Dispatcher.handlers_for`); ``name`` its GA
+    spelling.
     """
     route_key = (matchers, key)
     route = _ROUTES.get(route_key)
@@ -237,14 +238,6 @@ class Tap:
     once: bool
     overflow: Overflow = "block"
     receive: MemoryObjectReceiveStream[Any] | None = field(default=None)
-
-
-def event_key(event: Event) -> Any:
-    """Return the cache key of an event: its class, plus its name when the class has many."""
-    cls = type(event)
-    if getattr(cls, "canonical_type", ""):
-        return cls
-    return (cls, canonical(event.type))
 
 
 class Dispatcher:
@@ -390,10 +383,17 @@ class Dispatcher:
         self._matchers = None
 
     def handlers_for(self, event: Event) -> tuple[Registration, ...]:
-        """Return the registrations ``event`` reaches, in order."""
+        """Return the registrations ``event`` reaches, in order.
+
+        They are cached by the event's class, and by class and GA name for a class
+        of many names (a plugin event's).
+        """
         cls = type(event)
-        name = getattr(cls, "canonical_type", "") or canonical(event.type)
-        return self._lookup(event_key(event), cls, name)
+        name = cls.canonical_type
+        if name:
+            return self._lookup(cls, cls, name)
+        name = canonical(event.type)
+        return self._lookup((cls, name), cls, name)
 
     def _lookup(self, key: Any, cls: type[Event], name: str) -> tuple[Registration, ...]:
         cached = self._cache.get(key)
@@ -441,7 +441,7 @@ class Dispatcher:
         pending = self.pending
         on_error = self._on_error
         for event in events:
-            # A typed event's cache key is its class (see event_key).
+            # A typed event's cache key is its class (see handlers_for).
             registrations = cache.get(type(event))
             if registrations is None:
                 registrations = self.handlers_for(event)
@@ -499,7 +499,7 @@ class Dispatcher:
 
     async def _feed_taps(self, event: Event) -> None:
         cls = type(event)
-        name = getattr(cls, "canonical_type", "") or canonical(event.type)
+        name = cls.canonical_type or canonical(event.type)
         for tap in list(self._taps):
             if tap not in self._taps or not tap.matcher.matches(cls, name):
                 continue  # closed by an earlier delivery, or not interested

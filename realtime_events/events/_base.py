@@ -34,6 +34,12 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    #: The GA name a server or client event's class is dispatched by; "" for an
+    #: event class of many names (a plugin's). Defined here so that reading it off
+    #: any event class is a plain lookup: a missing class attribute goes through
+    #: pydantic's metaclass, which raises and catches an error on every dispatch.
+    canonical_type: ClassVar[str] = ""
+
     type: str
 
 
