@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
 from pathlib import Path
@@ -121,3 +122,17 @@ def test_save_picks_the_format_from_the_suffix(tmp_path: Path, suffix: str) -> N
         assert content.startswith("# Transcript\n\n**User:** What's the weather?")
     else:
         assert content.startswith("User: What's the weather?\nAssistant: It is 21 degrees")
+
+
+def test_a_turns_copy_is_a_snapshot() -> None:
+    class Tagged(Turn):
+        pass
+
+    turn = Tagged(item_id="item_1", role="assistant", text="Hello", response_id="resp_1")
+    snapshot = copy.copy(turn)
+    assert type(snapshot) is Tagged
+    assert snapshot == turn
+    assert snapshot is not turn
+    turn.text += ", world"
+    turn.status = "completed"
+    assert (snapshot.text, snapshot.status) == ("Hello", "in_progress")
