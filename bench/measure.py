@@ -51,13 +51,18 @@ def run_client(
     )
 
 
-def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
-    """The median over repetitions of ``numerator[i] / denominator[i]``.
+def paired_ratios(numerator: list[float], denominator: list[float]) -> list[float]:
+    """``numerator[i] / denominator[i]`` for each repetition, smallest first.
 
     Each repetition ran both clients back to back, so a ratio within one
     repetition cancels most of what the machine's load did to both.
     """
-    return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
+    return sorted(n / d for n, d in zip(numerator, denominator, strict=True))
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median over repetitions of ``numerator[i] / denominator[i]`` (see paired_ratios)."""
+    return statistics.median(paired_ratios(numerator, denominator))
 
 
 def rss() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from .measure import table
@@ -14,6 +15,8 @@ class Target:
     goal: str
     measured: str = "not run"
     holds: bool | None = None
+    #: The repetitions fell on both sides of the goal: the median's verdict is a coin's.
+    edge: bool = False
 
 
 @dataclass
@@ -31,13 +34,38 @@ class Targets:
         self.items[key].measured = measured
         self.items[key].holds = holds
 
+    def record_ratios(
+        self,
+        key: str,
+        ratios: list[float],
+        *,
+        at_least: float | None = None,
+        at_most: float | None = None,
+        note: str = "",
+    ) -> None:
+        """Fill in a ratio target from its paired repetitions: the median, and their range.
+
+        The verdict is the median's; when the repetitions fall on both sides of
+        the bound it is marked at the edge, since another run may well turn it.
+        """
+        median, low, high = statistics.median(ratios), min(ratios), max(ratios)
+        if at_least is not None:
+            holds, edge = median >= at_least, low < at_least <= high
+        else:
+            assert at_most is not None
+            holds, edge = median <= at_most, low <= at_most < high
+        self.record(key, f"{median:.2f}x ({low:.2f}-{high:.2f}){note}", holds)
+        self.items[key].edge = edge
+
     def print(self) -> None:
-        """Print the targets table: HOLDS, MISSES, or not run."""
+        """Print the targets table: HOLDS, MISSES (either at the edge), or not run."""
         rows = [
             [
                 t.goal,
                 t.measured,
-                "not run" if t.holds is None else ("HOLDS" if t.holds else "MISSES"),
+                "not run"
+                if t.holds is None
+                else ("HOLDS" if t.holds else "MISSES") + (", at the edge" if t.edge else ""),
             ]
             for t in self.items.values()
         ]
