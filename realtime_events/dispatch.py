@@ -280,6 +280,7 @@ class Dispatcher:
     def undeclare(self, *names: str) -> None:
         """Stop accepting these declared names (see :meth:`EventNames.undeclare`)."""
         self.names.undeclare(*names)
+        self._changed()  # a cached route stands for a name that may be emitted
 
     def check_emit(self, name: str) -> None:
         """Raise unless ``name`` may be emitted: declared, and not a server event."""
@@ -412,11 +413,15 @@ class Dispatcher:
 
         Raises as :meth:`check_emit` does for a name that could not be emitted.
         """
-        self.names.check_emit(name)
-        name = canonical(name)
-        if self._lookup((PluginEvent, name), PluginEvent, name):
-            return True
-        return any(tap.matcher.matches(PluginEvent, name) for tap in self._taps)
+        ga = canonical(name)
+        route = self._cache.get((PluginEvent, ga))
+        if route is None:
+            # Checked once, not at every ask: a plugin asks before each emit, and
+            # emit checks too. A cached route is a name found acceptable already
+            # (undeclaring one clears the routes).
+            self.names.check_emit(name)
+            route = self._lookup((PluginEvent, ga), PluginEvent, ga)
+        return bool(route) or any(tap.matcher.matches(PluginEvent, ga) for tap in self._taps)
 
     # -- dispatch ----------------------------------------------------------
 
