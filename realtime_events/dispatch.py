@@ -6,13 +6,10 @@ starts. Sync handlers run inline, async ones are awaited, and ``concurrent=True`
 handlers are started as tasks and don't hold the order. A handler that raises is
 reported and the rest still run.
 
-Matching is computed once per process, not once per session: a pattern's
-matcher is built once (:meth:`Matcher.parse` is memoized), whether a matcher
-matches an event class is decided once, and the routing of an event class
-through a given list of matchers (every session built the same way has the
-same list) is shared by every dispatcher with that list. A dispatcher then
-keeps its own handlers per event class, a dict lookup per event; ``on``/``off``
-clear that cache.
+Matching is computed once per process, not once per session (see
+:mod:`.routing`), and so are the session's own registrations: every session
+built the same way shares them. A dispatcher then keeps its own handlers per
+event class, a dict lookup per event; ``on``/``off`` clear that cache.
 
 Names are checked when they are registered (see :mod:`.event_names`): a name no
 server, plugin or application sends is refused with a suggestion, instead of a
@@ -27,7 +24,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from inspect import isawaitable
@@ -39,17 +44,15 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .errors import SessionClosedError
 from .event_names import EventNames, Protocol
-from .events._base import Event, PluginEvent, UnknownServerEvent
-from .events.names import canonical, spellings
-from .events.parse import SERVER_EVENT_CLASSES
-from .live.parse import LIVE_SERVER_EVENT_CLASSES
+from .events._base import Event, PluginEvent
+from .events.names import canonical
+from .routing import MAX_MATCHERS, MAX_ROUTES, Matcher, Pattern, route
 
-__all__ = ["Dispatcher", "EventStream", "Handler", "Pattern", "Registration"]
+__all__ = ["Dispatcher", "EventStream", "Handler", "Matcher", "Pattern", "Registration"]
 
 logger = logging.getLogger("realtime_events.dispatch")
 
 Handler: TypeAlias = Callable[[Any], Awaitable[Any] | Any]
-Pattern: TypeAlias = str | type[Event]
 Overflow: TypeAlias = Literal["block", "drop_oldest"]
 
 # The dispatcher whose task is running, so emit() from inside a handler can queue
@@ -62,143 +65,16 @@ NOT_RUNNING = (
 )
 
 
-# Bounds on the process-wide routing tables below: names and classes come from
-# the application and the server, so a pathological stream of fresh names must
-# not grow them for ever. A full table is emptied and refilled as events come.
-_MAX_MATCHERS = 4096
-_MAX_ROUTES = 16384
-
-
-# eq=False: matchers are compared and hashed by identity, which is what the
-# routing tables key on (parse hands out one matcher per pattern), and cheap.
-@dataclass(frozen=True, slots=True, eq=False)
-class Matcher:
-    """Decides whether an event matches a pattern, in any spelling of its name."""
-
-    pattern: Pattern
-    names: tuple[str, ...] = ()
-    prefixes: tuple[str, ...] = ()
-    everything: bool = False
-    cls: type[Event] | None = None
-
-    @classmethod
-    def parse(cls, pattern: Pattern) -> Matcher:
-        """Return the matcher of an event name, a ``prefix.*`` pattern, ``"*"`` or a class.
-
-        One matcher per pattern for the whole process, so that every session
-        registering the same pattern shares its routing.
-        """
-        try:
-            return _MATCHERS[pattern]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable: _build raises the right error
-            return cls._build(pattern)
-        matcher = cls._build(pattern)
-        if len(_MATCHERS) >= _MAX_MATCHERS:
-            _MATCHERS.clear()
-        _MATCHERS[pattern] = matcher
-        return matcher
-
-    @classmethod
-    def _build(cls, pattern: Pattern) -> Matcher:
-        if isinstance(pattern, type):
-            if not issubclass(pattern, Event):
-                raise TypeError(f"{pattern!r} is not an event class")
-            return cls(pattern, cls=pattern)
-        if not isinstance(pattern, str) or not pattern:
-            raise TypeError(f"expected an event name, a pattern or an event class, not {pattern!r}")
-        if pattern == "*":
-            return cls(pattern, everything=True)
-        if pattern.endswith(".*"):
-            # matches() tries every spelling of the event's name, so a beta prefix
-            # ("response.audio.*") matches GA events too, and the other way round.
-            return cls(pattern, prefixes=(pattern[:-1],))
-        if "*" in pattern:
-            raise ValueError(f"only a trailing '.*' or '*' alone is supported, not {pattern!r}")
-        return cls(pattern, names=spellings(pattern))
-
-    def matches(self, cls: type[Event], name: str) -> bool:
-        """Tell whether an event of class ``cls`` named ``name`` (GA spelling) matches."""
-        key = (self, cls, name)
-        hit = _MATCHES.get(key)
-        if hit is None:
-            hit = self._matches(cls, name)
-            if len(_MATCHES) >= _MAX_ROUTES:
-                _MATCHES.clear()
-            _MATCHES[key] = hit
-        return hit
-
-    def _matches(self, cls: type[Event], name: str) -> bool:
-        if self.everything:
-            return True
-        if self.cls is not None:
-            return issubclass(cls, self.cls)
-        names = spellings(name)
-        if self.names:
-            # A known event that failed validation arrives as UnknownServerEvent;
-            # handlers of that name were promised the typed model, so they skip it.
-            # Known to either protocol: a session refuses handlers for the other's names.
-            if issubclass(cls, UnknownServerEvent) and (
-                name in SERVER_EVENT_CLASSES or name in LIVE_SERVER_EVENT_CLASSES
-            ):
-                return False
-            return names[0] in self.names
-        return any(n.startswith(p) for n in names for p in self.prefixes)
-
-    @property
-    def key(self) -> Any:
-        """What two equivalent patterns share: the same names, prefix or class."""
-        if self.everything:
-            return "*"
-        return self.cls or self.names or self.prefixes
-
-    def describe(self, where: Callable[[Any], bool] | None = None) -> str:
-        """Name what this matcher waits for, for a message: ``'response.done' event``."""
-        if self.everything:
-            what = "event"
-        elif self.cls is not None:
-            what = self.cls.__name__
-        else:
-            what = f"{self.pattern!r} event"
-        if where is not None:
-            what += f" matching where={getattr(where, '__name__', None) or repr(where)}"
-        return what
-
-
-_MATCHERS: dict[Pattern, Matcher] = {}
-# (matcher, event class, GA name) -> whether it matches.
-_MATCHES: dict[tuple[Matcher, type[Event], str], bool] = {}
-# (the matchers of a dispatcher's registrations, in order; event key) -> the
-# positions of those that match. Shared: 1,000 sessions built alike compute the
-# routing of each event class once instead of 1,000 times.
-_ROUTES: dict[tuple[tuple[Matcher, ...], Any], tuple[int, ...]] = {}
-
-
-def _route(matchers: tuple[Matcher, ...], key: Any, cls: type[Event], name: str) -> tuple[int, ...]:
-    """The positions in ``matchers`` of those an event of class ``cls`` named ``name`` hits.
-
-    ``key`` is the event's cache key (see :meth:`Dispatcher.handlers_for`); ``name`` its GA
-    spelling.
-    """
-    route_key = (matchers, key)
-    route = _ROUTES.get(route_key)
-    if route is None:
-        route = tuple(i for i, matcher in enumerate(matchers) if matcher.matches(cls, name))
-        if len(_ROUTES) >= _MAX_ROUTES:
-            _ROUTES.clear()
-        _ROUTES[route_key] = route
-    return route
-
-
 @dataclass(eq=False, slots=True)
 class Registration:
     """One handler registered for one pattern.
 
     A core registration of a bound method holds the function in ``handler`` and
-    the part it is bound to in ``owner``, called as ``handler(owner, event)``:
-    a session's ~33 core handlers then cost no bound method each, objects the
-    garbage collector would walk for as long as the session lives.
+    the position of the part it is bound to among its dispatcher's parts in
+    ``owner``, called as ``handler(parts[owner], event)``. Such a registration
+    holds nothing of one session, so every session built alike shares it (see
+    :meth:`Dispatcher.add_core`): a session's ~33 core handlers then cost it no
+    object the garbage collector walks for as long as the session lives.
     :meth:`callback` gives the handler as it was registered.
     """
 
@@ -209,8 +85,8 @@ class Registration:
     active: bool = True
     #: One of the session's own (:meth:`Dispatcher.add_core`): out of the duplicate check.
     core: bool = False
-    #: What ``handler`` is called on, for a core registration of a bound method.
-    owner: Any = None
+    #: For a core registration of a bound method: where its part is among the dispatcher's.
+    owner: int | None = None
     # Active, neither once nor concurrent: the dispatch loop's one test per handler.
     plain: bool = field(init=False, repr=False)
 
@@ -221,11 +97,28 @@ class Registration:
         """Take this registration out of dispatch (an event in progress skips it too)."""
         self.active = self.plain = False
 
-    def callback(self) -> Handler:
-        """The handler as it was registered (a core registration's bound method again)."""
+    def callback(self, parts: Sequence[Any] = ()) -> Handler:
+        """The handler as it was registered: a core one's bound method again, on ``parts``."""
         if self.owner is None:
             return self.handler
-        return MethodType(self.handler, self.owner)
+        return MethodType(self.handler, parts[self.owner])
+
+
+# (matcher, function, position of its part) -> the core registration every
+# dispatcher with that part at that position shares. Only the session's own
+# parts register core handlers, so the table stays small; bounded all the same.
+_CORE: dict[tuple[Matcher, Callable[..., Any], int], Registration] = {}
+
+
+def _shared_core(matcher: Matcher, function: Callable[..., Any], owner: int) -> Registration:
+    """The core registration of ``function`` on the part at ``owner``, shared process-wide."""
+    key = (matcher, function, owner)
+    registration = _CORE.get(key)
+    if registration is None:
+        if len(_CORE) >= MAX_MATCHERS:
+            _CORE.clear()
+        registration = _CORE[key] = Registration(matcher, function, core=True, owner=owner)
+    return registration
 
 
 @dataclass(eq=False, slots=True)
@@ -251,6 +144,9 @@ class Dispatcher:
         protocol: Protocol = "realtime",
     ) -> None:
         self._registrations: list[Registration] = []
+        # The session parts whose bound methods are core handlers, in the order they
+        # came: a shared core registration names its part by its position here.
+        self._parts: list[Any] = []
         # The same registrations by their matcher's key, for add's duplicate check;
         # None until the first add needs it (the core's registrations skip it).
         # A key's one registration is held as itself, not in a list of one: a list per
@@ -335,14 +231,24 @@ class Dispatcher:
         """
         matcher = Matcher.parse(pattern)
         if type(handler) is MethodType:
-            # The function and its part, not the bound method: see Registration.
-            function, owner = handler.__func__, handler.__self__
-            registration = Registration(matcher, function, core=True, owner=owner)
+            # The function and where its part is, not the bound method: shared by
+            # every session built alike (see Registration).
+            function, part = handler.__func__, handler.__self__
+            registration = _shared_core(matcher, function, self._position(part))
         else:
             registration = Registration(matcher, handler, core=True)
         self._registrations.append(registration)
         self._cache.clear()
         self._matchers = None
+
+    def _position(self, part: object) -> int:
+        """Where ``part`` is among the parts of the core's bound methods (added if new)."""
+        parts = self._parts
+        for position, known in enumerate(parts):
+            if known is part:
+                return position
+        parts.append(part)
+        return len(parts) - 1
 
     def _index(self) -> dict[Any, Registration | list[Registration]]:
         """The registrations by their matcher's key, for :meth:`add`'s duplicate check."""
@@ -355,27 +261,34 @@ class Dispatcher:
     def remove(self, handler: Handler, pattern: Pattern | None = None) -> bool:
         """Unregister ``handler`` (for ``pattern`` only, if given); tell whether it was found.
 
-        ``pattern`` may be any equivalent spelling of the registered one.
+        ``pattern`` may be any equivalent spelling of the registered one. A core
+        part's bound method, whose registration other sessions share, is only
+        dropped from this dispatcher: an event already under way still reaches it.
         """
         key = Matcher.parse(pattern).key if pattern is not None else None
-        found = False
-        for registration in self._registrations:
-            if registration.callback() == handler and (
-                key is None or registration.matcher.key == key
-            ):
+        parts = self._parts
+        found = [
+            registration
+            for registration in self._registrations
+            if registration.callback(parts) == handler
+            and (key is None or registration.matcher.key == key)
+        ]
+        for registration in found:
+            if registration.owner is None:
                 registration.deactivate()
-                found = True
         if found:
-            self._prune()
-        return found
+            self._prune(found)
+        return bool(found)
 
     def discard(self, registration: Registration) -> None:
         """Unregister this one registration, leaving others of the same handler in place."""
         registration.deactivate()
         self._prune()
 
-    def _prune(self) -> None:
-        self._registrations = [r for r in self._registrations if r.active]
+    def _prune(self, dropped: list[Registration] | None = None) -> None:
+        self._registrations = [
+            r for r in self._registrations if r.active and (dropped is None or r not in dropped)
+        ]
         self._by_key = None
         self._changed()
 
@@ -402,8 +315,8 @@ class Dispatcher:
             registrations = self._registrations
             if self._matchers is None:
                 self._matchers = tuple(r.matcher for r in registrations)
-            cached = tuple(registrations[i] for i in _route(self._matchers, key, cls, name))
-            if len(self._cache) >= _MAX_ROUTES:
+            cached = tuple(registrations[i] for i in route(self._matchers, key, cls, name))
+            if len(self._cache) >= MAX_ROUTES:
                 self._cache.clear()  # fresh custom names, one after the other
             self._cache[key] = cached
         return cached
@@ -445,6 +358,7 @@ class Dispatcher:
         cache = self._cache
         pending = self.pending
         on_error = self._on_error
+        parts = self._parts
         for event in events:
             # A typed event's cache key is its class (see handlers_for).
             registrations = cache.get(type(event))
@@ -459,11 +373,11 @@ class Dispatcher:
                 handler = registration.handler
                 owner = registration.owner
                 try:
-                    result = handler(event) if owner is None else handler(owner, event)
+                    result = handler(event) if owner is None else handler(parts[owner], event)
                     if result is not None and isawaitable(result):
                         await result
                 except Exception as exc:
-                    on_error(event, registration.callback(), exc)
+                    on_error(event, registration.callback(parts), exc)
             if self._taps:
                 await self._feed_taps(event)
             if pending and not _emitted:
@@ -476,10 +390,11 @@ class Dispatcher:
         if registration.once:
             # By identity: a permanent registration of the same handler and pattern stays.
             self.discard(registration)
+        handler = registration.callback(self._parts)
         if registration.concurrent:
-            self._spawn(self._concurrent_call(registration.callback(), event))
+            self._spawn(self._concurrent_call(handler, event))
         else:
-            await self._invoke(registration.callback(), event)
+            await self._invoke(handler, event)
 
     def _concurrent_call(
         self, handler: Handler, event: Event

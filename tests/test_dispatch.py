@@ -497,7 +497,7 @@ async def test_events_emitted_by_handlers_run_right_after_the_current_one() -> N
 
 
 async def test_dispatchers_registered_alike_share_one_routing_per_event_class() -> None:
-    from realtime_events import dispatch
+    from realtime_events import routing
 
     seen: dict[str, list[str]] = {"a": [], "b": []}
 
@@ -510,10 +510,10 @@ async def test_dispatchers_registered_alike_share_one_routing_per_event_class() 
 
     first, second = build("a"), build("b")
     await first.dispatch(done("resp_shared"))
-    routes = len(dispatch._ROUTES)
+    routes = len(routing._ROUTES)
     await second.dispatch(done("resp_shared"))
     # The second dispatcher found the first one's routing: nothing was computed again.
-    assert len(dispatch._ROUTES) == routes
+    assert len(routing._ROUTES) == routes
     assert seen == {"a": ["done", "prefix", "star"], "b": ["done", "prefix", "star"]}
     assert Matcher.parse("response.done") is Matcher.parse("response.done")
 
@@ -541,19 +541,19 @@ async def test_a_change_in_one_dispatcher_leaves_the_others_routing_alone() -> N
 
 
 async def test_the_shared_routing_tables_stay_bounded() -> None:
-    from realtime_events import dispatch
+    from realtime_events import routing
 
     d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: None)
     d.declare("bench.*")
     got: list[str] = []
     d.add("bench.*", lambda event: got.append(event.type))
     # Fresh names each time (plugin events share one class, keyed by name).
-    for index in range(dispatch._MAX_ROUTES + 10):
+    for index in range(routing.MAX_ROUTES + 10):
         await d.dispatch(plugin_event(f"bench.e{index}"))
-    assert len(got) == dispatch._MAX_ROUTES + 10
-    assert len(dispatch._ROUTES) <= dispatch._MAX_ROUTES
-    assert len(dispatch._MATCHES) <= dispatch._MAX_ROUTES
-    assert len(d._cache) <= dispatch._MAX_ROUTES
+    assert len(got) == routing.MAX_ROUTES + 10
+    assert len(routing._ROUTES) <= routing.MAX_ROUTES
+    assert len(routing._MATCHES) <= routing.MAX_ROUTES
+    assert len(d._cache) <= routing.MAX_ROUTES
 
 
 @pytest.mark.anyio
@@ -730,3 +730,44 @@ async def wait_until(condition: Callable[[], bool]) -> None:
     with anyio.fail_after(5):
         while not condition():
             await anyio.lowlevel.checkpoint()
+
+
+async def test_dispatchers_built_alike_share_core_registrations_each_on_its_own_parts() -> None:
+    class Part:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.seen: list[str] = []
+
+        def on_done(self, event: Event) -> None:
+            self.seen.append(f"{self.name} {event.response.id}")  # type: ignore[attr-defined]
+
+        def on_any(self, event: Event) -> None:
+            if event.type == "response.created":
+                raise RuntimeError(self.name)
+
+    def build(label: str) -> tuple[Dispatcher, list[Part], list[Failure]]:
+        failures: list[Failure] = []
+        d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: failures.append(args))
+        parts = [Part(f"{label}1"), Part(f"{label}2")]
+        for part in parts:
+            d.add_core("response.done", part.on_done)
+            d.add_core("*", part.on_any)
+        return d, parts, failures
+
+    (first, ours, our_failures), (second, theirs, their_failures) = build("a"), build("b")
+    # The same registrations: the session holds none of its own for its parts' handlers.
+    assert all(a is b for a, b in zip(first._registrations, second._registrations, strict=True))
+    await first.dispatch(done("resp_1"))
+    await second.dispatch(done("resp_2"))
+    await second.dispatch(server_event("response.created", response={}))
+    assert [part.seen for part in ours] == [["a1 resp_1"], ["a2 resp_1"]]
+    assert [part.seen for part in theirs] == [["b1 resp_2"], ["b2 resp_2"]]
+    # A failure names the bound method of the dispatcher's own part.
+    assert our_failures == []
+    assert [handler for _, handler, _ in their_failures] == [theirs[0].on_any, theirs[1].on_any]
+    # off() in one dispatcher leaves the other's registration in place.
+    assert first.remove(ours[0].on_done)
+    await first.dispatch(done("resp_3"))
+    await second.dispatch(done("resp_4"))
+    assert [part.seen for part in ours] == [["a1 resp_1"], ["a2 resp_1", "a2 resp_3"]]
+    assert theirs[0].seen == ["b1 resp_2", "b1 resp_4"]
