@@ -45,6 +45,27 @@ def test_the_relay_calls_its_receivers_in_order_then_blinkers() -> None:
     ]
 
 
+def test_the_relay_calls_bound_methods_on_their_own_parts_in_connecting_order() -> None:
+    owner = Owner()
+    relay = signals.Relay()
+    calls: list[tuple[str, Any]] = []
+
+    class Part:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def on_closed(self, sender: Any, **kwargs: Any) -> None:
+            calls.append((self.name, kwargs["error"]))
+
+    first, second = Part("first"), Part("second")
+    relay.connect(signals.closed, first.on_closed)
+    relay.connect(signals.closed, lambda sender, **kw: calls.append(("plain", kw["error"])))
+    relay.connect(signals.disconnected, first.on_closed)
+    relay.connect(signals.closed, second.on_closed)
+    relay.send(signals.closed, owner, error="why")
+    assert calls == [("first", "why"), ("plain", "why"), ("second", "why")]
+
+
 def test_a_failing_relay_receiver_is_logged_and_the_others_still_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
