@@ -67,37 +67,31 @@ _DECLARE_HINT = "declare custom names first with session.declare(...)"
 
 
 class _Declared:
-    """A set of exact names and ``prefix.*`` patterns."""
+    """A set of exact names and ``prefix.*`` patterns, never changed once made.
+
+    Declaring makes another (see :func:`_declared`), shared by every session
+    that declared the same: each session declares ``metrics.response``, and a
+    set of its own was three objects the garbage collector walks.
+    """
 
     __slots__ = ("names", "prefixes")
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names: set[str] = set()
+    def __init__(
+        self, names: frozenset[str] = frozenset(), prefixes: frozenset[str] = frozenset()
+    ) -> None:
+        self.names = names
         #: Pattern prefixes with their trailing dot: ``"profanity.*"`` -> ``"profanity."``.
-        self.prefixes: set[str] = set()
-        self.add(names)
+        self.prefixes = prefixes
 
-    def add(self, names: Iterable[str]) -> None:
-        for name in names:
-            if not isinstance(name, str) or not name:
-                raise TypeError(f"an event name must be a non-empty string, not {name!r}")
-            if name.endswith(".*") and "*" not in name[:-2] and len(name) > 2:
-                self.prefixes.add(name[:-1])
-            elif "*" in name:
-                raise ValueError(
-                    f"declare event names or 'prefix.*' patterns, not {name!r}: "
-                    "declaring '*' would accept every typo"
-                )
-            else:
-                self.names.update(spellings(name))
-
-    def discard(self, names: Iterable[str]) -> None:
-        """Forget these names and patterns (each spelling of a name)."""
+    def without(self, names: Iterable[str]) -> _Declared:
+        """These names and patterns but ``names`` (each spelling of a name)."""
+        kept, prefixes = set(self.names), set(self.prefixes)
         for name in names:
             if name.endswith(".*"):
-                self.prefixes.discard(name[:-1])
+                prefixes.discard(name[:-1])
             else:
-                self.names.difference_update(spellings(name))
+                kept.difference_update(spellings(name))
+        return _declared(kept, prefixes)
 
     def has(self, name: str) -> bool:
         return name in self.names or any(name.startswith(p) for p in self.prefixes)
@@ -114,6 +108,42 @@ class _Declared:
         yield from (p + "*" for p in self.prefixes)
 
 
+def _add(declared: Iterable[str], names: set[str], prefixes: set[str]) -> None:
+    """Add names and ``prefix.*`` patterns to these sets; a bad one raises, those before it stay."""
+    for name in declared:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"an event name must be a non-empty string, not {name!r}")
+        if name.endswith(".*") and "*" not in name[:-2] and len(name) > 2:
+            prefixes.add(name[:-1])
+        elif "*" in name:
+            raise ValueError(
+                f"declare event names or 'prefix.*' patterns, not {name!r}: "
+                "declaring '*' would accept every typo"
+            )
+        else:
+            names.update(spellings(name))
+
+
+# Every distinct set of declarations, shared; bounded, as names come from applications.
+_DECLARED: dict[tuple[frozenset[str], frozenset[str]], _Declared] = {}
+_MAX_DECLARED = 1024
+
+
+def _declared(names: Iterable[str], prefixes: Iterable[str]) -> _Declared:
+    """The one :class:`_Declared` of these names and prefixes."""
+    key = (frozenset(names), frozenset(prefixes))
+    found = _DECLARED.get(key)
+    if found is None:
+        if len(_DECLARED) >= _MAX_DECLARED:
+            _DECLARED.clear()
+        found = _DECLARED[key] = _Declared(*key)
+    return found
+
+
+#: What a session declared before its first declare.
+_NOTHING_DECLARED = _declared((), ())
+
+
 @functools.cache
 def _installed_declared() -> _Declared:
     """The names the installed plugins declare: read once per process, shared by every session.
@@ -122,7 +152,10 @@ def _installed_declared() -> _Declared:
     registered one custom name would otherwise do it a thousand times. The set
     is never changed after it is built.
     """
-    return _Declared(installed_events())
+    names: set[str] = set()
+    prefixes: set[str] = set()
+    _add(installed_events(), names, prefixes)
+    return _Declared(frozenset(names), frozenset(prefixes))
 
 
 class EventNames:
@@ -135,16 +168,21 @@ class EventNames:
         self._events = protocol_events(protocol)
         #: The protocol whose server events are known.
         self.protocol: Protocol = protocol
-        self._declared = _Declared()
+        self._declared = _NOTHING_DECLARED
         self._installed: _Declared | None = None  # read on the first miss only
 
     def declare(self, *names: str) -> None:
         """Accept these names (or ``prefix.*`` patterns) from now on."""
-        self._declared.add(names)
+        declared = self._declared
+        added, prefixes = set(declared.names), set(declared.prefixes)
+        try:
+            _add(names, added, prefixes)
+        finally:  # a bad name raises; the ones before it are declared, as they always were
+            self._declared = _declared(added, prefixes)
 
     def undeclare(self, *names: str) -> None:
         """Stop accepting these declared names or patterns (a failed plugin's, say)."""
-        self._declared.discard(names)
+        self._declared = self._declared.without(names)
 
     @property
     def declared(self) -> frozenset[str]:

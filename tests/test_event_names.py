@@ -258,3 +258,22 @@ def test_a_realtime_session_says_when_a_name_is_lives() -> None:
     with pytest.raises(UnknownEventError, match="an event of the Live protocol"):
         names.check("session.delegation.created")
     names.check("response.done")
+
+
+def test_sessions_declaring_alike_share_nothing_they_could_change_for_each_other() -> None:
+    first, second = EventNames(), EventNames()
+    first.declare("bot.said")
+    assert first.known("bot.said")
+    assert not second.known("bot.said")
+    second.declare("bot.said", "bot.extra.*")
+    first.undeclare("bot.said")
+    assert not first.known("bot.said")
+    assert second.known("bot.said")
+    assert second.known("bot.extra.one")
+    assert second.declared == frozenset({"bot.said", "bot.extra.*"})
+    # A bad name raises; the names before it are declared all the same.
+    with pytest.raises(ValueError, match="every typo"):
+        first.declare("bot.first", "*", "bot.after")
+    assert first.known("bot.first")
+    assert not first.known("bot.after")
+    assert not second.known("bot.first")
