@@ -14,6 +14,7 @@ frames through the same parser, offline. A Live session's parser is given
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -33,6 +34,25 @@ __all__ = ["FrameParser", "last_error_in", "replay_frames"]
 # The session's logger: frame reports have always been the session's, and logging
 # configurations filter on it.
 logger = logging.getLogger("realtime_events.session")
+
+
+@functools.lru_cache(maxsize=16)
+def _routine(models: tuple[type[ServerEvent], ...]) -> frozenset[type[ServerEvent]]:
+    """The classes whose events need nothing after ``validate``, shared by a protocol's parsers.
+
+    No lenient parse to log (no omittable field), and no ``error``, which a
+    reader keeps an eye on.
+    """
+    return frozenset(
+        model for model in models if not model.omittable_fields and model.canonical_type != "error"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _without(
+    routine: frozenset[type[ServerEvent]], absorbs: tuple[type[ServerEvent], ...]
+) -> frozenset[type[ServerEvent]]:
+    return routine.difference(absorbs)
 
 
 class FrameParser:
@@ -57,14 +77,16 @@ class FrameParser:
         self.validate = events.validate
         #: The classes whose events need nothing after ``validate``: no lenient parse
         #: to log (no omittable field), and no ``error``, which a reader keeps an eye on.
-        self.routine: frozenset[type[ServerEvent]] = frozenset(
-            model
-            for model in events.models
-            if not model.omittable_fields and model.canonical_type != "error"
-        )
-        # The lenient parses logged already: (event type, missing fields). Bounded
-        # by the models: each has a handful of omittable fields.
-        self._lenient: set[tuple[str, tuple[str, ...]]] = set()
+        #: Shared by every parser of the protocol, as a set of each one's own would be
+        #: an object the garbage collector walks for as long as its session lives.
+        self.routine = _routine(events.models)
+        # The lenient parses logged already: (event type, missing fields), made at the
+        # first. Bounded by the models: each has a handful of omittable fields.
+        self._lenient: set[tuple[str, tuple[str, ...]]] | None = None
+
+    def fast_path(self, absorbs: tuple[type[ServerEvent], ...]) -> frozenset[type[ServerEvent]]:
+        """The :attr:`routine` classes but ``absorbs``: what a reader may take on its fast path."""
+        return _without(self.routine, absorbs)
 
     def __call__(self, data: bytes, text: bool) -> ServerEvent | None:
         """Parse one frame; report (and drop) what is not an event."""
@@ -106,7 +128,9 @@ class FrameParser:
 
     def _report_lenient(self, event: ServerEvent, missing: tuple[str, ...]) -> None:
         key = (event.type, missing)
-        if key in self._lenient:
+        if self._lenient is None:
+            self._lenient = set()
+        elif key in self._lenient:
             return
         self._lenient.add(key)
         logger.debug(
