@@ -21,6 +21,7 @@ docs/reconnection.md for the lifecycle and its bounds).
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
@@ -124,21 +125,25 @@ class Supervisor:
         # on (the dispatcher parses it, maybe after the next connection began).
         self._last_error: tuple[int, Any] | None = None
         self._connections = 0
-        self._ready = anyio.Event()  # open, or finished before it could be
+        self._opened = False  # open, or finished before it could be
         self._finished = anyio.Event()
-        # Events made only when someone waits (each holds a deque: memory of every
-        # idle session): the dispatcher's end, a reconnect in progress, room in the queue.
+        # Events made only when someone waits (an anyio Event is three objects the
+        # garbage collector walks for as long as an idle session lives): run()'s wait
+        # for the opening, the dispatcher's end, a reconnect in progress, the loss of
+        # a connection a send failed on, room in the queue.
+        self._ready: anyio.Event | None = None
         self._dispatch_ended = False
         self._dispatch_done: anyio.Event | None = None
         self._reconnected: anyio.Event | None = None  # set, or None: not reconnecting
-        self._connection_lost = anyio.Event()
+        self._lost_upto = 0  # connections 1 to this one are lost (see _serve)
+        self._lost: anyio.Event | None = None
         self._wait_scope: anyio.CancelScope | None = None
         # The reader-to-dispatcher queue: each read's frames with their size, and
         # emitted events. _parsing: the frames of the read being dispatched, not yet
         # parsed (reversed: the next one last).
         self._queue: deque[tuple[list[Message], int, int] | Event] = deque()
         # The classes whose events take the reader's fast path (see _events_of).
-        self._routine = hooks.parse.routine.difference(hooks.absorbs)
+        self._routine = hooks.parse.fast_path(hooks.absorbs)
         self._parsing: list[Message] | None = None
         self._parsing_of = 0  # the connection they came on
         self._queued_bytes = 0
@@ -175,7 +180,11 @@ class Supervisor:
                 for task in hooks.tasks:
                     task_group.start_soon(_logged, task)
                 task_group.start_soon(self._supervise, ws)
-                await self._ready.wait()
+                if not self._opened:
+                    # No local for it: the frame would keep it for the whole run.
+                    self._ready = anyio.Event()
+                    await self._ready.wait()
+                    self._ready = None
                 if not self._finished.is_set():
                     task_status.started()
                 await self._finished.wait()
@@ -265,19 +274,12 @@ class Supervisor:
             error = exc
         await self._finish(error)
 
-    def _stayed_up(self, policy: ReconnectPolicy) -> bool:
-        """Whether the last connection was configured and then lived long enough."""
-        configured = self._configured_at
-        return configured is not None and (
-            anyio.current_time() - configured >= policy.healthy_after
-        )
-
     def _final_error(self, closed: ConnectionClosedError) -> BaseException | None:
         """What to report for a close that ends the run: None when all is well."""
         if self._closing:
             return None
         reason = self._server_reason(closed)
-        if not self._ready.is_set():
+        if not self._opened:
             return SessionClosedError(f"the server ended the session before it opened: {reason}")
         if closed.code == 1000:
             return None
@@ -312,7 +314,6 @@ class Supervisor:
     async def _serve(self, ws: WebSocket) -> ConnectionClosedError:
         """Read one connection until it closes; return why it closed."""
         self._ws = ws
-        self._connection_lost = anyio.Event()
         self._configured_at = None
         self._connections += 1
         closed: ConnectionClosedError | None = None
@@ -326,13 +327,13 @@ class Supervisor:
             task_group.cancel_scope.cancel()
         with anyio.CancelScope(shield=True):
             await ws.abort()
-        self._connection_lost.set()
+        self._lose(self._connections)
         assert closed is not None
         return closed
 
     async def _set_up(self, ws: WebSocket) -> None:
         """Configure a fresh connection (and restore the conversation), then open it."""
-        reconnect = self._ready.is_set()
+        reconnect = self._opened
         try:
             await self._hooks.configure(self.write)
             if reconnect:
@@ -353,7 +354,7 @@ class Supervisor:
             if restarted is not None:
                 restarted.set()
         else:
-            self._ready.set()
+            self._open()
         if self._settings.renew_after is not None:
             await self._renew_later(ws, self._settings.renew_after)
 
@@ -530,8 +531,6 @@ class Supervisor:
     async def _dispatch_loop(self) -> None:
         dispatcher = self._hooks.dispatcher
         current_dispatcher.set(dispatcher)
-        dispatch = dispatcher.dispatch
-        dispatch_many = dispatcher.dispatch_many
         budget = self._settings.max_pending_bytes
         queue = self._queue
         try:
@@ -546,14 +545,16 @@ class Supervisor:
                 if type(item) is tuple:
                     messages, size, connection = item
                     del item
-                    await dispatch_many(self._events_of(messages, connection))
+                    # Looked up each time: bound methods kept in locals would be two
+                    # more objects held by every idle session.
+                    await dispatcher.dispatch_many(self._events_of(messages, connection))
                     del messages
                     self._queued_bytes -= size
                     if self._queued_bytes <= budget and self._room is not None:
                         self._room.set()
                 else:
                     self._emitted -= 1
-                    await dispatch(item)  # type: ignore[arg-type]
+                    await dispatcher.dispatch(item)  # type: ignore[arg-type]
                     del item  # not kept while the loop waits for the next
         finally:
             self._dispatch_ended = True
@@ -600,13 +601,16 @@ class Supervisor:
                     await reconnected.wait()
             if self.state not in ("open", "connecting"):
                 raise SessionClosedError(f"cannot send {model.type!r}: the session is {self.state}")
-            lost = self._connection_lost
+            connection = self._connections
             try:
                 await self.write(model)
             except ConnectionClosedError:
                 # The connection died under this send. Once the loop has seen it
                 # too, send again on the next connection, or fail.
-                await lost.wait()
+                while self._lost_upto < connection:
+                    if self._lost is None:
+                        self._lost = anyio.Event()
+                    await self._lost.wait()
                 continue
             return
 
@@ -621,14 +625,27 @@ class Supervisor:
         if ws is None:
             raise SessionClosedError(f"cannot send {model.type!r}: not connected")
         data = model.to_json()
-        lost = self._connection_lost
+        connection = self._connections
         await ws.send(data)
-        if lost.is_set():
+        if self._lost_upto >= connection:
             raise ws.close_error or ConnectionClosedError(1006, "connection lost while sending")
         recorder = self._hooks.recorder
         if recorder is not None:
             recorder.write("send", data)
         self._hooks.signal(signals.event_sent, event=model)
+
+    def _open(self) -> None:
+        """The run is open (or finished before it could be): run() may report its start."""
+        self._opened = True
+        if self._ready is not None:
+            self._ready.set()
+
+    def _lose(self, upto: int) -> None:
+        """Connections up to ``upto`` are lost: sends that failed on them may go on."""
+        self._lost_upto = upto
+        lost, self._lost = self._lost, None
+        if lost is not None:
+            lost.set()
 
     # -- the finish --------------------------------------------------------
 
@@ -662,12 +679,15 @@ class Supervisor:
             self._reconnected.set()  # senders waiting for a reconnect see the session closed
         if self._restarted is not None:
             self._restarted.set()  # so does a restart
-        self._connection_lost.set()
+        self._lose(_EVERY_CONNECTION)
         self._queue.clear()
-        self._ready.set()
+        self._open()
         self._finished.set()
         self._hooks.signal(signals.closed, error=error)
 
+
+#: What _end marks lost: every connection, this one and any a send still waits on.
+_EVERY_CONNECTION = sys.maxsize
 
 #: A restart without a reconnect policy: one try, and no more.
 _NO_RETRY = ReconnectPolicy(max_attempts=0)
