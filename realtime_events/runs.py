@@ -68,14 +68,22 @@ class Runs:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Serve a new run until it ends (``Session.run``)."""
-        if self.current is not None:
-            raise RealtimeError(f"the session is {self.state} already")
-        run = self.current = self._make()
+        run = self._begin()
         try:
             await run.run(task_status=task_status)
         finally:
-            self._ended = "closed"
-            self.current = None
+            self._over()
+
+    def _begin(self) -> Supervisor:
+        """A new run, now the one in progress; refused while another is."""
+        if self.current is not None:
+            raise RealtimeError(f"the session is {self.state} already")
+        run = self.current = self._make()
+        return run
+
+    def _over(self) -> None:
+        self._ended = "closed"
+        self.current = None
 
     async def enter(self) -> None:
         """Serve a run in a task group of its own; return once it is open (``async with``)."""
@@ -117,8 +125,13 @@ class Runs:
             raise
 
     async def _serve_detached(self, status: Started) -> None:
+        # serve()'s body rather than a call to it: a coroutine fewer, held as long as the run.
         try:
-            await self.serve(task_status=status)
+            run = self._begin()
+            try:
+                await run.run(task_status=status)
+            finally:
+                self._over()
         except BaseException as exc:
             if not status.fail(exc) and not isinstance(exc, anyio.get_cancelled_exc_class()):
                 logger.error("the session ended: %s", exc)
