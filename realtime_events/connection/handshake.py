@@ -27,7 +27,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus, InvalidURI
 from websockets.frames import Frame
 from websockets.http11 import Request, Response
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
@@ -213,6 +213,8 @@ async def _handshake(
         )
         if response is not None:
             _check_response(protocol, response)
+            del response
+            _forget_the_response(protocol)
             websocket._begin_receiving(rest)
             return
         if rest:
@@ -222,6 +224,22 @@ async def _handshake(
                     _check_response(protocol, event)
         if protocol.handshake_exc is not None:
             raise ConnectionFailedError(f"WebSocket handshake failed: {protocol.handshake_exc}")
+
+
+def _forget_the_response(protocol: ClientProtocol) -> None:
+    """Let go of the handshake's response, which websockets' client parser keeps.
+
+    The client's parser is one generator that reads the response, then frames for
+    as long as the connection lives, and its frame holds the response (its
+    headers: eight objects the garbage collector walks for as long as the
+    session lives). The protocol was given the response headers only, so its
+    parser waits at a frame boundary with nothing buffered: the frame parser
+    the client's one went on into takes over there, started as websockets starts
+    its own parsers when it swaps them.
+    """
+    if protocol.state is State.OPEN and not protocol.reader.buffer:
+        protocol.parser = Protocol.parse(protocol)
+        next(protocol.parser)
 
 
 def _check_response(protocol: ClientProtocol, response: Response) -> None:
