@@ -118,6 +118,11 @@ class Conversation:
         # Through the relay, or a weak receiver: blinker must not keep the mirror alive.
         signals.follow(signals.event_sent, self._on_sent, sender=sender, relay=relay)
         self.item = ConversationItemResource(send)
+        #: Called with each delta that may be its response's first: an item's first
+        #: text, transcript or audio delta, and every delta of an item the mirror
+        #: does not hold. The session's metrics time a response's first audio and
+        #: text from it, which spares them a handler call at every delta.
+        self.first_delta: Callable[[Any], None] | None = None
         for name in (
             "conversation.item.created",
             "conversation.item.added",
@@ -282,6 +287,8 @@ class Conversation:
         """
         item = self._items.get(event.item_id)
         if item is None:
+            if self.first_delta is not None:
+                self.first_delta(event)
             return
         index = event.content_index
         content = item.content
@@ -297,6 +304,8 @@ class Conversation:
         text = fields.pop(name, None)
         if text is None:
             setattr(part, name, event.delta)  # once through pydantic, which records it as set
+            if self.first_delta is not None:
+                self.first_delta(event)
         else:
             # Out of the dict, the string has no other reference (unless a reader
             # kept one): CPython then extends it in place instead of copying the
@@ -310,6 +319,8 @@ class Conversation:
         # only where base64 has it (docs/performance.md, round 6).
         counts = self._audio_bytes.get(event.item_id)
         if counts is None:
+            if self.first_delta is not None:
+                self.first_delta(event)
             if event.item_id not in self._items:
                 return  # not in the conversation (or forgotten): nothing to count for
             counts = self._audio_bytes[event.item_id] = []

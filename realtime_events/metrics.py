@@ -163,6 +163,7 @@ class Metrics:
         keep: int = KEEP_RESPONSES,
         on: Callable[[str, Callable[[Any], Any]], object] | None = None,
         relay: signals.Relay | None = None,
+        mirror: Any = None,
     ) -> None:
         #: The tracer for this session's spans; None means OpenTelemetry's global one.
         self.tracer = tracer
@@ -185,7 +186,7 @@ class Metrics:
         self._in_flight: dict[str, _InFlight] = {}
         self._lost_at: float | None = None
         if session is not None:
-            self.attach(session, on=on, relay=relay)
+            self.attach(session, on=on, relay=relay, mirror=mirror)
 
     @property
     def keep(self) -> int:
@@ -211,12 +212,15 @@ class Metrics:
         *,
         on: Callable[[str, Callable[[Any], Any]], object] | None = None,
         relay: signals.Relay | None = None,
+        mirror: Any = None,
     ) -> None:
         """Register the handlers and signal receivers on ``session``.
 
         The session that builds its own metrics hands its fast path: ``on``
-        registers a handler (``session.on`` by default) and ``relay`` carries
-        its signals (blinker, for ``session`` only, by default).
+        registers a handler (``session.on`` by default), ``relay`` carries
+        its signals (blinker, for ``session`` only, by default), and ``mirror``
+        is its conversation, which hands over the deltas that may be a
+        response's first (see :attr:`Conversation.first_delta`).
         """
         if self._session is not None:
             raise RuntimeError("this Metrics is already attached to a session")
@@ -226,8 +230,13 @@ class Metrics:
         register = session.on if on is None else on
         register("input_audio_buffer.speech_stopped", self._on_speech_stopped)
         register("response.created", self._on_created)
-        register("response.output_audio.delta", self._on_audio)
-        register("response.output_text.delta", self._on_text)
+        if mirror is not None:
+            # The mirror's handlers see every delta before ours would: a handler of
+            # ours at each one was a call per delta for one clock reading per response.
+            mirror.first_delta = self._on_first_delta
+        else:
+            register("response.output_audio.delta", self._on_audio)
+            register("response.output_text.delta", self._on_text)
         register("response.done", self._on_done)
         # Through the relay, or weak receivers (bound methods): the session's
         # handlers keep this object alive exactly as long as the session.
@@ -302,6 +311,13 @@ class Metrics:
         flight = self._in_flight.get(event.response_id)
         if flight is not None and flight.first_text_at is None:
             flight.first_text_at = time.perf_counter()
+
+    def _on_first_delta(self, event: Any) -> None:
+        # Any delta the mirror hands over; only audio and text start a clock.
+        if isinstance(event, ResponseOutputAudioDeltaEvent):
+            self._on_audio(event)
+        elif isinstance(event, ResponseOutputTextDeltaEvent):
+            self._on_text(event)
 
     def _on_done(self, event: ResponseDoneEvent) -> None:
         now = time.perf_counter()

@@ -318,7 +318,7 @@ class Session(SessionHandlers):
             sender=self,
             relay=relay,
         )
-        self.metrics = Metrics(self, on=core, relay=relay)
+        self.metrics = Metrics(self, on=core, relay=relay, mirror=self.conversation)
         self.input_audio_buffer = InputAudioBufferResource(send)
         self.output_audio_buffer = OutputAudioBufferResource(send)
 

@@ -93,6 +93,41 @@ async def test_a_spoken_turn_is_measured_from_the_end_of_speech(
     assert record.status == "completed"
 
 
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+async def test_first_deltas_are_timed_in_and_out_of_the_conversation(
+    server: LocalRealtimeServer, dialect: Any
+) -> None:
+    # The mirror hands metrics the deltas that may be a response's first: a spoken
+    # answer in the conversation, then a text answer out of it, then one more in it.
+    session = Session(url=server.url, dialect=dialect)
+    first: dict[str, float] = {}
+
+    def stamp(event: Any) -> None:
+        first.setdefault(event.response_id, anyio.current_time())
+
+    session.on("response.output_audio.delta", stamp)
+    session.on("response.output_text.delta", stamp)
+    async with session:
+        spoken = await session.ask("hello", timeout=10)
+        await session.response.create(conversation="none", output_modalities=["text"])
+        aside = await session.wait_for("response.done", timeout=10)
+        again = await session.ask("story", timeout=10)
+    records = {record.response_id: record for record in session.metrics.responses}
+    spoken_id, again_id = spoken.responses[-1].id, again.responses[-1].id
+    assert list(records) == [spoken_id, aside.response.id, again_id]
+    for response_id in (spoken_id, again_id):
+        record = records[response_id]
+        assert record.time_to_first_audio is not None
+        assert 0 < record.time_to_first_audio <= record.total_time
+        assert record.time_to_first_text is None  # a transcript is not text
+    record = records[aside.response.id]
+    assert aside.response.conversation_id in (None, "none")
+    assert record.time_to_first_audio is None
+    assert record.time_to_first_text is not None
+    assert 0 < record.time_to_first_text <= record.total_time
+    assert set(first) == set(records)
+
+
 async def test_cancelled_responses_count_as_interruptions(server: LocalRealtimeServer) -> None:
     session = Session(url=server.url)
     metrics = session.metrics  # built into every session
