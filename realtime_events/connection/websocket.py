@@ -130,8 +130,16 @@ class WebSocket:
         Taking what one read produced in a single call saves a task switch per
         message when the peer sends faster than the application reads.
         """
+        # _read_for_caller's body, not a call to it: an idle session's reader waits
+        # here, and the coroutine a call makes would be held for as long as it waits.
         while not self._messages:
-            await self._read_for_caller()
+            if self._close_reading:
+                raise await self._closing_outcome()
+            self._reading = True
+            try:
+                await self._read()
+            finally:
+                self._reading = False
         batch = list(self._messages)
         self._messages.clear()
         return batch
