@@ -152,14 +152,17 @@ class Dispatcher:
         # A key's one registration is held as itself, not in a list of one: a list per
         # pattern a session handles is objects the garbage collector walks, for nothing.
         self._by_key: dict[Any, Registration | list[Registration]] | None = None
-        self._taps: list[Tap] = []
+        # Waiters and streams, and events emitted by handlers: made at the first, as
+        # most sessions have neither, and an empty list is an object all the same.
+        self._taps: list[Tap] | None = None
         self._cache: dict[Any, tuple[Registration, ...]] = {}
         # The matchers of the registrations in order, the key of the shared routes;
         # built on the first cache miss after a change.
         self._matchers: tuple[Matcher, ...] | None = None
         self._spawn = spawn
         self._on_error = on_error
-        self.pending: deque[Event] = deque()
+        #: Events emitted by handlers, dispatched right after the current one (see emit).
+        self.pending: deque[Event] | None = None
         #: The names ``add``, ``wait_for``, ``open_stream`` and ``check_emit`` accept.
         self.names = EventNames(protocol)
         self.closed_reason: BaseException | None = None
@@ -334,7 +337,8 @@ class Dispatcher:
             # (undeclaring one clears the routes).
             self.names.check_emit(name)
             route = self._lookup((PluginEvent, ga), PluginEvent, ga)
-        return bool(route) or any(tap.matcher.matches(PluginEvent, ga) for tap in self._taps)
+        taps = self._taps or ()
+        return bool(route) or any(tap.matcher.matches(PluginEvent, ga) for tap in taps)
 
     # -- dispatch ----------------------------------------------------------
 
@@ -356,7 +360,6 @@ class Dispatcher:
         if release and isinstance(events, list):
             events = _taking(events)
         cache = self._cache
-        pending = self.pending
         on_error = self._on_error
         parts = self._parts
         for event in events:
@@ -380,6 +383,7 @@ class Dispatcher:
                     on_error(event, registration.callback(parts), exc)
             if self._taps:
                 await self._feed_taps(event)
+            pending = self.pending  # made by the first emit, maybe by this event's handlers
             if pending and not _emitted:
                 # Events emitted by handlers go next, before the rest of the batch;
                 # the drain also takes what their own handlers emit, in order.
@@ -420,8 +424,10 @@ class Dispatcher:
     async def _feed_taps(self, event: Event) -> None:
         cls = type(event)
         name = cls.canonical_type or canonical(event.type)
-        for tap in list(self._taps):
-            if tap not in self._taps or not tap.matcher.matches(cls, name):
+        taps = self._taps
+        assert taps is not None
+        for tap in list(taps):
+            if tap not in taps or not tap.matcher.matches(cls, name):
                 continue  # closed by an earlier delivery, or not interested
             if tap.where is not None:
                 try:
@@ -431,7 +437,7 @@ class Dispatcher:
                     self._on_error(event, tap.where, exc)
                     continue
             if tap.once:
-                self._taps.remove(tap)
+                taps.remove(tap)
                 tap.send.send_nowait(event)
                 tap.send.close()
             elif tap.overflow == "block":
@@ -442,6 +448,17 @@ class Dispatcher:
                     self._discard_tap(tap)
             else:
                 self._offer_dropping_oldest(tap, event)
+
+    def _add_tap(self, tap: Tap) -> None:
+        if self._taps is None:
+            self._taps = []
+        self._taps.append(tap)
+
+    def emitted(self, event: Event) -> None:
+        """Queue an event a handler emitted, to dispatch right after the current one."""
+        if self.pending is None:
+            self.pending = deque()
+        self.pending.append(event)
 
     def _offer_dropping_oldest(self, tap: Tap, event: Event) -> None:
         try:
@@ -454,7 +471,7 @@ class Dispatcher:
             self._discard_tap(tap)
 
     def _discard_tap(self, tap: Tap) -> None:
-        if tap in self._taps:
+        if self._taps is not None and tap in self._taps:
             self._taps.remove(tap)
         tap.send.close()
 
@@ -475,7 +492,7 @@ class Dispatcher:
         self._check_open()
         send, receive = anyio.create_memory_object_stream[Any](1)
         tap = Tap(matcher, where, send, once=True)
-        self._taps.append(tap)
+        self._add_tap(tap)
         try:
             with receive:
                 with anyio.move_on_after(timeout):
@@ -505,7 +522,7 @@ class Dispatcher:
         tap = Tap(matcher, where, send, once=False, overflow=overflow)
         if overflow == "drop_oldest":
             tap.receive = receive.clone()
-        self._taps.append(tap)
+        self._add_tap(tap)
         return EventStream(self, tap, receive)
 
     def close(self, reason: BaseException | None = None) -> None:
@@ -515,11 +532,13 @@ class Dispatcher:
         self._closed_message = (
             f"the session ended: {reason}" if reason is not None else "the session is closed"
         )
-        for tap in self._taps:
+        taps, self._taps = self._taps, None
+        for tap in taps or ():
             tap.send.close()
             if tap.receive is not None:
                 tap.receive.close()
-        self._taps.clear()
+        if taps:
+            taps.clear()  # a delivery under way (see _feed_taps) skips the rest
 
     def reopen(self) -> None:
         """Accept waiters again: the session is starting (again)."""

@@ -121,7 +121,7 @@ class SessionHandlers(SessionOverloads):
         event = PluginEvent.model_construct(type=name, **{**(payload or {}), **fields})
         run = self._running()
         if current_dispatcher.get() is self._dispatcher:
-            self._dispatcher.pending.append(event)
+            self._dispatcher.emitted(event)
         elif run is not None:
             run.enqueue(event)
         else:

@@ -303,7 +303,7 @@ async def test_wait_for_times_out_and_leaves_no_tap_behind() -> None:
     async with running() as (dispatcher, _):
         with pytest.raises(TimeoutError):
             await dispatcher.wait_for("response.done", timeout=0.05)
-        assert dispatcher._taps == []
+        assert not dispatcher._taps
 
 
 async def test_a_timeout_says_what_was_awaited_and_for_how_long() -> None:
@@ -340,7 +340,7 @@ async def test_waiters_and_streams_refuse_to_start_before_the_session_runs() -> 
     assert "async with session:" in NOT_RUNNING
     with pytest.raises(SessionClosedError, match="the session is not running"):
         dispatcher.open_stream("response.done")
-    assert dispatcher._taps == []
+    assert not dispatcher._taps
     dispatcher.reopen()
     stream = dispatcher.open_stream("response.done")
     dispatcher.close()
@@ -415,7 +415,7 @@ async def test_a_blocking_stream_holds_the_dispatcher_until_it_is_read() -> None
         assert got == ["a", "b", "c"]
         stream.close()
         await dispatcher.dispatch(done("d"))  # a closed stream no longer takes events
-        assert dispatcher._taps == []
+        assert not dispatcher._taps
 
 
 async def test_a_dropping_stream_keeps_the_newest_events_and_never_blocks() -> None:
@@ -446,7 +446,7 @@ async def test_a_stream_left_by_its_reader_is_discarded() -> None:
         stream = dispatcher.open_stream("response.done", buffer=1)
         stream._receive.close()  # the reader went away without closing the stream
         await dispatcher.dispatch_many([done("a"), done("b")])
-        assert dispatcher._taps == []
+        assert not dispatcher._taps
 
 
 # -- emit from handlers -----------------------------------------------------
@@ -459,13 +459,13 @@ async def test_events_emitted_by_handlers_run_right_after_the_current_one() -> N
 
         def on_done(event: Any) -> None:
             seen.append(f"done {event.response.id}")
-            dispatcher.pending.append(plugin_event("demo.first", of=event.response.id))
-            dispatcher.pending.append(plugin_event("demo.second", of=event.response.id))
+            dispatcher.emitted(plugin_event("demo.first", of=event.response.id))
+            dispatcher.emitted(plugin_event("demo.second", of=event.response.id))
 
         def on_first(event: Any) -> None:
             seen.append(f"first {event.of}")
             # Emitted while draining: runs after what was already pending.
-            dispatcher.pending.append(plugin_event("demo.nested", of=event.of))
+            dispatcher.emitted(plugin_event("demo.nested", of=event.of))
 
         dispatcher.declare("demo.*")
         dispatcher.add("response.done", on_done)
