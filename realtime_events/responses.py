@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,8 +179,12 @@ class Responses:
         self.current: Response | None = None
         self._requested: ResponseRequest | None = None
         self._running: ResponseRequest | None = None
-        self._queue: list[ResponseRequest] = []
-        self._finished: OrderedDict[str, ResponseDoneEvent] = OrderedDict()
+        # The queue is made by the first request that waits, and the finished ones are
+        # a plain dict (untracked while empty, in order all the same): most sessions
+        # never queue a request, and an empty list or OrderedDict is an object the
+        # garbage collector walks for as long as the session lives.
+        self._queue: list[ResponseRequest] | None = None
+        self._finished: dict[str, ResponseDoneEvent] = {}
         # Cancels awaiting the server's answer, by target response. Each is answered
         # by that response's response.done or by an error naming the cancel's
         # event_id, and none outlives the connection: so both stay small.
@@ -217,7 +220,7 @@ class Responses:
     @property
     def pending(self) -> int:
         """How many requests wait for the active response to finish."""
-        return len(self._queue)
+        return len(self._queue or ())
 
     async def create(self, **overrides: Any) -> ResponseRequest:
         """Ask for a response now, or as soon as the active one is done.
@@ -234,10 +237,10 @@ class Responses:
             await self._send(request, track=False)
             return request
         if self.active or self._queue:
-            for queued in self._queue:
+            for queued in self._queue or ():
                 if queued.overrides == request.overrides:
                     return queued
-            self._queue.append(request)
+            self._queued().append(request)
             return request
         await self._send(request)
         return request
@@ -313,8 +316,8 @@ class Responses:
             # The lost server session did acknowledge the request it was sent, and
             # its response died with it: fail it as a running one, never ask again.
             request, self._unacknowledged = self._unacknowledged, None
-            if request is not None and request in self._queue:
-                self._queue.remove(request)
+            if request is not None and request in (self._queue or ()):
+                self._queued().remove(request)
                 request.response_id = response.id
                 request._fail(self._lost or SessionClosedError("the connection was lost"))
             return
@@ -330,7 +333,7 @@ class Responses:
         if response_id is not None:
             self._finished[response_id] = event
             while len(self._finished) > KEEP_FINISHED:
-                self._finished.popitem(last=False)
+                del self._finished[next(iter(self._finished))]  # the oldest
             self._answer_cancels([response_id])
         if self._stale:
             return  # the lost connection's: nothing of it runs any more
@@ -366,7 +369,7 @@ class Responses:
             elif self._requested is not None and source in (None, self._requested.event_id):
                 request, self._requested = self._requested, None
             if request is not None:
-                self._queue.insert(0, request)
+                self._queued().insert(0, request)
                 logger.debug("response.create deferred: a response is already active")
         elif code == "response_cancel_not_active":
             # Not naming one of our cancels, it answers them all: nothing is active.
@@ -396,7 +399,7 @@ class Responses:
         if requested is not None and not requested._sending:
             self._requested = None
             if not requested._done.is_set():
-                self._queue.insert(0, requested)
+                self._queued().insert(0, requested)
                 self._unacknowledged = requested
         self._lost = error
         self._stale = will_reconnect
@@ -408,13 +411,19 @@ class Responses:
 
     def _on_closed(self, session: Any, **_: Any) -> None:
         closed = SessionClosedError("the session ended before the response finished")
-        for request in (self._requested, self._running, *self._queue):
+        for request in (self._requested, self._running, *(self._queue or ())):
             if request is not None and not request._done.is_set():
                 request._fail(closed)
         self._requested = self._running = self._unacknowledged = None
-        self._queue.clear()
+        self._queue = None
         self._stale = False
         self._connection_ended()
+
+    def _queued(self) -> list[ResponseRequest]:
+        """The queue of requests waiting for the active response, made if need be."""
+        if self._queue is None:
+            self._queue = []
+        return self._queue
 
     def _connection_ended(self) -> None:
         """No answer will come on this connection: no response runs, no cancel is answered.

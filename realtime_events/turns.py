@@ -179,7 +179,9 @@ class Turns:
     ) -> None:
         self._responses = responses
         self._conversation = conversation
-        self._open: list[Turn] = []
+        # Made by the first begin(): most sessions never open a turn, and an empty
+        # list is an object the garbage collector walks for as long as they live.
+        self._open: list[Turn] | None = None
         self._holds = 0
         self._epoch = 0  # a new one each time the session ends: older holds are void
         # Whether an in-band response runs, as the handlers have seen so far.
@@ -198,6 +200,8 @@ class Turns:
     def begin(self) -> Turn:
         """Open a turn now, before the request that starts it is sent."""
         turn = Turn(self)
+        if self._open is None:
+            self._open = []
         self._open.append(turn)
         if len(self._open) > MAX_OPEN_TURNS:
             self._open.pop(0)._finish(None, SessionClosedError("too many turns left open"))
@@ -223,14 +227,14 @@ class Turns:
         self._check()
 
     def _forget(self, turn: Turn) -> None:
-        if turn in self._open:
+        if self._open is not None and turn in self._open:
             self._open.remove(turn)
 
     def _on_created(self, event: ResponseCreatedEvent) -> None:
         if not _out_of_band(event.response):
             self._running = True
             stale = self._lost is not None  # from the connection that was lost
-            for turn in self._open:
+            for turn in self._open or ():
                 if not (stale and turn._after_loss):
                     turn.started = True
 
@@ -239,17 +243,18 @@ class Turns:
         if _out_of_band(response):
             return
         self._running = False
-        for turn in self._open:
+        for turn in self._open or ():
             if turn.started:
                 turn._responses.append(response)
         self._check()
 
     def _check(self) -> None:
-        if self._holds or self._responses.active or self._responses.pending:
+        opened = self._open
+        if not opened or self._holds or self._responses.active or self._responses.pending:
             return
-        for turn in list(self._open):
+        for turn in list(opened):
             if turn._responses and not self._unanswered(turn._responses):
-                self._open.remove(turn)
+                opened.remove(turn)
                 turn._finish(self._reply(turn._responses))
 
     def _unanswered(self, responses: Iterable[Response]) -> dict[str, str]:
@@ -295,7 +300,7 @@ class Turns:
         lost, self._lost = self._lost, None
         if lost is not None:
             self._fail_running(lost)
-            for turn in self._open:
+            for turn in self._open or ():
                 turn._after_loss = False
 
     def _fail_running(self, error: BaseException) -> None:
@@ -308,15 +313,16 @@ class Turns:
         if not self._running:
             return
         self._running = False
-        for turn in [turn for turn in self._open if turn.started]:
-            self._open.remove(turn)
+        opened = self._open or []
+        for turn in [turn for turn in opened if turn.started]:
+            opened.remove(turn)
             turn._finish(None, error)
 
     def _on_closed(self, session: Any, *, error: BaseException | None = None, **_: Any) -> None:
         reason = f": {error}" if error is not None else ""
-        for turn in self._open:
+        opened, self._open = self._open, None
+        for turn in opened or ():
             turn._finish(None, SessionClosedError(f"the session ended before the reply{reason}"))
-        self._open.clear()
         self._holds = 0
         self._epoch += 1
         self._running = False

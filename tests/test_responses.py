@@ -9,17 +9,22 @@ anything is sent or queued.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from realtime_events import InvalidConfigError, Session
+from realtime_events import InvalidConfigError, Session, SessionClosedError, signals
 from realtime_events.events import ContentPart, ConversationItem, Response
 from realtime_events.events.settings import Reasoning
-from realtime_events.responses import check_response_settings
+from realtime_events.responses import KEEP_FINISHED, check_response_settings
 from realtime_events.testing import LocalRealtimeServer, ScriptedModel
+
+sys.path.insert(0, str(Path(__file__).parent))  # the components' helpers sit next to the tests
+from _components import components, response_created, response_done
 
 pytestmark = pytest.mark.anyio
 
@@ -131,3 +136,38 @@ def test_response_text_is_one_line_per_assistant_message() -> None:
     assert response.text == "Let me check.\nIt is sunny."
     assert Response(output=[message("Just one.")]).text == "Just one."
     assert Response(output=[call]).text == Response().text == ""
+
+
+# -- what is made only when needed ------------------------------------------
+
+
+async def test_a_queue_made_at_the_first_wait_ends_with_the_session_and_comes_back() -> None:
+    async with components() as parts:
+        responses = parts.responses
+        assert responses.pending == 0
+        await parts.feed(response_created("resp_1"))
+        waiting = await responses.create(instructions="next")
+        assert await responses.create(instructions="next") is waiting  # coalesced
+        assert responses.pending == 1
+        signals.send(signals.closed, parts.owner, error=None)
+        with pytest.raises(SessionClosedError, match="before the response finished"):
+            await waiting.done()
+        assert responses.pending == 0
+        # A new run queues again behind its active response, and sends in order.
+        await parts.feed(response_created("resp_2"))
+        again = await responses.create(instructions="again")
+        assert responses.pending == 1
+        await parts.feed(response_done("resp_2"))
+        assert responses.pending == 0
+        assert parts.sent[-1].model_dump()["response"]["instructions"] == "again"
+        assert again.error is None
+
+
+async def test_finished_responses_are_forgotten_oldest_first() -> None:
+    async with components() as parts:
+        for n in range(KEEP_FINISHED + 2):
+            await parts.feed(response_created(f"resp_{n}"), response_done(f"resp_{n}"))
+        assert await parts.responses.cancel("resp_0", wait=False) is None  # forgotten: sent
+        kept = await parts.responses.cancel("resp_2", wait=False)
+        assert kept is not None
+        assert kept.response.id == "resp_2"
