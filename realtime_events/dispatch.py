@@ -46,7 +46,7 @@ from .errors import SessionClosedError
 from .event_names import EventNames, Protocol
 from .events._base import Event, PluginEvent
 from .events.names import canonical
-from .routing import MAX_MATCHERS, MAX_ROUTES, Matcher, Pattern, route
+from .routing import MAX_MATCHERS, MAX_ROUTES, Matcher, Pattern, route, shared
 
 __all__ = ["Dispatcher", "EventStream", "Handler", "Matcher", "Pattern", "Registration"]
 
@@ -317,7 +317,7 @@ class Dispatcher:
         if cached is None:
             registrations = self._registrations
             if self._matchers is None:
-                self._matchers = tuple(r.matcher for r in registrations)
+                self._matchers = shared(tuple(r.matcher for r in registrations))
             cached = tuple(registrations[i] for i in route(self._matchers, key, cls, name))
             if len(self._cache) >= MAX_ROUTES:
                 self._cache.clear()  # fresh custom names, one after the other
@@ -544,6 +544,9 @@ class Dispatcher:
         """Accept waiters again: the session is starting (again)."""
         self.closed = False
         self.closed_reason = None
+        # Handlers are mostly registered before a run: the duplicate check's index is
+        # built again by the next add, rather than held by every running session.
+        self._by_key = None
 
     def _check_open(self) -> None:
         if self.closed:

@@ -19,7 +19,7 @@ from .events.names import spellings
 from .events.parse import SERVER_EVENT_CLASSES
 from .live.parse import LIVE_SERVER_EVENT_CLASSES
 
-__all__ = ["MAX_MATCHERS", "MAX_ROUTES", "Matcher", "Pattern", "route"]
+__all__ = ["MAX_MATCHERS", "MAX_ROUTES", "Matcher", "Pattern", "route", "shared"]
 
 Pattern: TypeAlias = str | type[Event]
 
@@ -150,3 +150,18 @@ def route(matchers: tuple[Matcher, ...], key: Any, cls: type[Event], name: str) 
             _ROUTES.clear()
         _ROUTES[route_key] = positions
     return positions
+
+
+# Each distinct list of matchers, once: a dispatcher's is the key of its routes, and
+# every session built alike has an equal one, so they share the one tuple.
+_LISTS: dict[tuple[Matcher, ...], tuple[Matcher, ...]] = {}
+
+
+def shared(matchers: tuple[Matcher, ...]) -> tuple[Matcher, ...]:
+    """The one tuple of these matchers in this order, shared by the dispatchers that have it."""
+    found = _LISTS.get(matchers)
+    if found is None:
+        if len(_LISTS) >= MAX_MATCHERS:
+            _LISTS.clear()
+        found = _LISTS[matchers] = matchers
+    return found

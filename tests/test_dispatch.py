@@ -771,3 +771,26 @@ async def test_dispatchers_built_alike_share_core_registrations_each_on_its_own_
     await second.dispatch(done("resp_4"))
     assert [part.seen for part in ours] == [["a1 resp_1"], ["a2 resp_1", "a2 resp_3"]]
     assert theirs[0].seen == ["b1 resp_2", "b1 resp_4"]
+
+
+async def test_the_duplicate_check_holds_across_a_run_start_and_built_alike_share_a_key() -> None:
+    def handler(event: Event) -> None:
+        pass
+
+    def build() -> Dispatcher:
+        d = Dispatcher(spawn=lambda call: None, on_error=lambda *args: None)
+        d.add_core("response.done", lambda event: None)
+        return d
+
+    first, second = build(), build()
+    registration = first.add("response.done", handler)
+    second.add("response.done", handler)
+    first.reopen()  # a run starts: the index is let go, and made again by the next add
+    assert first.add("response.done", handler) is registration
+    assert first.add("response.text.done", handler) is not registration
+    with pytest.raises(ValueError, match="already registered"):
+        first.add("response.done", handler, once=True)
+    first.remove(first._registrations[-1].handler, "response.text.done")
+    await first.dispatch(done("resp_1"))
+    await second.dispatch(done("resp_1"))
+    assert first._matchers is second._matchers  # one tuple: the key of their shared routes
