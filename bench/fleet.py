@@ -4,11 +4,12 @@
 SESSIONS clients at once, each receiving the stream at URL, and prints one JSON
 line: events delivered, complete sessions, CPU and wall time, resident memory
 before the burst and at its peak, and the garbage collector's share.
-``python -m bench.fleet idle URL SESSIONS [--traced | --objects]`` connects
-SESSIONS sessions that stay idle after ``session.created`` and prints the
-memory they hold, or (``--objects``, each with the burst's handlers) the
-objects the garbage collector tracks per session: the stable figure behind the
-collector's share of a fleet's CPU. A fresh process per measurement, so that no
+``python -m bench.fleet idle URL SESSIONS [--traced | --objects | --census]
+[--backend trio]`` connects SESSIONS sessions that stay idle after
+``session.created`` and prints the memory they hold, or (``--objects``, each
+with the burst's handlers) the objects the garbage collector tracks per
+session: the stable figure behind the collector's share of a fleet's CPU;
+``--census`` adds them by type. A fresh process per measurement, so that no
 memory freed by an earlier run is reused (which made idle sessions look 4x
 smaller), and a warm-up session first, so that lazy imports and model building
 are not counted.
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from typing import Any
 
 import anyio
@@ -121,9 +123,27 @@ class _Collections:
             self.runs[info["generation"]] += 1
 
 
-def idle(url: str, sessions: int, traced: bool, objects: bool = False) -> dict[str, float]:
+def _census() -> Counter[str]:
+    """The objects the garbage collector tracks, by type (``module:`` for a non-builtin one)."""
+    kinds: Counter[str] = Counter()
+    for tracked in gc.get_objects():
+        kind = type(tracked)
+        module = kind.__module__.split(".")[0]
+        kinds[kind.__qualname__ if module == "builtins" else f"{module}:{kind.__qualname__}"] += 1
+    return kinds
+
+
+def idle(
+    url: str,
+    sessions: int,
+    traced: bool,
+    objects: bool = False,
+    census: bool = False,
+    backend: str = "asyncio",
+) -> dict[str, Any]:
     """Connect ``sessions`` sessions that stay idle; return the memory (or objects) each holds."""
-    result: dict[str, float] = {}
+    result: dict[str, Any] = {}
+    objects = objects or census
 
     async def main() -> None:
         async def connected(count: int) -> list[Session]:
@@ -158,10 +178,18 @@ def idle(url: str, sessions: int, traced: bool, objects: bool = False) -> dict[s
         await close(await connected(1))  # the warm-up
         gc.collect()
         if objects:
-            before = len(gc.get_objects())
+            before = _census() if census else Counter[str]()
+            count = len(gc.get_objects())
             held = await connected(sessions)
             gc.collect()
-            result["objects"] = (len(gc.get_objects()) - before) / sessions
+            result["objects"] = (len(gc.get_objects()) - count) / sessions
+            if census:
+                added = _census() - before
+                result["by_type"] = {
+                    kind: round(number / sessions, 2)
+                    for kind, number in added.most_common()
+                    if number >= sessions / 2  # at least one every other session
+                }
             await close(held)
             return
         if traced:
@@ -177,7 +205,7 @@ def idle(url: str, sessions: int, traced: bool, objects: bool = False) -> dict[s
             result["rss"] = (rss1 - rss0) / sessions
         await close(held)
 
-    anyio.run(main)
+    anyio.run(main, backend=backend)
     return result
 
 
@@ -216,13 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     kind = i.add_mutually_exclusive_group()
     kind.add_argument("--traced", action="store_true")
     kind.add_argument("--objects", action="store_true", help="tracked objects per session")
+    kind.add_argument("--census", action="store_true", help="--objects, and by type")
+    i.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     args = parser.parse_args(argv)
     if args.command == "burst":
         if args.gc_threshold is not None:
             gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
         print(json.dumps(burst(args.client, args.url, args.sessions)))
     else:
-        print(json.dumps(idle(args.url, args.sessions, args.traced, args.objects)))
+        measured = idle(
+            args.url, args.sessions, args.traced, args.objects, args.census, args.backend
+        )
+        print(json.dumps(measured))
     return 0
 
 
