@@ -339,6 +339,61 @@ async def test_deltas_extend_the_mirror_and_leave_a_text_read_earlier_as_it_was(
 
 
 @pytest.mark.anyio
+async def test_deltas_reach_their_part_across_interleaved_parts_and_newer_copies(
+    anyio_backend: str,
+) -> None:
+    # The mirror keeps the part the last delta went to: deltas that alternate
+    # between items, parts and kinds, and an item placed again with parts of its
+    # own, must each still land where they belong.
+    one = {"id": "item_1", "type": "message", "role": "assistant", "content": []}
+    two = {"id": "item_2", "type": "message", "role": "assistant", "content": []}
+    at = {"response_id": "resp_1", "output_index": 0}
+
+    def delta(kind: str, item_id: str, index: int, word: str) -> Event:
+        return server_event(kind, **at, item_id=item_id, content_index=index, delta=word)
+
+    text, transcript = "response.output_text.delta", "response.output_audio_transcript.delta"
+    async with components() as c:
+        await c.feed(
+            server_event("response.output_item.added", **at, item=one),
+            server_event("response.output_item.added", **at, item=two),
+        )
+        await c.feed(
+            delta(text, "item_1", 0, "a"),
+            delta(text, "item_2", 0, "b"),
+            delta(text, "item_1", 1, "c"),
+            delta(transcript, "item_1", 1, "d"),
+            delta(text, "item_1", 0, "e"),
+            delta(text, "item_1", 0, "f"),
+        )
+        first = c.conversation.get("item_1")
+        assert first is not None
+        assert first.content is not None
+        assert [(p.text, p.transcript) for p in first.content] == [("aef", None), ("c", "d")]
+        # A newer copy with its own parts replaces the mirror's: later deltas extend it.
+        newer = {**one, "content": [{"type": "output_text", "text": "server"}]}
+        await c.feed(
+            server_event("conversation.item.retrieved", item=newer),
+            delta(text, "item_1", 0, "!"),
+        )
+        first = c.conversation.get("item_1")
+        assert first is not None
+        assert first.content is not None
+        assert first.content[0].text == "server!"
+        second = c.conversation.get("item_2")
+        assert second is not None
+        assert second.content is not None
+        assert second.content[0].text == "b"
+        await c.feed(server_event("conversation.item.deleted", item_id="item_1"))
+        await c.feed(delta(text, "item_1", 0, "gone"), delta(text, "item_2", 0, "c"))
+        assert c.conversation.get("item_1") is None
+        second = c.conversation.get("item_2")
+        assert second is not None
+        assert second.content is not None
+        assert second.content[0].text == "bc"
+
+
+@pytest.mark.anyio
 async def test_audio_is_counted_per_part_exactly_whatever_the_padding(anyio_backend: str) -> None:
     # Chunks of 4800, 4801 and 4802 bytes: base64 without padding, with "==" and with "=".
     chunks = [bytes(range(256)) * 18 + bytes(n) for n in (192, 193, 194)]
