@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from .audio import PCM16, AudioFormat
-from .config import check_config, from_wire, is_transcription, update_event
+from .config import check_config, from_wire, is_transcription, update_event, wire_field
 from .errors import InvalidConfigError, RealtimeError
 from .events import (
     ClientEvent,
@@ -57,6 +57,8 @@ def own_config(**named: Any) -> dict[str, Any]:
 
 
 _NULLABLE = frozenset({"turn_detection", "input_audio_transcription"})
+# Where a server session object holds its audio formats: GA's audio, beta's flat names.
+_AUDIO_FIELDS = {"audio", "input_audio_format", "output_audio_format"}
 
 
 def transcription_target(
@@ -172,13 +174,24 @@ class ConfigExchange:
             return {}
         return from_wire(self.server_session.model_dump(exclude_unset=True))
 
+    def _reported(self, name: str) -> Any:
+        """What :meth:`server` says of an audio format, read from the fields that hold it.
+
+        Neither the rest of the session object (instructions, tools) is dumped
+        nor every other field translated: a session's first response paid for both.
+        """
+        if self.server_session is None:
+            return None
+        dumped = self.server_session.model_dump(exclude_unset=True, include=_AUDIO_FIELDS)
+        return wire_field(dumped, name)
+
     def audio_format(self, name: str) -> AudioFormat:
         """``input_audio_format`` or ``output_audio_format``: the server's, asked for, pcm16."""
         server_session = self.server_session
         known = self._formats.get(name)
         if known is not None and known[0] is server_session:
             return known[1]
-        wire = self.server().get(name)
+        wire = self._reported(name)
         reported = bool(wire)
         if not reported:
             wire = self.effective().get(name)
