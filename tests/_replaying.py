@@ -1,9 +1,9 @@
-"""A plain ``websockets`` server that sends the same frames to each client: no project code."""
+"""Plain ``websockets`` servers in a thread, for tests: no project code."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from websockets.exceptions import ConnectionClosed
@@ -25,6 +25,13 @@ def replaying(frames: Sequence[str | bytes]) -> Iterator[str]:
         except ConnectionClosed:
             pass
 
+    with serving(handler) as url:
+        yield url
+
+
+@contextmanager
+def serving(handler: Callable[[ServerConnection], None]) -> Iterator[str]:
+    """Serve each client with ``handler`` in a thread; yield the server's ws:// URL."""
     server = serve(handler, "127.0.0.1", 0, compression=None, max_size=None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -10,20 +10,23 @@ closing handshake.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import anyio
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from realtime_events.connection import connect
 
-pytestmark = pytest.mark.anyio
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _replaying import TIMEOUT, serving
 
-TIMEOUT = 10.0
+pytestmark = pytest.mark.anyio
 
 
 @contextmanager
@@ -43,14 +46,8 @@ def talking(seen: list[object], done: threading.Event) -> Iterator[str]:
         seen.append(("closed", connection.close_code))
         done.set()
 
-    server = serve(handler, "127.0.0.1", 0, compression=None, max_size=None)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
+    with serving(handler) as url:
+        yield url
 
 
 async def test_frames_after_the_handshake_read_as_ever_without_the_response_kept(

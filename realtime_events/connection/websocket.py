@@ -120,8 +120,10 @@ class WebSocket:
         TCP) is returned first; the error then carries the peer's close code and
         reason (1006 when it sent none).
         """
-        while not self._messages:
-            await self._read_for_caller()
+        if not self._messages:
+            # recv_batch's waiting loop, the one reading for a caller; what it takes
+            # goes back in line, this message first.
+            self._messages.extend(await self.recv_batch())
         return self._messages.popleft()
 
     async def recv_batch(self) -> list[Message]:
@@ -130,8 +132,8 @@ class WebSocket:
         Taking what one read produced in a single call saves a task switch per
         message when the peer sends faster than the application reads.
         """
-        # _read_for_caller's body, not a call to it: an idle session's reader waits
-        # here, and the coroutine a call makes would be held for as long as it waits.
+        # The reading inline, not in a helper: an idle session's reader waits here,
+        # and the coroutine a call makes would be held for as long as it waits.
         while not self._messages:
             if self._close_reading:
                 raise await self._closing_outcome()
@@ -143,16 +145,6 @@ class WebSocket:
         batch = list(self._messages)
         self._messages.clear()
         return batch
-
-    async def _read_for_caller(self) -> None:
-        """Read once for recv() or recv_batch(), or wait for the close that close() reads for."""
-        if self._close_reading:
-            raise await self._closing_outcome()
-        self._reading = True
-        try:
-            await self._read()
-        finally:
-            self._reading = False
 
     async def _closing_outcome(self) -> ConnectionClosedError:
         """Wait for the close that close() is reading for; return why it closed.
