@@ -57,8 +57,8 @@ from .errors import (
 )
 from .events import ClientEvent, Event, PluginEvent, ServerEvent, UnknownServerEvent
 from .reconnect import ReconnectPolicy
+from .run_hooks import SessionState
 from .session import Session
-from .supervisor import SessionState
 from .sync import SyncSession
 from .turns import Reply, Turn
 

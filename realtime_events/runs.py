@@ -28,7 +28,8 @@ from .detached import Started, spawn_detached
 from .dispatch import Dispatcher, current_dispatcher
 from .errors import RealtimeError, SessionClosedError
 from .frames import FrameParser, replay_frames
-from .supervisor import SessionState, Supervisor
+from .run_hooks import SessionState
+from .supervisor import Supervisor
 
 __all__ = ["Runs"]
 

@@ -73,8 +73,9 @@ from .resources import (
     image_message,
 )
 from .responses import Responses
+from .run_hooks import RunHooks, RunSettings, SessionState
 from .runs import Runs
-from .supervisor import RunHooks, RunSettings, SessionState, Supervisor
+from .supervisor import Supervisor
 from .turns import Reply, Turn, Turns
 
 __all__ = ["ReconnectPolicy", "Session", "SessionState"]  # the last two for older imports

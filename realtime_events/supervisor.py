@@ -23,10 +23,9 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -34,7 +33,7 @@ from pydantic import ValidationError
 
 from . import signals
 from .connection import Message, WebSocket
-from .dispatch import Dispatcher, current_dispatcher
+from .dispatch import current_dispatcher
 from .errors import (
     ConnectionClosedError,
     ConnectionFailedError,
@@ -44,62 +43,21 @@ from .errors import (
     SessionClosedError,
 )
 from .events import ClientEvent, Event, ServerEvent
-from .frames import FrameParser, last_error_in
+from .frames import last_error_in
 from .reconnect import ReconnectPolicy, retry_after
-from .recording import Recorder
+from .run_hooks import RunHooks, RunSettings, SessionState
 
-__all__ = ["RunHooks", "RunSettings", "SessionState", "Supervisor"]
+__all__ = ["Supervisor"]
 
 logger = logging.getLogger("realtime_events.session")
 # A message's payload, for sums in C over a read's messages.
 _payload = itemgetter(0)
-
-SessionState = Literal["idle", "connecting", "open", "reconnecting", "closing", "closed"]
-Write = Callable[[ClientEvent], Awaitable[None]]
 
 #: How many plugin events emitted outside handlers may wait for the dispatcher.
 MAX_PENDING_EMITS = 1024
 
 #: The close a restart reports (``disconnected``, ``reconnecting``) for the old connection.
 RESTART_REASON = "restarting the session"
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The numbers a run obeys."""
-
-    reconnect: ReconnectPolicy | None
-    renew_after: float | None
-    close_timeout: float
-    max_pending_bytes: int
-
-
-@dataclass(frozen=True)
-class RunHooks:
-    """What a run needs from its session, as plain callables."""
-
-    dispatcher: Dispatcher
-    #: Open a new connection (the handshake; raises ConnectionFailedError).
-    open: Callable[[], Awaitable[WebSocket]]
-    #: Send the session configuration on a fresh connection.
-    configure: Callable[[Write], Awaitable[None]]
-    #: Replay the conversation into a new server session.
-    restore: Callable[[Write], Awaitable[None]]
-    #: Take a server event that only echoes what ``restore`` sent; True if it did.
-    absorb: Callable[[ServerEvent], bool]
-    #: The classes of the events ``absorb`` may take: others skip it on the reader's fast path.
-    absorbs: tuple[type[ServerEvent], ...]
-    #: After a reconnect: send what waited for it (queued response requests).
-    resume: Callable[[], Awaitable[None]]
-    #: Return once no response is running (renewal waits for a quiet moment).
-    idle: Callable[[], Awaitable[None]]
-    #: Parses the frames (and reports what is not an event).
-    parse: FrameParser
-    #: Send a lifecycle signal with the session as sender.
-    signal: Callable[..., None]
-    #: Long-running tasks that live as long as the run (plugins' ``run``).
-    tasks: Sequence[Callable[[], Awaitable[None]]] = ()
-    recorder: Recorder | None = None
 
 
 class Supervisor:
