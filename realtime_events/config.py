@@ -203,10 +203,16 @@ def wire_field(session: Mapping[str, Any], name: str) -> Any:
     None when the object does not have it. For a session's audio formats,
     read at every new answer: reading them all costs some forty lookups more.
     """
+    found = _field_at(session, name)
+    return None if found is None else found[1]
+
+
+def _field_at(session: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
+    """Where a neutral field sits in a server's ``session`` object (GA first), and its value."""
     for path in _FIELDS[name]:
         value = _get(session, path)
         if value is not _MISSING:
-            return value
+            return path, value
     return None
 
 
@@ -219,13 +225,11 @@ def from_wire(session: Mapping[str, Any]) -> dict[str, Any]:
     """
     neutral: dict[str, Any] = {}
     consumed = {"audio", "type", "modalities", "max_response_output_tokens"}
-    for name, (ga_path, beta_key) in _FIELDS.items():
-        for path in (ga_path, beta_key):
-            value = _get(session, path)
-            if value is not _MISSING:
-                neutral[name] = value
-                consumed.add(path)
-                break
+    for name in _FIELDS:
+        found = _field_at(session, name)
+        if found is not None:
+            path, neutral[name] = found
+            consumed.add(path)
     for key in ("output_modalities", "modalities"):
         if key in session and session[key] is not None:
             neutral["output_modalities"] = ["audio"] if "audio" in session[key] else ["text"]
