@@ -67,6 +67,11 @@ class _Portal:
         self.closing = False
         #: Set just before the portal is told to stop: it accepts no call after that.
         self.stopped = False
+        # Held while a call is handed over and while ``stopped`` is set, so no call
+        # reaches the loop once its stop began. One that did could arrive as the
+        # loop's task group closes: refused there, and on trio its coroutine was
+        # already made and is never closed ("never awaited").
+        self._handing_over = threading.Lock()
 
     def open(self, portal: BlockingPortal) -> None:
         """Take ``portal``, just started, for the calls to come."""
@@ -76,9 +81,10 @@ class _Portal:
 
     def stop(self, portal: BlockingPortal) -> None:
         """Stop the loop, cancelling what runs there: blocked callers get SessionClosedError."""
-        if self.stopped:
-            return
-        self.stopped = True
+        with self._handing_over:
+            if self.stopped:
+                return
+            self.stopped = True
         try:
             stopping = portal.start_task_soon(portal.stop, True)
         except RuntimeError:  # the loop ended by itself: nothing is left to stop
@@ -108,13 +114,15 @@ class _Portal:
         portal = self.check(getattr(func, "__qualname__", repr(func)))
         # Handing the call over and waiting for it are two steps, so the portal's
         # refusal is never confused with an error of the call itself.
-        try:
-            future = portal.start_task_soon(functools.partial(func, *args, **kwargs))
-        except RuntimeError as exc:
-            # check() ruled out the loop thread; the other refusal is a stopped portal.
-            if not self.stopped:
-                raise
-            raise SessionClosedError("the SyncSession is closed") from exc
+        with self._handing_over:
+            if self.stopped:
+                raise SessionClosedError("the SyncSession is closed")
+            try:
+                future = portal.start_task_soon(functools.partial(func, *args, **kwargs))
+            except RuntimeError as exc:
+                # check() ruled out the loop thread; the other refusal is a loop
+                # that ended by itself.
+                raise SessionClosedError("the SyncSession's loop has ended") from exc
         try:
             return future.result()
         except concurrent.futures.CancelledError as exc:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import gc
 import operator
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -284,6 +287,48 @@ def test_a_call_that_reaches_a_stopped_loop_says_the_session_closed(backend: Any
         with pytest.raises(SessionClosedError):
             state.call(operator.add, 1, 2)
         state.stop(portal)  # twice is fine
+
+
+def _stop_amid_calls(backend: str, callers: int) -> tuple[list[str], list[BaseException]]:
+    """Stop a portal while ``callers`` threads hand it calls; the warnings, the odd errors."""
+    state = _Portal()
+    unexpected: list[BaseException] = []
+    ready = threading.Barrier(callers + 1)
+
+    def caller() -> None:
+        ready.wait()
+        while True:
+            try:
+                state.call(operator.add, 1, 2)
+            except SessionClosedError:
+                return
+            except BaseException as exc:
+                unexpected.append(exc)
+                return
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with start_blocking_portal(backend) as portal:
+            state.open(portal)
+            threads = [threading.Thread(target=caller) for _ in range(callers)]
+            for thread in threads:
+                thread.start()
+            ready.wait()
+            time.sleep(0.002)
+            state.stop(portal)
+        for thread in threads:
+            thread.join(timeout=15)
+        assert not any(thread.is_alive() for thread in threads)
+        gc.collect()  # an unawaited coroutine warns when it is collected
+    return [str(w.message) for w in caught], unexpected
+
+
+def test_no_call_reaches_the_loop_once_its_stop_began(backend: Any) -> None:
+    # A call that slipped in as the loop's task group closed was refused there,
+    # and on trio its coroutine was left unawaited: a RuntimeWarning in about one
+    # stop in ten with 16 threads calling.
+    for _ in range(40):
+        assert _stop_amid_calls(backend, callers=16) == ([], [])
 
 
 def test_calls_racing_a_close_fail_only_with_session_closed(
