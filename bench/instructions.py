@@ -17,12 +17,20 @@ table for what a change adds or removes, ``python -m bench`` for what it
 costs. valgrind must be installed (Debian: ``apt-get install valgrind``);
 each client takes a minute or two under it, run as many at once as there are
 cores.
+
+``--fleet`` counts a burst of short sessions instead (``python -m bench.fleet
+burst``, raw websockets and the Session): 50 and then 150 at once by default
+(``--sessions A B``; under the simulator, many more miss their handshake
+timeout), each receiving the fleet's stream of 51 events, and prints the
+instructions per session, the collector's included (docs/performance.md,
+round 9).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import re
 import shutil
@@ -77,8 +85,8 @@ def child(name: str, warm_url: str, url: str) -> None:
     print(f"events {tally.events}")
 
 
-def count(name: str, warm_url: str, url: str) -> tuple[int, int]:
-    """Instructions executed by one child process, and the events its client received."""
+def _counted(what: str, *module_args: str) -> tuple[int, bytes]:
+    """Run ``python -m MODULE_ARGS`` under callgrind: its instructions and what it printed."""
     done = subprocess.run(
         [
             "valgrind",
@@ -86,22 +94,41 @@ def count(name: str, warm_url: str, url: str) -> tuple[int, int]:
             "--callgrind-out-file=/dev/null",
             sys.executable,
             "-m",
-            "bench.instructions",
-            "--child",
-            name,
-            warm_url,
-            url,
+            *module_args,
         ],
         capture_output=True,
         env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts in every run
         timeout=1800,
         check=False,
     )
-    instructions, events = _COLLECTED.search(done.stderr), _EVENTS.search(done.stdout)
-    if done.returncode != 0 or instructions is None or events is None:
+    instructions = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or instructions is None:
         tail = done.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{name} under valgrind failed (exit {done.returncode}):\n{tail}")
-    return int(instructions.group(1)), int(events.group(1))
+        raise SystemExit(f"{what} under valgrind failed (exit {done.returncode}):\n{tail}")
+    return int(instructions.group(1)), done.stdout
+
+
+def count(name: str, warm_url: str, url: str) -> tuple[int, int]:
+    """Instructions executed by one child process, and the events its client received."""
+    instructions, out = _counted(name, "bench.instructions", "--child", name, warm_url, url)
+    events = _EVENTS.search(out)
+    if events is None:
+        raise SystemExit(f"{name} under valgrind printed no event count: {out[-500:]!r}")
+    return instructions, int(events.group(1))
+
+
+def count_burst(client: str, url: str, sessions: int) -> tuple[int, int]:
+    """Instructions of a fresh process running ``sessions`` clients at once, and the sessions.
+
+    Refused unless every session received the whole stream: one that timed out
+    under the simulator would count less than a session's work.
+    """
+    what = f"a burst of {sessions} {client} clients"
+    instructions, out = _counted(what, "bench.fleet", "burst", client, url, str(sessions))
+    burst = json.loads(out.splitlines()[-1])
+    if burst["min_events"] * sessions != burst["events"] or not burst["min_events"]:
+        raise SystemExit(f"{what}: not every session received the whole stream; fewer sessions")
+    return instructions, sessions
 
 
 def per_event(first: tuple[int, int], second: tuple[int, int]) -> float:
@@ -154,6 +181,33 @@ def report(results: dict[Mix, dict[str, float]]) -> str:
     return "\n".join(out)
 
 
+#: The clients of a burst (``python -m bench.fleet``), as ``python -m bench`` names them.
+FLEET_LABELS = {"raw": "user: websockets + json.loads", "session": "realtime-events Session"}
+
+
+def measure_fleet(
+    sizes: tuple[int, int],
+    jobs: int,
+    counter: Callable[[str, str, int], tuple[int, int]] = count_burst,
+) -> dict[str, float]:
+    """Instructions per session of each client, over bursts of ``sizes`` sessions at once."""
+    with BenchServer() as server, ThreadPoolExecutor(jobs) as pool:
+        url = server.url(*Plan("ga", 1, 20).segments())  # the fleet's stream in python -m bench
+        runs = {name: [pool.submit(counter, name, url, n) for n in sizes] for name in FLEET_LABELS}
+        return {name: per_event(*(run.result() for run in pair)) for name, pair in runs.items()}
+
+
+def report_fleet(counted: dict[str, float], sizes: tuple[int, int]) -> str:
+    """The table: instructions per session, and each over the Session's."""
+    session = counted["session"]
+    rows = [
+        [FLEET_LABELS[name], f"{value:,.0f}", f"{value / session:.2f}x"]
+        for name, value in counted.items()
+    ]
+    heading = f"## Instructions per session, bursts of {sizes[0]} and {sizes[1]} short sessions"
+    return heading + "\n" + table(["client", "instructions / session", "over the Session's"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line; count, or (``--child``) run one client."""
     parser = argparse.ArgumentParser(prog="python -m bench.instructions")
@@ -162,17 +216,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", nargs=2, type=int, default=(10, 40), metavar=("A", "B"))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--child", nargs=3, metavar=("CLIENT", "WARM_URL", "URL"))
+    parser.add_argument("--fleet", action="store_true", help="count bursts of short sessions")
+    parser.add_argument("--sessions", nargs=2, type=int, default=(50, 150), metavar=("A", "B"))
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
         return 0
+    sizes: tuple[int, int] = tuple(args.sessions if args.fleet else args.turns)
+    if not 0 < sizes[0] < sizes[1]:
+        parser.error(f"{'--sessions' if args.fleet else '--turns'} A B needs 0 < A < B")
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    first, second = args.turns
-    if not 0 < first < second:
-        parser.error("--turns A B needs 0 < A < B")
-    print(report(measure(args.clients, args.mix, (first, second), args.jobs)))
+    if args.fleet:
+        print(report_fleet(measure_fleet(sizes, args.jobs), sizes))
+    else:
+        print(report(measure(args.clients, args.mix, sizes, args.jobs)))
     return 0
 
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bench.instructions import LABELS, per_event, report
+from bench.instructions import FLEET_LABELS, LABELS, measure_fleet, per_event, report, report_fleet
 from bench.server import BenchServer
 from bench.stream import Plan
 
@@ -64,4 +64,34 @@ def test_without_valgrind_it_says_so_and_exits_2() -> None:
     )
     assert done.returncode == 2
     assert "valgrind is not installed" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_fleet_counts_each_client_per_session_over_two_bursts() -> None:
+    # A stand-in for the count: a fixed cost per process, a client's cost per session.
+    per_session = {"raw": 7_900_000, "session": 7_250_000}
+
+    def counter(client: str, url: str, sessions: int) -> tuple[int, int]:
+        assert url.startswith("ws://127.0.0.1:")
+        return 900_000_000 + per_session[client] * sessions, sessions
+
+    counted = measure_fleet((50, 150), jobs=2, counter=counter)
+    assert counted == {"raw": 7_900_000.0, "session": 7_250_000.0}
+    text = report_fleet(counted, (50, 150))
+    assert "bursts of 50 and 150 short sessions" in text
+    raw_row = next(line for line in text.splitlines() if FLEET_LABELS["raw"] in line)
+    assert "7,900,000" in raw_row
+    assert "1.09x" in raw_row
+
+
+def test_fleet_refuses_sessions_in_the_wrong_order() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--fleet", "--sessions", "150", "50"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--sessions A B needs 0 < A < B" in done.stderr
     assert "Traceback" not in done.stderr
