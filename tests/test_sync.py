@@ -306,8 +306,9 @@ def _stop_amid_calls(backend: str, callers: int) -> tuple[list[str], list[BaseEx
                 unexpected.append(exc)
                 return
 
+    gc.collect()  # earlier tests' garbage warns on its own account, not here
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", RuntimeWarning)
         with start_blocking_portal(backend) as portal:
             state.open(portal)
             threads = [threading.Thread(target=caller) for _ in range(callers)]
@@ -320,7 +321,7 @@ def _stop_amid_calls(backend: str, callers: int) -> tuple[list[str], list[BaseEx
             thread.join(timeout=15)
         assert not any(thread.is_alive() for thread in threads)
         gc.collect()  # an unawaited coroutine warns when it is collected
-    return [str(w.message) for w in caught], unexpected
+    return [str(w.message) for w in caught if w.category is RuntimeWarning], unexpected
 
 
 def test_no_call_reaches_the_loop_once_its_stop_began(backend: Any) -> None:
