@@ -616,6 +616,9 @@ class EventStream:
         try:
             return await self._receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
+            # Ended: let go of the stream here, so a loop that runs to the end
+            # leaves nothing to close (an unclosed stream warns when collected).
+            self._receive.close()
             if self._dispatcher.closed_reason is not None:
                 raise self._dispatcher._closed_error() from self._dispatcher.closed_reason
             raise StopAsyncIteration from None

@@ -1,7 +1,11 @@
-"""What the Session lifecycle tests share: their bounds, and signals caught as they come."""
+"""What the Session lifecycle tests share: bounds, signals caught as they come, and hygiene."""
 
 from __future__ import annotations
 
+import gc
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -33,3 +37,20 @@ def flag(signal: Signal, session: Session) -> anyio.Event:
 
     signal.connect(receive, sender=session, weak=False)
     return seen
+
+
+@contextmanager
+def nothing_left_unclosed() -> Iterator[None]:
+    """Fail if anything the block let go of warns, once collected, that it was never closed.
+
+    Python hides ResourceWarning by default, so a memory stream, socket or file
+    that a session or plugin never closes goes unseen until a user runs with
+    ``-X dev``. Earlier garbage is collected first: it is not the block's.
+    """
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not unclosed, f"left unclosed: {unclosed}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,6 +17,9 @@ from realtime_events.dispatch import NOT_RUNNING, Dispatcher, Matcher, current_d
 from realtime_events.errors import SessionClosedError
 from realtime_events.events import Event, PluginEvent, ResponseDoneEvent
 from realtime_events.events.parse import parse_server_event
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _lifecycle import nothing_left_unclosed
 
 pytestmark = pytest.mark.anyio
 
@@ -348,6 +353,17 @@ async def test_waiters_and_streams_refuse_to_start_before_the_session_runs() -> 
     with pytest.raises(SessionClosedError, match=r"^the session is closed$"):
         await dispatcher.wait_for("response.done")
     assert [event async for event in stream] == []
+
+
+async def test_a_stream_read_to_its_end_leaves_nothing_to_close() -> None:
+    # Ending the iteration lets go of the stream: no close() needed after it.
+    with nothing_left_unclosed():
+        dispatcher = Dispatcher(spawn=lambda call: None, on_error=lambda *failure: None)
+        dispatcher.reopen()
+        stream = dispatcher.open_stream("response.done")
+        dispatcher.close()
+        assert [event async for event in stream] == []
+        del stream, dispatcher
 
 
 async def test_close_ends_waiters_with_the_reason() -> None:

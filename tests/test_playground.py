@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -30,6 +31,9 @@ from realtime_events.playground import Bot, Playground, demo_bot
 from realtime_events.playground.bridge import HELD_MESSAGES
 from realtime_events.playground.protocol import MAX_AUDIO_FRAME
 from realtime_events.testing import DemoModel, LocalRealtimeServer
+
+sys.path.insert(0, str(Path(__file__).parent))  # the helpers sit next to the tests
+from _lifecycle import nothing_left_unclosed
 
 AUDIO = Path(__file__).parent / "audio"
 pytestmark = pytest.mark.anyio
@@ -133,6 +137,12 @@ async def test_refuses_other_origins() -> None:
 
 
 async def test_text_turn_is_logged_with_plugin_events_and_audio() -> None:
+    # nothing_left_unclosed: a page's bridge once left its outgoing queue open.
+    with nothing_left_unclosed():
+        await text_turn_is_logged()
+
+
+async def text_turn_is_logged() -> None:
     async with demo_playground() as playground, page(playground) as ws:
         hello = await until(ws, of_type("hello"))
         assert hello["barge_in"] is True

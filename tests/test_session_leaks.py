@@ -23,6 +23,7 @@ from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
+from _lifecycle import nothing_left_unclosed
 from peers import Peer, running
 
 pytestmark = pytest.mark.anyio
@@ -77,6 +78,23 @@ async def test_sessions_with_plugins_and_a_turn_are_collected(
             del session, tools, transcript, vad, request, done
     left = alive(refs)
     assert not left, f"still alive: {sorted({type(obj).__name__ for obj in left})}"
+
+
+async def test_sessions_with_plugins_leave_nothing_unclosed(anyio_backend: str, peer: Peer) -> None:
+    # The tools plugin outlives its runs; its job queue was a memory stream that
+    # nothing closed, so every Tools warned when collected.
+    with nothing_left_unclosed(), anyio.fail_after(30):
+        for _ in range(3):
+            tools = Tools([get_weather])
+            session = Session(url=peer.url, api_key="test", plugins=[tools, Transcript(), VAD()])
+            async with session:
+                await session.send_text("hello", respond=False)
+                request = await session.response.create()
+                assert (await request.done()).response.status == "completed"
+                async with session.stream("response.done") as dones:
+                    with anyio.move_on_after(0.05):
+                        await dones.receive()
+            del session, tools, request, dones
 
 
 async def test_sessions_left_by_a_cancel_are_collected(anyio_backend: str, peer: Peer) -> None:

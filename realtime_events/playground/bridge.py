@@ -145,6 +145,9 @@ class PageBridge:
                 await self._read()
                 task_group.cancel_scope.cancel()
         finally:
+            # Both ends, so nothing is left to close whether or not the writer started.
+            self._out.close()
+            self._out_reader.close()
             session.off(self._on_event)
             for receiver in self._receivers:
                 for name in (*_SIGNALS, "event_sent"):

@@ -35,7 +35,7 @@ import inspect
 import logging
 import math
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -155,10 +155,13 @@ class Tools:
         self._delivery: _Deliver | None = None
         self._live: LiveDelivery | None = None
         self._backend_responses: dict[str, str] = {}  # Live: delegation id -> its response
-        # Handlers hand work to run() through this stream, so they never wait. It
+        # Handlers hand work to run() through this queue, so they never wait. It
         # holds one job per call and per batch being served, and only while the
-        # session is live (run() takes them at once): the buffer needs no limit.
-        self._jobs, self._job_queue = anyio.create_memory_object_stream[Job](math.inf)
+        # session is live (run() takes them at once): it needs no limit. A deque,
+        # not a memory stream: the plugin outlives its runs and has no moment to
+        # close a stream, which would warn when collected unclosed.
+        self._jobs: deque[Job] = deque()
+        self._job_added: anyio.Event | None = None  # set while run() waits for a job
         for fn in functions:
             self.add(fn)
 
@@ -330,9 +333,22 @@ class Tools:
 
     async def run(self, session: Session) -> None:
         """Run calls (and config updates) as tasks, until the session ends."""
-        async with anyio.create_task_group() as task_group:
-            async for job in self._job_queue:
-                task_group.start_soon(self._guarded, job)
+        jobs = self._jobs
+        try:
+            async with anyio.create_task_group() as task_group:
+                while True:
+                    while jobs:
+                        task_group.start_soon(self._guarded, jobs.popleft())
+                    self._job_added = anyio.Event()
+                    await self._job_added.wait()
+        finally:
+            self._job_added = None
+
+    def _queue(self, job: Job) -> None:
+        """Hand ``job`` to run(): from a handler, which must not wait."""
+        self._jobs.append(job)
+        if self._job_added is not None:
+            self._job_added.set()
 
     async def _guarded(self, job: Job) -> None:
         # A bug here must not take the session (which owns this task) down with it.
@@ -369,7 +385,7 @@ class Tools:
                     call.interrupt()
         # Settle from a task, like the calls do, so tools.batch_finished always
         # follows the tools.call_finished events of its calls.
-        self._jobs.send_nowait(functools.partial(self._settle, batch))
+        self._queue(functools.partial(self._settle, batch))
 
     def _on_backend_event(self, event: Any) -> None:
         """Live: a Responses backend's streaming event, in its ``response.event`` envelope."""
@@ -387,7 +403,7 @@ class Tools:
             batch = self._batches.get(response_id)
             if batch is not None:
                 batch.response_done = True
-                self._jobs.send_nowait(functools.partial(self._settle, batch))
+                self._queue(functools.partial(self._settle, batch))
 
     def _see_item(self, item: ConversationItem, response_id: str) -> None:
         if item.type == "function_call" and item.call_id and item.name:
@@ -411,7 +427,7 @@ class Tools:
             hold = contextlib.nullcontext() if live else self._session.turns.hold()
             batch = self._batches[response_id] = _Batch(response_id, hold)
         batch.calls.append(call)
-        self._jobs.send_nowait(functools.partial(self._serve, call, batch))
+        self._queue(functools.partial(self._serve, call, batch))
 
     def _on_disconnected(self, session: Session, *, will_reconnect: bool, **_: Any) -> None:
         # The response died with the connection: no response.done will come. Calls
@@ -420,7 +436,7 @@ class Tools:
         for batch in list(self._batches.values()):
             if not batch.response_done:
                 batch.response_done = True
-                self._jobs.send_nowait(functools.partial(self._settle, batch))
+                self._queue(functools.partial(self._settle, batch))
 
     # -- running calls (tasks) ----------------------------------------------------------
 
@@ -558,7 +574,7 @@ class Tools:
             with contextlib.suppress(SessionClosedError):
                 await session.update()
 
-        self._jobs.send_nowait(update)
+        self._queue(update)
 
 
 def _log_failure(call: ToolCall, error: Exception) -> None:
