@@ -108,8 +108,8 @@ def test_serve_runs_a_standalone_server() -> None:
 
         assert "Hello" in anyio.run(talk)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with process:  # closes its pipes, then waits for it
+            process.terminate()
 
 
 # -------------------------------------------------------------- what the demo shows
@@ -383,8 +383,8 @@ def test_serve_prints_the_live_url_and_serves_it() -> None:
         anyio.run(start)
         assert (started[0] or "").startswith("live_")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with process:  # closes its pipes, then waits for it
+            process.terminate()
 
 
 @pytest.mark.anyio

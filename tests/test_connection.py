@@ -39,11 +39,12 @@ async def raw_server(
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
-        accepted = await accept(stream, check=check)
-        if accepted is not None:
-            await handler(*accepted)
+        async with stream:
+            accepted = await accept(stream, check=check)
+            if accepted is not None:
+                await handler(*accepted)
 
-    async with anyio.create_task_group() as task_group:
+    async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, handle)
         yield f"ws://127.0.0.1:{port}/v1/realtime"
         task_group.cancel_scope.cancel()
@@ -134,11 +135,12 @@ async def test_an_ipv6_address_connects() -> None:
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
-        accepted = await accept(stream)
-        if accepted is not None:
-            await echo(*accepted)
+        async with stream:
+            accepted = await accept(stream)
+            if accepted is not None:
+                await echo(*accepted)
 
-    async with anyio.create_task_group() as task_group:
+    async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, handle)
         ws = await connect(f"ws://[::1]:{port}/v1/realtime")
         await ws.send("over IPv6")
@@ -158,7 +160,7 @@ async def test_tls_to_an_address_that_hangs_up_is_a_connection_error() -> None:
         first.append(await stream.receive())
         await stream.aclose()
 
-    async with anyio.create_task_group() as task_group:
+    async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, handle)
         with pytest.raises(ConnectionFailedError, match="during the TLS handshake"):
             await connect(f"wss://127.0.0.1:{port}/")

@@ -75,13 +75,14 @@ async def raw_writer(
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
-        accepted = await accept(stream)
-        assert accepted is not None
-        websocket, _request = accepted
-        await write(stream, websocket)  # type: ignore[misc]
-        await anyio.sleep_forever()
+        async with stream:
+            accepted = await accept(stream)
+            assert accepted is not None
+            websocket, _request = accepted
+            await write(stream, websocket)  # type: ignore[misc]
+            await anyio.sleep_forever()
 
-    async with anyio.create_task_group() as task_group:
+    async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, handle)
         yield f"ws://127.0.0.1:{port}/"
         task_group.cancel_scope.cancel()

@@ -203,11 +203,12 @@ async def test_close_is_bounded_when_the_server_never_answers(anyio_backend: str
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
 
     async def hung(stream: anyio.abc.SocketStream) -> None:
-        accepted = await accept(stream)
-        assert accepted is not None
-        await anyio.sleep_forever()  # never reads: the close frame is never answered
+        async with stream:
+            accepted = await accept(stream)
+            assert accepted is not None
+            await anyio.sleep_forever()  # never reads: the close frame is never answered
 
-    async with anyio.create_task_group() as task_group:
+    async with listener, anyio.create_task_group() as task_group:
         task_group.start_soon(listener.serve, hung)
         session = Session(url=f"ws://127.0.0.1:{port}/", close_timeout=0.2, reconnect=False)
         with anyio.fail_after(5):  # a hang guard, not a speed assertion
