@@ -20,16 +20,15 @@ import argparse
 import importlib.metadata
 import logging
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 import anyio
-import anyio.abc
 
 from . import __version__
+from ._ctrl_c import INTERRUPTED, interruptible
 from .audio import silence
 from .console import EventPrinter
 from .dispatch import EventStream
@@ -64,8 +63,6 @@ CLI_GROUP = "realtime_events.cli"
 
 #: The exit status of a command whose output pipe closed (128 + SIGPIPE).
 BROKEN_PIPE = 141
-#: The exit status of a command ended by Ctrl-C (128 + SIGINT), as a shell reports it.
-INTERRUPTED = 130
 
 
 class UserError(Exception):
@@ -79,34 +76,10 @@ def _backend(args: argparse.Namespace) -> str:
 async def _run(args: argparse.Namespace) -> int:
     """Run the command; Ctrl-C cancels it, and it stops early when its output closes."""
     printer = EventPrinter(color=None if args.color == "auto" else args.color == "always")
-    status = INTERRUPTED  # unless the command returns
-    async with anyio.create_task_group() as task_group:
-        await task_group.start(_cancel_on_ctrl_c, task_group.cancel_scope)
-        status = await args.run(args, printer)
-        task_group.cancel_scope.cancel()  # the watch for Ctrl-C
+    status = await interruptible(lambda: args.run(args, printer))
     if printer.broken:
         raise BrokenPipeError
     return status
-
-
-async def _cancel_on_ctrl_c(
-    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]
-) -> None:
-    """Cancel ``scope`` at the first Ctrl-C; a second one interrupts as Python's own does.
-
-    Python raises KeyboardInterrupt wherever the signal lands, which can be
-    inside the event loop's own bookkeeping: on trio, a Ctrl-C that fell there
-    once ended ``tail`` with a TrioInternalError. A cancellation instead unwinds
-    every task at its next checkpoint, and each session ends as on any cancel.
-    """
-    try:
-        with anyio.open_signal_receiver(signal.SIGINT) as received:
-            task_status.started()
-            async for _ in received:
-                scope.cancel()
-                return  # and Python's handler is back, for a second Ctrl-C
-    except NotImplementedError:  # an event loop without signal handlers (asyncio on Windows)
-        task_status.started()
 
 
 @contextmanager

@@ -374,6 +374,24 @@ def test_ctrl_c_cancels_the_command_at_its_next_checkpoint(backend: str) -> None
     assert result.stdout.split() == ["130", "100001", "unwound"]
 
 
+def test_ctrl_c_ends_the_playground_run_as_a_program_of_its_own() -> None:
+    # realtime_events.playground.main, outside the realtime-events command.
+    program = "from realtime_events.playground import main; raise SystemExit(main())"
+    arguments = ["--no-open", "--port", "0", "--backend", "trio"]
+    with subprocess.Popen(
+        [sys.executable, "-c", program, *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert "playground at http://" in process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    assert process.returncode == 130, errors
+    assert "Traceback" not in errors
+
+
 # ------------------------------------------------------------------ the Live protocol
 
 

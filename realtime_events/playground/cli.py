@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 
+from .._ctrl_c import INTERRUPTED, interruptible
 from ..plugins import PluginNotFoundError
 from ..session import Session
 from ..testing import DemoModel, LocalRealtimeServer
@@ -143,6 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["asyncio", "trio"], default="asyncio")
     args = parser.parse_args(argv)
     try:
-        return anyio.run(run, args, backend=args.backend)
-    except KeyboardInterrupt:
-        return 130
+        return anyio.run(interruptible, lambda: run(args), backend=args.backend)
+    except KeyboardInterrupt:  # before the watch began, or a second Ctrl-C
+        return INTERRUPTED
