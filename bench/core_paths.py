@@ -63,9 +63,10 @@ def cpu_per_event(mix: Mix, turns: int) -> float:
 
 def _in_process(mix: Mix, turns: int, library: str | None) -> float:
     env = dict(os.environ)
-    if library is not None:
-        env["PYTHONPATH"] = os.pathsep.join([library, os.getcwd()])
-    command = [sys.executable, "-m", "bench.core_paths", "--one", mix, "--turns", str(turns)]
+    env["PYTHONPATH"] = os.pathsep.join([*([library] if library else []), os.getcwd()])
+    # -P: the working directory is not put first on the path, where this checkout's
+    # package would shadow ``library``'s (and both runs would measure this one).
+    command = [sys.executable, "-P", "-m", "bench.core_paths", "--one", mix, "--turns", str(turns)]
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.split()[-1])
 
