@@ -234,10 +234,14 @@ class Conversation:
             self._items[item_id] = _merged(known, item)
             return
         self._items[item_id] = item
+        order = self._order
         if previous_item_id is None or previous_item_id not in self._items:
-            self._order.append(item_id)
+            order.append(item_id)
+        elif previous_item_id == order[-1]:
+            # The usual place, after the newest: no search through a long session's items.
+            order.append(item_id)
         else:
-            self._order.insert(self._order.index(previous_item_id) + 1, item_id)
+            order.insert(order.index(previous_item_id) + 1, item_id)
         limit = self.history_limit
         while limit is not None and len(self._order) > limit:
             self._forget(self._order.pop(0))

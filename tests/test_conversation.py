@@ -262,6 +262,20 @@ async def test_an_echo_without_the_image_data_keeps_what_was_sent() -> None:
     }
 
 
+async def test_an_item_goes_right_after_the_item_it_follows_wherever_that_stands() -> None:
+    def added(item_id: str, previous: str | None) -> Event:
+        content = [{"type": "input_text", "text": item_id}]
+        item = {"id": item_id, "type": "message", "role": "user", "content": content}
+        return server_event("conversation.item.added", item=item, previous_item_id=previous)
+
+    async with components("ga") as parts:
+        await parts.feed(added("a", None), added("b", "a"), added("c", "b"))
+        await parts.feed(added("x", "a"))  # after an item in the middle
+        await parts.feed(added("d", "c"), added("e", "unknown"), added("f", None))
+        assert [item.id for item in parts.conversation] == ["a", "x", "b", "c", "d", "e", "f"]
+        assert parts.conversation.previous_id("b") == "x"
+
+
 async def test_a_denial_is_replayed_as_one() -> None:
     async with components("ga") as parts:
         await parts.conversation.item.deny_mcp("mcpr_1")
