@@ -261,10 +261,11 @@ class Transcript:
                 before = conversation.previous_id(before) if before in conversation else None
             anchor = before
         self._turns[turn.item_id] = turn
-        if anchor is None:
-            self._order.append(turn.item_id)
+        order = self._order
+        if anchor is None or (order and order[-1] == anchor):
+            order.append(turn.item_id)  # the usual place: no search through a long session
         else:
-            self._order.insert(self._order.index(anchor) + 1, turn.item_id)
+            order.insert(order.index(anchor) + 1, turn.item_id)
         self._emit("turn_started", turn)
 
     def _turn(
