@@ -237,7 +237,7 @@ class Conversation:
         order = self._order
         if previous_item_id is None or previous_item_id not in self._items:
             order.append(item_id)
-        elif previous_item_id == order[-1]:
+        elif order and previous_item_id == order[-1]:
             # The usual place, after the newest: no search through a long session's items.
             order.append(item_id)
         else:
