@@ -474,6 +474,8 @@ class Dispatcher:
         if self._taps is not None and tap in self._taps:
             self._taps.remove(tap)
         tap.send.close()
+        if tap.receive is not None:  # a dropping stream's own end, to drop the oldest
+            tap.receive.close()
 
     async def wait_for(
         self,

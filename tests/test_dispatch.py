@@ -435,12 +435,15 @@ async def test_a_blocking_stream_holds_the_dispatcher_until_it_is_read() -> None
 
 
 async def test_a_dropping_stream_keeps_the_newest_events_and_never_blocks() -> None:
-    async with running() as (dispatcher, _):
-        stream = dispatcher.open_stream("response.done", buffer=2, overflow="drop_oldest")
-        await dispatcher.dispatch_many([done(str(n)) for n in range(10)])
-        got = [(await stream.receive(timeout=5)).response.id for _ in range(2)]
-        assert got == ["8", "9"]
-        stream.close()
+    # nothing_left_unclosed: closing it once left the end it drops through open.
+    with nothing_left_unclosed():
+        async with running() as (dispatcher, _):
+            stream = dispatcher.open_stream("response.done", buffer=2, overflow="drop_oldest")
+            await dispatcher.dispatch_many([done(str(n)) for n in range(10)])
+            got = [(await stream.receive(timeout=5)).response.id for _ in range(2)]
+            assert got == ["8", "9"]
+            stream.close()
+            del stream
 
 
 async def test_streams_end_when_the_dispatcher_closes() -> None:
