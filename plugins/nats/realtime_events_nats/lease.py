@@ -99,4 +99,20 @@ class Lease:
         except nats.js.errors.APIError as exc:
             if exc.err_code not in _WRONG_LAST:
                 raise
-            # Someone else holds it now: theirs to release.
+        else:
+            return
+        # A renewal cancelled as the session ended can still land, leaving this
+        # worker's lease at a revision it never heard of: that one is released
+        # too, or it would stand for a whole TTL after the session ended. A lease
+        # another worker holds now is theirs to release.
+        try:
+            entry = await self._bucket.get(self.session_id)
+        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+            return
+        if not entry.value or LeaseRecord.model_validate_json(entry.value).worker != self.worker:
+            return
+        try:
+            await self._bucket.delete(self.session_id, last=entry.revision)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code not in _WRONG_LAST:
+                raise
