@@ -244,6 +244,8 @@ class BenchServer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
 
     def url(self, *segments: object) -> str:
         """``ws://127.0.0.1:<port>/<segments...>``."""

@@ -204,7 +204,8 @@ def test_demo_into_a_pipe_closed_early_exits_quietly() -> None:
     assert process.stderr is not None
     first = [process.stdout.readline() for _ in range(3)]
     process.stdout.close()
-    errors = process.stderr.read()
+    with process.stderr:
+        errors = process.stderr.read()
     assert process.wait(timeout=60) == BROKEN_PIPE
     assert "local Realtime server" in first[0]
     assert errors == ""

@@ -25,7 +25,8 @@ class WorkerProcess:
         self.name = name
         self.process: asyncio.subprocess.Process | None = None
         # A file, not a pipe: a worker that logs a lot must never block on a full pipe.
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (closed with the worker)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by stop())
+        self._kept_log = ""  # what it held, once stop() closed it
 
     async def start(self, timeout: float = 30.0) -> WorkerProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
@@ -41,6 +42,8 @@ class WorkerProcess:
 
     def log(self) -> str:
         """What the worker wrote on stderr so far."""
+        if self._log.closed:
+            return self._kept_log
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
 
@@ -59,9 +62,13 @@ class WorkerProcess:
         return await asyncio.wait_for(self.process.wait(), timeout)
 
     async def stop(self) -> None:
+        """Kill the worker if it still runs, and close its log (``log()`` still reads it)."""
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
             await self.process.wait()
+        if not self._log.closed:
+            self._kept_log = self.log()
+            self._log.close()
 
 
 async def start_workers(url: str, count: int, **options: object) -> list[WorkerProcess]:
