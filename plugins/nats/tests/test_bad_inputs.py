@@ -57,9 +57,12 @@ async def test_nats_down_at_start_is_one_clear_line(tmp_path: Path) -> None:
         async with Client(url):
             pass
     worker = WorkerProcess(url, name="w")
-    with pytest.raises(RuntimeError, match=f"error: cannot reach NATS at {url}"):
-        await worker.start()
-    assert await worker.wait(WAIT) == 1
+    try:
+        with pytest.raises(RuntimeError, match=f"error: cannot reach NATS at {url}"):
+            await worker.start()
+        assert await worker.wait(WAIT) == 1
+    finally:
+        await worker.stop()
 
 
 @pytest.mark.anyio
