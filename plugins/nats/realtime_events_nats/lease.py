@@ -94,12 +94,7 @@ class Lease:
 
     async def release(self) -> None:
         """Give the lease up (the session has ended here)."""
-        try:
-            await self._bucket.delete(self.session_id, last=self._revision)
-        except nats.js.errors.APIError as exc:
-            if exc.err_code not in _WRONG_LAST:
-                raise
-        else:
+        if await self._delete(self._revision):
             return
         # A renewal cancelled as the session ended can still land, leaving this
         # worker's lease at a revision it never heard of: that one is released
@@ -109,10 +104,15 @@ class Lease:
             entry = await self._bucket.get(self.session_id)
         except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
             return
-        if not entry.value or LeaseRecord.model_validate_json(entry.value).worker != self.worker:
-            return
+        if entry.value and LeaseRecord.model_validate_json(entry.value).worker == self.worker:
+            await self._delete(entry.revision)
+
+    async def _delete(self, revision: int | None) -> bool:
+        """Delete the lease if it is still at ``revision``; False when it has moved on."""
         try:
-            await self._bucket.delete(self.session_id, last=entry.revision)
+            await self._bucket.delete(self.session_id, last=revision)
         except nats.js.errors.APIError as exc:
             if exc.err_code not in _WRONG_LAST:
                 raise
+            return False
+        return True
