@@ -92,12 +92,24 @@ class Runs:
             raise RealtimeError("this session is entered already")
         group = anyio.create_task_group()
         await group.__aenter__()
+        # Not group.start(): a status of our own may be told from any task, which
+        # spares the run a task (see Supervisor.run).
+        status = Started()
         try:
-            await group.start(self.serve)
+            group.start_soon(self._serve_in_group, status)
+            await status.wait()
         except BaseException as exc:
             await leave(group, exc)
             raise single(exc) from None
         self._group = group
+
+    async def _serve_in_group(self, status: Started) -> None:
+        try:
+            await self.serve(task_status=status)
+        except BaseException as exc:
+            # Before the start, the failure is enter()'s to raise; after, the group's.
+            if not status.fail(exc) or isinstance(exc, anyio.get_cancelled_exc_class()):
+                raise
 
     async def exit(self, exc: BaseException | None) -> bool:
         """Close the session and leave the block's task group; tell whether ``exc`` is handled."""

@@ -3,14 +3,17 @@
 A :class:`Supervisor` lives for one ``Session.run()``. It owns a task group
 with three kinds of task:
 
-- the *reader* (one per connection) receives frames, parses each into a typed
-  event and queues them for the dispatcher. The queue is bounded in bytes: past
-  the budget the reader stops reading, so a slow handler pushes back onto the
-  socket instead of growing memory;
+- the *reader* (one per connection) receives frames and queues them for the
+  dispatcher, which parses each just before its handlers run. The queue is
+  bounded in bytes: past the budget the reader stops reading, so a slow
+  handler pushes back onto the socket instead of growing memory;
 - the *dispatcher* (one per run, surviving reconnects) runs handlers one event
   at a time, in registration order;
 - the *supervisor loop* serves one connection after another: configuration,
   keepalive, renewal, and reconnecting with backoff after an abnormal close.
+  It reads each connection itself, in the run's own task, unless the run was
+  started with anyio's ``task_group.start``, whose status only the started
+  task may tell: then it is a task of its own.
 
 It knows nothing of ``Session``: the session hands it what it needs as
 :class:`RunHooks`. Every wait on the way out is bounded by ``close_timeout``,
@@ -34,6 +37,7 @@ from pydantic import ValidationError
 
 from . import signals
 from .connection import Message, WebSocket
+from .detached import Started
 from .dispatch import current_dispatcher
 from .errors import (
     ConnectionClosedError,
@@ -93,6 +97,8 @@ class Supervisor:
         # for the opening, the dispatcher's end, a reconnect in progress, the loss of
         # a connection a send failed on, room in the queue.
         self._ready: anyio.Event | None = None
+        # The status run() tells of the opening from any task, when it may (see run).
+        self._started: anyio.abc.TaskStatus[None] | None = None
         self._dispatch_ended = False
         self._dispatch_done: anyio.Event | None = None
         self._reconnected: anyio.Event | None = None  # set, or None: not reconnecting
@@ -140,14 +146,22 @@ class Supervisor:
                 task_group.start_soon(self._dispatch_loop)
                 for task in hooks.tasks:
                     task_group.start_soon(_logged, task)
-                task_group.start_soon(self._supervise, ws)
-                if not self._opened:
-                    # No local for it: the frame would keep it for the whole run.
-                    self._ready = anyio.Event()
-                    await self._ready.wait()
-                    self._ready = None
-                if not self._finished.is_set():
-                    task_status.started()
+                if task_status is anyio.TASK_STATUS_IGNORED or type(task_status) is Started:
+                    # Its start can be told from any task (by _open): this task
+                    # reads, and the run has a task fewer, its objects held by
+                    # every live session (docs/performance.md, round 11).
+                    self._started = task_status
+                    await self._supervise(ws)
+                else:
+                    # anyio's own status is told by the task it started: this one.
+                    task_group.start_soon(self._supervise, ws)
+                    if not self._opened:
+                        # No local for it: the frame would keep it for the whole run.
+                        self._ready = anyio.Event()
+                        await self._ready.wait()
+                        self._ready = None
+                    if not self._finished.is_set():
+                        task_status.started()
                 await self._finished.wait()
                 task_group.cancel_scope.cancel()
         except BaseException as exc:
@@ -606,6 +620,9 @@ class Supervisor:
     def _open(self) -> None:
         """The run is open (or finished before it could be): run() may report its start."""
         self._opened = True
+        started, self._started = self._started, None
+        if started is not None:
+            started.started()
         if self._ready is not None:
             self._ready.set()
 
@@ -650,6 +667,7 @@ class Supervisor:
             self._restarted.set()  # so does a restart
         self._lose(_EVERY_CONNECTION)
         self._queue.clear()
+        self._started = None  # a run that ends unopened raises instead (see Runs)
         self._open()
         self._finished.set()
         self._hooks.signal(signals.closed, error=error)

@@ -427,12 +427,13 @@ async def test_an_update_is_checked_with_the_plugins_and_a_refused_one_changes_n
         assert session.config == {"voice": "marin"}
         assert list(session.plugins) == ["vad"]
         assert not bad.attached
-        sent = [e["type"] for e in server.connection.received]
-        assert sent == ["session.update"]  # nothing refused went out
         await session.update(voice="cedar")
         updated = await updates.receive(timeout=5)
         if updated.session.audio.output.voice != "cedar":  # the answer to the first update
             updated = await updates.receive(timeout=5)
+        # Nothing refused went out: the server saw the opening update and this one.
+        sent = [e["type"] for e in server.connection.received]
+        assert sent == ["session.update", "session.update"]
     assert session.config == {"voice": "cedar"}
     assert session.session_config() == {"voice": "cedar", "turn_detection": detection}
     assert updated.session.audio.input.turn_detection.eagerness == "low"

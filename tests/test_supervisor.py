@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -70,14 +71,59 @@ async def test_a_send_blocked_when_keepalive_fails_its_connection_goes_on_on_the
         assert len(set(blocked_at[-3:])) == 1, "the appends never blocked"
 
 
-async def test_a_run_that_ends_before_it_opens_reports_no_start(anyio_backend: str) -> None:
-    # The server says why and closes before the session could open: the run's
-    # start (task_group.start under ``async with``) raises instead of waiting.
+Body = Callable[[], None]
+
+
+async def _in_a_block(session: Session, body: Body) -> None:
+    async with session:
+        body()
+
+
+async def _in_a_task_group(session: Session, body: Body) -> None:
+    try:
+        async with anyio.create_task_group() as group:
+            await group.start(session.run)  # anyio's own status: told by the run's task
+            body()
+            await session.close()
+    except BaseExceptionGroup as failures:  # the caller's group wraps, as any does
+        (failure,) = failures.exceptions
+        raise failure from None
+
+
+async def _detached(session: Session, body: Body) -> None:
+    await session.start()
+    body()
+    await session.close()
+
+
+WAYS = [_in_a_block, _in_a_task_group, _detached]
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_a_run_that_ends_before_it_opens_reports_no_start(
+    anyio_backend: str, way: Callable[[Session, Body], Awaitable[None]]
+) -> None:
+    # The server says why and closes before the session could open: each way of
+    # starting a run raises instead of waiting, or of reporting a start.
     with running("last-words", "--code", "1008", "--reason", "policy") as peer:
         session = Session(url=peer.url, api_key="test", close_timeout=CLOSE_TIMEOUT)
-        entered = False
+        started: list[str] = []
         with anyio.fail_after(20), pytest.raises(SessionClosedError, match="before it opened"):
-            async with session:
-                entered = True
-        assert not entered
+            await way(session, lambda: started.append(session.state))
+        assert started == []
+        assert session.state == "closed"
+
+
+@pytest.mark.parametrize("way", WAYS)
+async def test_each_way_of_starting_a_run_returns_once_the_session_is_open(
+    anyio_backend: str, way: Callable[[Session, Body], Awaitable[None]]
+) -> None:
+    # Under async with and start() another task tells the start (the run's own
+    # task reads); under task_group.start the run's own task tells it.
+    with running("realtime") as peer:
+        session = Session(url=peer.url, api_key="test", close_timeout=CLOSE_TIMEOUT)
+        started: list[str] = []
+        with anyio.fail_after(20):
+            await way(session, lambda: started.append(session.state))
+        assert started == ["open"]
         assert session.state == "closed"
