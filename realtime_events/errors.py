@@ -15,6 +15,7 @@ __all__ = [
     "CallError",
     "CallNotFoundError",
     "ClientSecretError",
+    "ClosedBeforeOpenError",
     "ConnectionClosedError",
     "ConnectionFailedError",
     "HandshakeRejectedError",
@@ -162,6 +163,23 @@ class SessionClosedError(RealtimeError):
     Raised by ``send`` outside a running session, and by ``wait_for`` and streams
     when the session ends while they wait; ``__cause__`` holds the reason, if any.
     """
+
+
+class ClosedBeforeOpenError(ConnectionClosedError, SessionClosedError):
+    """The server closed the connection before the session opened; ``code`` and ``reason`` say why.
+
+    A session opens once its ``session.update`` is written. A server that
+    refuses at once (a bad query parameter, a policy) closes right after the
+    handshake, and whether its close is read before or after that write is a
+    race no caller can see: were the two endings of different types, the same
+    refusal would raise one or the other. So this is a
+    :class:`ConnectionClosedError` as a close after the opening is, and a
+    :class:`SessionClosedError`, as the session never ran.
+    """
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.args = (f"the server ended the session before it opened: {self.args[0]}",)
 
 
 class ClientSecretError(RealtimeError):

@@ -40,6 +40,7 @@ from .connection import Message, WebSocket
 from .detached import Started
 from .dispatch import current_dispatcher
 from .errors import (
+    ClosedBeforeOpenError,
     ConnectionClosedError,
     ConnectionFailedError,
     HandshakeRejectedError,
@@ -255,23 +256,24 @@ class Supervisor:
             return None
         reason = self._server_reason(closed)
         if not self._opened:
-            return SessionClosedError(f"the server ended the session before it opened: {reason}")
+            return ClosedBeforeOpenError(closed.code, reason)
         if closed.code == 1000:
             return None
         return ConnectionClosedError(closed.code, reason)
 
     def _server_reason(self, closed: ConnectionClosedError) -> str:
-        """The close and the server's last error event, which often says why."""
+        """The close's reason and the server's last error event, which often says why."""
         error = self._queued_error()
         if error is None and self._last_error is not None:
             connection, error = self._last_error
             if connection != self._connections:
                 error = None  # an earlier connection's
         if error is None:
-            return str(closed)
+            return closed.reason
         detail = getattr(error, "message", None) or str(error)
         code = getattr(error, "code", None)
-        return f"{closed}; the server's last error: {f'{code}: ' if code else ''}{detail}"
+        last = f"the server's last error: {f'{code}: ' if code else ''}{detail}"
+        return f"{closed.reason}; {last}" if closed.reason else last
 
     def _queued_error(self) -> Any:
         """The last error event of this connection among the frames not parsed yet.

@@ -26,6 +26,7 @@ ROOT_NAMES = [
     "ClientEvent",
     "ClientSecret",
     "ClientSecretError",
+    "ClosedBeforeOpenError",
     "ConnectionClosedError",
     "ConnectionFailedError",
     "Endpoint",

@@ -16,7 +16,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from realtime_events import ReconnectPolicy, Session, SessionClosedError, signals
+from realtime_events import (
+    ClosedBeforeOpenError,
+    ReconnectPolicy,
+    Session,
+    SessionClosedError,
+    signals,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
 from _lifecycle import CLOSE_TIMEOUT, flag
@@ -108,9 +114,16 @@ async def test_a_run_that_ends_before_it_opens_reports_no_start(
     with running("last-words", "--code", "1008", "--reason", "policy") as peer:
         session = Session(url=peer.url, api_key="test", close_timeout=CLOSE_TIMEOUT)
         started: list[str] = []
-        with anyio.fail_after(20), pytest.raises(SessionClosedError, match="before it opened"):
+        with anyio.fail_after(20), pytest.raises(ClosedBeforeOpenError) as ended:
             await way(session, lambda: started.append(session.state))
         assert started == []
+        # One type whoever read the close first, with the close and the server's last words.
+        assert isinstance(ended.value, SessionClosedError)
+        assert ended.value.code == 1008
+        assert str(ended.value).startswith(
+            "the server ended the session before it opened: connection closed with code 1008 "
+            "(policy; the server's last error: model_not_found: "
+        )
         assert session.state == "closed"
 
 
