@@ -36,7 +36,24 @@ __all__ = [
 
 
 class RealtimeError(Exception):
-    """Base class of every exception raised by realtime-events."""
+    """Base class of every exception raised by realtime-events.
+
+    Each one pickles back to itself, message and attributes, so that it
+    crosses a process boundary whole (``anyio.to_process``, a process pool).
+    Python's default rebuilds an exception by calling its class with its
+    message, which a constructor taking other arguments refuses or garbles.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls: type[RealtimeError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An exception of ``cls`` with ``args`` and ``state``, made without its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidFrameError(RealtimeError):
