@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -59,6 +59,44 @@ async def test_closed_sessions_are_collected(anyio_backend: str, peer: Peer) -> 
             del session
     left = alive(refs)
     assert not left, f"{len(left)} of {CYCLES} closed sessions are still alive"
+
+
+async def _run_in_a_task_group(session: Session) -> None:
+    created = anyio.Event()
+    session.on("session.created", lambda event: created.set())
+    async with anyio.create_task_group() as group:
+        group.start_soon(session.run)  # the reader runs in the run's own task
+        await created.wait()
+        await session.close()
+
+
+async def _start_in_a_task_group(session: Session) -> None:
+    async with anyio.create_task_group() as group:
+        await group.start(session.run)  # the reader runs in a task of its own
+        await session.close()
+
+
+async def _start_detached(session: Session) -> None:
+    await session.start()  # the run belongs to the event loop
+    await session.close()
+
+
+@pytest.mark.parametrize("way", [_run_in_a_task_group, _start_in_a_task_group, _start_detached])
+async def test_sessions_run_every_other_way_are_collected(
+    anyio_backend: str, peer: Peer, way: Callable[[Session], Awaitable[None]]
+) -> None:
+    refs: list[weakref.ref[object]] = []
+    with anyio.fail_after(60), nothing_left_unclosed():
+        for _ in range(CYCLES // 4):
+            session = Session(url=peer.url, api_key="test")
+            await way(session)
+            assert session.state == "closed"
+            refs.append(weakref.ref(session))
+            del session
+        # A detached run's task may still be on its way out when close() returns.
+        await anyio.sleep(0.1)
+    left = alive(refs)
+    assert not left, f"{len(left)} of {CYCLES // 4} closed sessions are still alive"
 
 
 async def test_sessions_with_plugins_and_a_turn_are_collected(
