@@ -78,6 +78,41 @@ async def test_move_on_after_while_connecting(anyio_backend: str) -> None:
         assert session.state in ("idle", "closed")
 
 
+async def test_move_on_after_around_run_while_connected(anyio_backend: str) -> None:
+    # run() reads in the caller's own task: the cancel lands in its read.
+    with running("realtime") as peer:
+        session = Session(url=peer.url, api_key="test")
+        created = anyio.Event()
+        session.on("session.created", lambda event: created.set())
+        after = False
+        with anyio.fail_after(10):
+            with anyio.move_on_after(1) as scope:
+                await session.run()
+            after = True
+            await anyio.lowlevel.checkpoint()  # the task can still checkpoint
+        assert created.is_set()  # the cancel landed once connected
+        assert scope.cancelled_caught
+        assert after
+        assert session.state == "closed"
+
+
+async def test_task_group_cancel_of_a_running_run(anyio_backend: str) -> None:
+    with running("realtime") as peer:
+        session = Session(url=peer.url, api_key="test")
+        created = anyio.Event()
+        session.on("session.created", lambda event: created.set())
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(session.run)
+                await created.wait()
+                group.cancel_scope.cancel()
+            await anyio.lowlevel.checkpoint()
+        assert session.closed
+        # The session runs again afterwards.
+        async with session:
+            assert session.state == "open"
+
+
 async def test_cancel_while_closing(anyio_backend: str) -> None:
     # The peer never reads, so it never answers the close frame: closing lasts
     # close_timeout, and the cancel lands in the middle of it.
