@@ -235,10 +235,12 @@ class Conversation:
             return
         self._items[item_id] = item
         order = self._order
-        if previous_item_id is None or previous_item_id not in self._items:
-            order.append(item_id)
-        elif order and previous_item_id == order[-1]:
+        if (
+            previous_item_id is None
+            or previous_item_id not in self._items
             # The usual place, after the newest: no search through a long session's items.
+            or (order and previous_item_id == order[-1])
+        ):
             order.append(item_id)
         else:
             order.insert(order.index(previous_item_id) + 1, item_id)
