@@ -300,7 +300,10 @@ class Supervisor:
             try:
                 await self._read_loop(ws)
             except ConnectionClosedError as exc:
-                closed = exc
+                # The connection and the response tracker keep this error after the
+                # run: without its traceback, whose frames would keep the reader's
+                # locals alive as long as the ended session.
+                closed = exc.with_traceback(None)
             task_group.cancel_scope.cancel()
         with anyio.CancelScope(shield=True):
             await ws.abort()

@@ -6,11 +6,14 @@ import gc
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType, ModuleType
 from typing import Any
 
 import anyio
 from blinker import Signal
 
+import realtime_events
 from realtime_events import Session
 
 CLOSE_TIMEOUT = 1.0
@@ -54,3 +57,26 @@ def nothing_left_unclosed() -> Iterator[None]:
         gc.collect()
     unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert not unclosed, f"left unclosed: {unclosed}"
+
+
+_PACKAGE = str(Path(realtime_events.__file__).parent)
+
+
+def library_frames(root: object) -> list[str]:
+    """The library's frames reachable from ``root``: the functions they ran.
+
+    A frame a stored exception's traceback reaches keeps its locals alive for as
+    long as the exception is kept.
+    """
+    seen = {id(root)}
+    todo = [root]
+    found = []
+    while todo:
+        for referent in gc.get_referents(todo.pop()):
+            if id(referent) in seen or isinstance(referent, (type, ModuleType)):
+                continue
+            seen.add(id(referent))
+            todo.append(referent)
+            if isinstance(referent, FrameType) and referent.f_code.co_filename.startswith(_PACKAGE):
+                found.append(referent.f_code.co_qualname)
+    return found

@@ -22,6 +22,7 @@ from realtime_events.connection import DEFAULT_MAX_SIZE, Message, WebSocket, con
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
 from _connection_peers import running
+from _lifecycle import library_frames
 
 pytestmark = pytest.mark.anyio
 
@@ -275,6 +276,18 @@ async def test_every_frame_before_a_close_is_delivered(end: str, with_handshake:
         assert reader.error.code == 1006
     else:
         assert (reader.error.code, reader.error.reason) == (1000, "bye")
+
+
+@pytest.mark.parametrize("end", ["fin", "rst"])
+async def test_a_dropped_connection_keeps_no_frame_of_its_reader(end: str) -> None:
+    # websockets' protocol keeps the parser's EOFError; told the end of the stream
+    # inside the handler of the read's error, it had that error, and the reader's
+    # frame with its last read, as its context.
+    with running("last-words", "--frames", "2", "--end", end) as peer:
+        ws = await connect(peer.url, close_timeout=1, ping_interval=None)
+        with anyio.fail_after(1 + SLACK):
+            await Reader(ws).run()
+    assert library_frames(ws.protocol) == []
 
 
 async def test_recv_batch_delivers_the_last_words_then_the_close() -> None:

@@ -23,7 +23,7 @@ from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
-from _lifecycle import nothing_left_unclosed
+from _lifecycle import library_frames, nothing_left_unclosed
 from peers import Peer, running
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +149,33 @@ async def test_sessions_left_by_a_cancel_are_collected(anyio_backend: str, peer:
             del session
     left = alive(refs)
     assert not left, f"{len(left)} of 5 cancelled sessions are still alive"
+
+
+async def _closed_by_the_user(session: Session) -> None:
+    async with session:
+        await session.send_text("hello", respond=False)
+
+
+async def _closed_by_the_server(session: Session) -> None:
+    await session.run()  # a close with 1000 ends the run as asked for
+
+
+@pytest.mark.parametrize(
+    ("peer_args", "ending"),
+    [
+        (["realtime"], _closed_by_the_user),
+        (["last-words", "--delay", "0.3"], _closed_by_the_server),  # once the session opened
+    ],
+)
+async def test_an_ended_session_keeps_no_frame_of_its_run(
+    anyio_backend: str, peer_args: list[str], ending: Callable[[Session], Awaitable[None]]
+) -> None:
+    # The close error the connection and the response tracker keep carried the
+    # traceback it was raised with: the reader's frames and their locals lived
+    # as long as the ended session, which an application often keeps to read
+    # its conversation.
+    with running(*peer_args) as peer, anyio.fail_after(10):
+        session = Session(url=peer.url, api_key="test", reconnect=False)
+        await ending(session)
+        assert session.state == "closed"
+        assert library_frames(session) == []

@@ -32,6 +32,9 @@ logger = logging.getLogger("realtime_events.connection")
 # delta is ~6 KB and a busy session delivers several per read.
 READ_SIZE = 256 * 1024
 
+# What a read of the stream raises when the peer or the transport ended it.
+_END_OF_STREAM = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+
 #: The default largest incoming message, in bytes: 32 MiB.
 #:
 #: The largest Realtime events are items that carry audio (a retrieved item, or
@@ -180,16 +183,20 @@ class WebSocket:
             await self._flush_replies()
         self._receiving = True
         try:
-            data = await self.stream.receive(READ_SIZE)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            self._receive_eof()
-        else:
-            if self._splitter.active:
-                self._splitter.receive_data(data)
-            else:
-                protocol.receive_data(data)
+            data: bytes | None = await self.stream.receive(READ_SIZE)
+        except _END_OF_STREAM:
+            data = None
         finally:
             self._receiving = False
+        # The end of the stream is told outside the handler: the parser's own
+        # EOFError, which the protocol keeps, would have the stream's error (and
+        # this frame, with its locals) as its context.
+        if data is None:
+            self._receive_eof()
+        elif self._splitter.active:
+            self._splitter.receive_data(data)
+        else:
+            protocol.receive_data(data)
         self._last_received = anyio.current_time()
         for event in protocol.events_received():
             if isinstance(event, Frame):
@@ -280,14 +287,11 @@ class WebSocket:
             with anyio.CancelScope(deadline=deadline):
                 while not _is_closed(protocol):
                     try:
-                        data = await self.stream.receive(READ_SIZE)
-                    except (
-                        anyio.EndOfStream,
-                        anyio.BrokenResourceError,
-                        anyio.ClosedResourceError,
-                        OSError,
-                    ):
-                        protocol.receive_eof()
+                        data: bytes | None = await self.stream.receive(READ_SIZE)
+                    except _END_OF_STREAM:
+                        data = None
+                    if data is None:
+                        protocol.receive_eof()  # outside the handler, as in _read
                     else:
                         protocol.receive_data(data)
                     protocol.events_received()
