@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType, FunctionType, ModuleType
 from typing import Any
 
 import anyio
@@ -62,6 +62,12 @@ def nothing_left_unclosed() -> Iterator[None]:
 _PACKAGE = str(Path(realtime_events.__file__).parent)
 
 
+# Where the walk stops: what the whole process shares. A function leads to its
+# module's globals, and blinker's named signals to every receiver an earlier test
+# connected (and what it recorded).
+_SHARED = (type, ModuleType, FunctionType, Signal)
+
+
 def library_frames(root: object) -> list[str]:
     """The library's frames reachable from ``root``: the functions they ran.
 
@@ -73,7 +79,7 @@ def library_frames(root: object) -> list[str]:
     found = []
     while todo:
         for referent in gc.get_referents(todo.pop()):
-            if id(referent) in seen or isinstance(referent, (type, ModuleType)):
+            if id(referent) in seen or isinstance(referent, _SHARED):
                 continue
             seen.add(id(referent))
             todo.append(referent)
