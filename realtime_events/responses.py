@@ -136,7 +136,9 @@ class ResponseRequest:
         """Wait until the server created the response; return its id."""
         await self._created.wait()
         if self.error is not None:
-            raise self.error
+            # Raised by every call that waits: each raise starts a traceback of its
+            # own, which would otherwise pile onto the earlier calls' frames.
+            raise self.error.with_traceback(None)
         assert self.response_id is not None
         return self.response_id
 
@@ -144,7 +146,7 @@ class ResponseRequest:
         """Wait until the response finished; return its ``response.done`` event."""
         await self._done.wait()
         if self.error is not None:
-            raise self.error
+            raise self.error.with_traceback(None)
         assert self.result is not None
         return self.result
 

@@ -112,7 +112,7 @@ class Turn:
         if not self._done.is_set():
             raise TimeoutError(f"no complete reply within {timeout} s: {self._missing()}")
         if self.error is not None:
-            raise self.error
+            raise self.error.with_traceback(None)  # its own traceback, as ResponseRequest.created
         assert self.reply is not None
         return self.reply
 

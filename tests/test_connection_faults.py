@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import anyio
@@ -318,6 +319,21 @@ async def test_send_after_the_peer_closed_raises_its_close() -> None:
     assert numbers(reader.messages) == [0, 1]
     assert reader.error is not None
     assert (reader.error.code, reader.error.reason) == (1000, "bye")
+
+
+async def test_a_close_raised_again_carries_only_its_own_frames() -> None:
+    # The connection keeps its close and raises it from every later call: raised
+    # as it was, each raise added its frames to the traceback of all the earlier.
+    with running("last-words", "--frames", "2", "--end", "close", "--with-handshake") as peer:
+        ws = await connect(peer.url, close_timeout=1, ping_interval=None)
+        with anyio.fail_after(1 + SLACK):
+            await Reader(ws).run()
+        depths = []
+        for call in (ws.recv, ws.recv_batch, lambda: ws.send("{}")) * 2:
+            with pytest.raises(ConnectionClosedError) as caught:
+                await call()
+            depths.append(len(traceback.extract_tb(caught.value.__traceback__)))
+    assert depths[:3] == depths[3:]
 
 
 async def test_a_send_racing_the_peers_close_raises_its_close() -> None:

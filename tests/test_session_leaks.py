@@ -4,20 +4,26 @@ Issue 12, point 3: every ``Session`` stayed alive after it closed (blinker
 receivers connected with ``weak=False`` pointed back to it). Each test opens
 and closes sessions against an independent Realtime peer (``tests/peers.py``,
 in its own process), keeps only weak references, and collects.
+
+An ended session, and the errors it keeps, hold no frame of its run: a frame a
+kept traceback reaches keeps its locals alive, and a kept error raised again
+and again must not pile up the frames of every raise.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
+import traceback
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
-from realtime_events import Session
+from realtime_events import ConnectionClosedError, RealtimeError, Session
 from realtime_events_tools import Tools
 from realtime_events_transcript import Transcript
 from realtime_events_vad import VAD
@@ -179,3 +185,30 @@ async def test_an_ended_session_keeps_no_frame_of_its_run(
         await ending(session)
         assert session.state == "closed"
         assert library_frames(session) == []
+
+
+async def test_a_failed_request_raised_again_carries_only_its_own_frames(
+    anyio_backend: str,
+) -> None:
+    # A request and a turn keep why they failed and raise it from every call that
+    # waits: raised as it was, each raise added its frames to those of the calls
+    # before.
+    with running("last-words", "--delay", "0.5", "--code", "1011") as peer, anyio.fail_after(10):
+        session = Session(url=peer.url, api_key="test", reconnect=False)
+        pending: list[Any] = []
+
+        async def ask_until_closed() -> None:
+            async with session:
+                pending.append(session.expect_reply())
+                pending.append(await session.response.create())  # never answered, then closed
+                await anyio.sleep(10)
+
+        with pytest.raises(ConnectionClosedError):  # the run's failure ends the block
+            await ask_until_closed()
+        turn, request = pending
+        depths = []
+        for wait in (request.created, request.done, turn.wait) * 2:
+            with pytest.raises(RealtimeError) as caught:
+                await wait()
+            depths.append(len(traceback.extract_tb(caught.value.__traceback__)))
+    assert depths[:3] == depths[3:]

@@ -158,7 +158,7 @@ class WebSocket:
         """
         await self._wait_closed()
         assert self._closed_error is not None
-        return self._closed_error
+        return self._closed_error.with_traceback(None)
 
     async def _wait_closed(self) -> None:
         """Wait until the connection is fully closed."""
@@ -176,7 +176,9 @@ class WebSocket:
             # or our own close()): what is left is the bounded TCP close.
             await self._finish_closing()
         if self._closed_error is not None:
-            raise self._closed_error
+            # The kept close is raised by every later call: each raise starts a
+            # traceback of its own, which would otherwise pile onto the earlier ones.
+            raise self._closed_error.with_traceback(None)
         if protocol.writes:
             # Answers to frames that came with the handshake (a ping's pong) go out
             # before we wait on the peer, which may be waiting for them.
@@ -209,7 +211,7 @@ class WebSocket:
             # returned first: the next call finishes closing.
             await self._finish_closing()
             assert self._closed_error is not None
-            raise self._closed_error
+            raise self._closed_error.with_traceback(None)
 
     def _begin_receiving(self, data: bytes) -> None:
         """Start reading frames right after the handshake; ``data`` is what came with it.
@@ -368,7 +370,7 @@ class WebSocket:
 
     def _send_error(self) -> ConnectionClosedError:
         if self._closed_error is not None:
-            return self._closed_error
+            return self._closed_error.with_traceback(None)  # raised again: see _read
         return ConnectionClosedError(*self._close_info(final=False))
 
     async def _flush(self) -> None:
