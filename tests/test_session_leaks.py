@@ -170,7 +170,7 @@ async def _closed_by_the_server(session: Session) -> None:
     ("peer_args", "ending"),
     [
         (["realtime"], _closed_by_the_user),
-        (["last-words", "--delay", "0.3"], _closed_by_the_server),  # once the session opened
+        (["last-words", "--delay", "1"], _closed_by_the_server),  # once the session opened
     ],
 )
 async def test_an_ended_session_keeps_no_frame_of_its_run(
@@ -193,7 +193,7 @@ async def test_a_failed_request_raised_again_carries_only_its_own_frames(
     # A request and a turn keep why they failed and raise it from every call that
     # waits: raised as it was, each raise added its frames to those of the calls
     # before.
-    with running("last-words", "--delay", "0.5", "--code", "1011") as peer, anyio.fail_after(10):
+    with running("last-words", "--delay", "1", "--code", "1011") as peer, anyio.fail_after(10):
         session = Session(url=peer.url, api_key="test", reconnect=False)
         pending: list[Any] = []
 
