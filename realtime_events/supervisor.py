@@ -616,7 +616,11 @@ class Supervisor:
         connection = self._connections
         await ws.send(data)
         if self._lost_upto >= connection:
-            raise ws.close_error or ConnectionClosedError(1006, "connection lost while sending")
+            # A new error, not the connection's own, which would keep this call's frames.
+            closed = ws.close_error
+            if closed is None:
+                raise ConnectionClosedError(1006, "connection lost while sending")
+            raise ConnectionClosedError(closed.code, closed.reason)
         recorder = self._hooks.recorder
         if recorder is not None:
             recorder.write("send", data)

@@ -20,6 +20,7 @@ from realtime_events.connection import connect
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peers sit next to the tests
 from _connection_peers import running
+from _lifecycle import library_frames
 
 pytestmark = pytest.mark.anyio
 
@@ -75,6 +76,17 @@ async def test_a_close_frame_never_answered_still_closes_in_time() -> None:
     assert error is not None
     # The frame went out and nothing came back: no close handshake happened.
     assert (error.code, error.reason) == (1006, "connection dropped without a close frame")
+
+
+async def test_a_close_read_by_close_itself_keeps_no_frame() -> None:
+    # Nobody reads, so close() reads for the peer's answer and catches the close
+    # its read raises: raised as the connection kept it, the error kept close()'s
+    # frames for as long as the connection lived.
+    with running("websockets") as peer:
+        ws = await connect(peer.url, close_timeout=5, ping_interval=None)
+        await ws.close(1000, "bye")
+    assert ws.close_error is not None
+    assert library_frames(ws) == []
 
 
 async def test_close_in_a_cancelled_scope_completes_the_handshake() -> None:

@@ -157,8 +157,7 @@ class WebSocket:
         it for the socket.
         """
         await self._wait_closed()
-        assert self._closed_error is not None
-        return self._closed_error.with_traceback(None)
+        return self._close_to_raise()
 
     async def _wait_closed(self) -> None:
         """Wait until the connection is fully closed."""
@@ -176,9 +175,7 @@ class WebSocket:
             # or our own close()): what is left is the bounded TCP close.
             await self._finish_closing()
         if self._closed_error is not None:
-            # The kept close is raised by every later call: each raise starts a
-            # traceback of its own, which would otherwise pile onto the earlier ones.
-            raise self._closed_error.with_traceback(None)
+            raise self._close_to_raise()
         if protocol.writes:
             # Answers to frames that came with the handshake (a ping's pong) go out
             # before we wait on the peer, which may be waiting for them.
@@ -210,8 +207,7 @@ class WebSocket:
             # only the bounded TCP close is left. With messages queued, they are
             # returned first: the next call finishes closing.
             await self._finish_closing()
-            assert self._closed_error is not None
-            raise self._closed_error.with_traceback(None)
+            raise self._close_to_raise()
 
     def _begin_receiving(self, data: bytes) -> None:
         """Start reading frames right after the handshake; ``data`` is what came with it.
@@ -370,7 +366,7 @@ class WebSocket:
 
     def _send_error(self) -> ConnectionClosedError:
         if self._closed_error is not None:
-            return self._closed_error.with_traceback(None)  # raised again: see _read
+            return self._close_to_raise()
         return ConnectionClosedError(*self._close_info(final=False))
 
     async def _flush(self) -> None:
@@ -473,6 +469,18 @@ class WebSocket:
     def close_error(self) -> ConnectionClosedError | None:
         """Why the connection closed, once it has."""
         return self._closed_error
+
+    def _close_to_raise(self) -> ConnectionClosedError:
+        """A new error saying why the connection closed, for one raise of it.
+
+        Every call after the close raises it. Raising the kept error would attach
+        each raise's frames, and their locals, to the connection: caught inside
+        the library (by close(), a sender) they stayed for as long as it lived,
+        and raised again they piled up.
+        """
+        closed = self._closed_error
+        assert closed is not None
+        return ConnectionClosedError(closed.code, closed.reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection; return within ``close_timeout``, whatever the peer does.
