@@ -300,9 +300,9 @@ class Supervisor:
             try:
                 await self._read_loop(ws)
             except ConnectionClosedError as exc:
-                # The connection and the response tracker keep this error after the
-                # run: without its traceback, whose frames would keep the reader's
-                # locals alive as long as the ended session.
+                # The response tracker keeps this error after the run (the
+                # disconnected signal hands it on): without its traceback, whose
+                # frames would keep the reader's locals alive as long as the session.
                 closed = exc.with_traceback(None)
             task_group.cancel_scope.cancel()
         with anyio.CancelScope(shield=True):
